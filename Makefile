@@ -1,0 +1,33 @@
+# The README's commands. Each does the set-up first, so a bare machine needs nothing else.
+FLASK := .venv/bin/flask --app app
+PYTEST := .venv/bin/python -m pytest
+
+.PHONY: setup run test test-sqlite test-postgres lint bench
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) map load
+	$(FLASK) demo load --if-empty
+	$(FLASK) demo accounts
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: setup
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	@echo "==> 测试套件 (SQLite)"
+	$(PYTEST)
+
+test-postgres:
+	@echo "==> 测试套件 (PostgreSQL)"
+	bash scripts/with-postgres.sh $(PYTEST)
+
+lint: setup
+	.venv/bin/ruff check .
+
+bench: setup
+	.venv/bin/python -m bench

@@ -1,0 +1,1 @@
+"""The audit log: every insert, update and delete of a domain row."""

@@ -1,0 +1,175 @@
+"""Writes the audit log from SQLAlchemy session events, in the same transaction as the change.
+
+Views and services never call the log: whatever flushes a domain row is recorded, so no code
+path can forget it.
+"""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from flask import g, has_request_context
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from crm.audit.models import AuditLog
+from crm.core.timeutil import utcnow
+
+REDACTED = "******"
+_PENDING = "audit_pending"
+CLI_ACTOR = "命令行"
+ANONYMOUS_ACTOR = "未登录访问者"
+
+# Who acts outside a request (CLI commands, the demo loader): (user id or None, display name).
+_actor_outside_request: ContextVar[tuple[int | None, str]] = ContextVar(
+    "audit_actor", default=(None, CLI_ACTOR)
+)
+
+
+@contextmanager
+def acting_as(name: str, user_id: int | None = None):
+    """Attribute the changes made inside the block to `name` when there is no logged-in user."""
+    token = _actor_outside_request.set((user_id, name))
+    try:
+        yield
+    finally:
+        _actor_outside_request.reset(token)
+
+
+def current_actor() -> tuple[int | None, str]:
+    """The user behind the flush: the request's logged-in user, else the CLI actor."""
+    if has_request_context():
+        # Read the user Flask-Login already loaded; loading it here would query inside a flush.
+        user = g.get("_login_user")
+        if user is not None and getattr(user, "is_authenticated", False):
+            return user.id, user.username
+        return None, ANONYMOUS_ACTOR
+    return _actor_outside_request.get()
+
+
+def _is_audited(obj: Any) -> bool:
+    return getattr(type(obj), "__audited__", True) and hasattr(type(obj), "__table__")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe copy of a column value."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return f"<{len(value)} 字节>"
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _shown(obj: Any, key: str, value: Any) -> Any:
+    if key in getattr(type(obj), "__audit_redact__", ()):
+        return REDACTED if value is not None else None
+    return _plain(value)
+
+
+def _column_values(obj: Any) -> dict[str, Any]:
+    state = inspect(obj)
+    # state.dict, not getattr: an expired attribute must not trigger a query inside the flush.
+    return {
+        attr.key: _shown(obj, attr.key, state.dict[attr.key])
+        for attr in state.mapper.column_attrs
+        if attr.key in state.dict
+    }
+
+
+def _changed_values(session: Session, obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    state = inspect(obj)
+    before, after, unknown_old = {}, {}, []
+    for attr in state.mapper.column_attrs:
+        history = state.attrs[attr.key].history
+        if not history.added:
+            continue
+        if not history.deleted:
+            # Set without being loaded first (e.g. after a commit expired it): the old value
+            # is still in the database, read below before this flush overwrites it.
+            unknown_old.append((attr, history.added[0]))
+        elif history.deleted[0] == history.added[0]:
+            continue
+        else:
+            before[attr.key] = _shown(obj, attr.key, history.deleted[0])
+        after[attr.key] = _shown(obj, attr.key, history.added[0])
+    if unknown_old:
+        mapper = state.mapper
+        pk_clause = [col == value for col, value in zip(mapper.primary_key, state.identity, strict=True)]
+        columns = [attr.columns[0] for attr, _ in unknown_old]
+        row = session.connection().execute(select(*columns).where(*pk_clause)).one_or_none()
+        for (attr, new), old in zip(unknown_old, row or [None] * len(columns), strict=True):
+            if row is not None and old == new:
+                del after[attr.key]
+            else:
+                before[attr.key] = _shown(obj, attr.key, old)
+    return before, after
+
+
+def _row_id(obj: Any) -> str:
+    # From the primary key attributes, not the identity key: in after_flush, freshly inserted
+    # rows have their keys but are not yet registered under an identity.
+    state = inspect(obj)
+    return ",".join(str(part) for part in state.mapper.primary_key_from_instance(obj))
+
+
+def _entry(obj: Any, action: str, before: dict | None, after: dict | None) -> dict[str, Any]:
+    actor_id, actor_name = current_actor()
+    return {
+        "created_at": utcnow(),
+        "actor_id": actor_id,
+        "actor_name": actor_name,
+        "action": action,
+        "table_name": type(obj).__tablename__,
+        "row_id": _row_id(obj),
+        "before": before,
+        "after": after,
+    }
+
+
+def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    # Updates and deletes are read before the flush: the old values are still loadable then.
+    pending = session.info.setdefault(_PENDING, [])
+    for obj in session.dirty:
+        if _is_audited(obj) and obj not in session.deleted and session.is_modified(obj):
+            before, after = _changed_values(session, obj)
+            if after:
+                pending.append(_entry(obj, "update", before, after))
+    for obj in session.deleted:
+        if _is_audited(obj):
+            for attr in inspect(obj).mapper.column_attrs:
+                getattr(obj, attr.key)  # load what a commit expired, so the log has every value
+            pending.append(_entry(obj, "delete", _column_values(obj), None))
+
+
+def _after_flush(session: Session, flush_context: Any) -> None:
+    # Inserts are read after the flush, once their primary keys exist.
+    entries = session.info.pop(_PENDING, [])
+    entries += [_entry(obj, "insert", None, _column_values(obj)) for obj in session.new if _is_audited(obj)]
+    if entries:
+        session.connection().execute(AuditLog.__table__.insert(), entries)
+
+
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def install() -> None:
+    """Listen on every ORM session, once per process."""
+    for name, listener in (
+        ("before_flush", _before_flush),
+        ("after_flush", _after_flush),
+        ("after_soft_rollback", _after_rollback),
+    ):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)

@@ -1,0 +1,115 @@
+"""User administration for admins: create, disable and enable, reset passwords."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from crm.auth.forms import ConfirmForm, PasswordResetForm, UserCreateForm
+from crm.auth.models import ADMIN, DISTRICT, ROLE_LABELS, User
+from crm.auth.permissions import roles_required
+from crm.auth.service import UserError, create_user, reset_password, set_active
+from crm.core.forms import choices
+from crm.core.pagination import paginate
+from crm.extensions import db
+from crm.industry.service import all_districts
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _district_choices():
+    return choices([("", "（不适用）")] + [(d.name, d.name) for d in all_districts()])
+
+
+@bp.route("/users")
+@roles_required(ADMIN)
+def users():
+    """Every user, filterable by role, status and name."""
+    stmt = select(User).order_by(User.active.desc(), User.role, User.username)
+    role = request.args.get("role", "")
+    if role in ROLE_LABELS:
+        stmt = stmt.where(User.role == role)
+    status = request.args.get("status", "")
+    if status in {"active", "disabled"}:
+        stmt = stmt.where(User.active.is_(status == "active"))
+    q = request.args.get("q", "").strip()[:64]
+    if q:
+        stmt = stmt.where(or_(User.username.contains(q), User.display_name.contains(q)))
+    return render_template(
+        "admin/users.html", page=paginate(stmt), roles=ROLE_LABELS, role=role, status=status, q=q
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(ADMIN)
+def new_user():
+    """Create a user."""
+    form = UserCreateForm()
+    form.district.choices = _district_choices()
+    if form.validate_on_submit():
+        try:
+            user = create_user(
+                form.username.data,
+                form.password.data,
+                form.role.data,
+                display_name=form.display_name.data,
+                district_name=form.district.data if form.role.data == DISTRICT else None,
+            )
+        except UserError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash(f"已创建用户 {user.username}（{user.role_label}）。", "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    return render_template("admin/user_new.html", form=form)
+
+
+@bp.route("/users/<int:user_id>")
+@roles_required(ADMIN)
+def user_detail(user_id: int):
+    """One user, with the password reset and enable/disable forms."""
+    user = db.get_or_404(User, user_id)
+    return render_template(
+        "admin/user_detail.html", user=user, reset_form=PasswordResetForm(), confirm_form=ConfirmForm()
+    )
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@roles_required(ADMIN)
+def user_password(user_id: int):
+    """Reset a user's password; their open sessions end."""
+    user = db.get_or_404(User, user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            reset_password(user, form.password.data)
+        except UserError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash(f"已重置 {user.username} 的密码，其已登录的会话全部失效。", "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    else:
+        for errors in form.errors.values():
+            flash(errors[0], "danger")
+    return render_template(
+        "admin/user_detail.html", user=user, reset_form=form, confirm_form=ConfirmForm()
+    ), 400
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@roles_required(ADMIN)
+def user_active(user_id: int):
+    """Disable an active user or enable a disabled one."""
+    user = db.get_or_404(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            set_active(user, not user.active, by=current_user)
+        except UserError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash(f"已{'启用' if user.active else '停用'}用户 {user.username}。", "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))

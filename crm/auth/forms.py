@@ -1,0 +1,37 @@
+"""Forms of the login page and the user administration pages."""
+
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from crm.auth.models import ROLE_LABELS
+from crm.core.forms import BaseForm, choices
+
+MISMATCH = "两次输入的密码不一致"
+
+
+class LoginForm(BaseForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=256)])
+    remember = BooleanField("在这台电脑上保持登录")
+
+
+class UserCreateForm(BaseForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(min=2, max=64)])
+    display_name = StringField("姓名", validators=[Optional(), Length(max=64)])
+    role = SelectField("角色", choices=choices(ROLE_LABELS.items()))
+    district = SelectField("所属区县（区县专员必填）", choices=[], validate_choice=False)
+    password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码"), Length(max=256)])
+    confirm = PasswordField(
+        "再次输入密码", validators=[DataRequired("请再次输入密码"), EqualTo("password", MISMATCH)]
+    )
+
+
+class PasswordResetForm(BaseForm):
+    password = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(max=256)])
+    confirm = PasswordField(
+        "再次输入新密码", validators=[DataRequired("请再次输入新密码"), EqualTo("password", MISMATCH)]
+    )
+
+
+class ConfirmForm(BaseForm):
+    """A POST-only button: no fields, only the CSRF token."""

@@ -1,0 +1,55 @@
+"""Login and logout."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from crm.auth.forms import LoginForm
+from crm.auth.permissions import public
+from crm.auth.service import authenticate, record_login
+from crm.extensions import db
+
+bp = Blueprint("auth", __name__)
+
+BAD_CREDENTIALS = "用户名或密码错误，或账号已停用。"
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: `next` must not send a user to another host."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """The login page; POST with username, password and csrf_token."""
+    next_url = _safe_next(request.values.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            record_login(user)
+            db.session.commit()
+            flash(f"欢迎，{user.display_name}。", "success")
+            return redirect(next_url or url_for("main.home"))
+        return render_template("auth/login.html", form=form, next_url=next_url, error=BAD_CREDENTIALS)
+    return render_template("auth/login.html", form=form, next_url=next_url, error=None)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    """End the session and return to the login page."""
+    logout_user()
+    flash("您已安全退出登录。", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,116 @@
+"""Verbs on users. They validate, mutate and flush; the caller commits."""
+
+import re
+
+from sqlalchemy import func, select
+
+from crm.auth.models import DISTRICT, ROLE_LABELS, ROLES, User
+from crm.core.timeutil import utcnow
+from crm.extensions import db
+from crm.industry.service import resolve_district
+
+USERNAME_PATTERN = re.compile(r"^[\w.\-]{2,64}$")
+MIN_PASSWORD_LENGTH = 8
+
+
+class UserError(ValueError):
+    """A user change that cannot be made; the message is for the person who asked."""
+
+
+def find_user(username: str) -> User | None:
+    """The user with this username, ignoring case and surrounding spaces."""
+    name = (username or "").strip()
+    return db.session.scalar(select(User).where(func.lower(User.username) == name.lower()))
+
+
+def check_password_strength(password: str) -> None:
+    """Refuse passwords that are too short or blank."""
+    if not password or len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符")
+    if password.strip() != password:
+        raise UserError("密码首尾不能有空格")
+
+
+def create_user(
+    username: str,
+    password: str,
+    role: str,
+    display_name: str | None = None,
+    district_name: str | None = None,
+) -> User:
+    """A new active user; a district user must name an existing district or zone."""
+    username = (username or "").strip()
+    if not USERNAME_PATTERN.match(username):
+        raise UserError("用户名须为 2–64 个字符，只能包含中文、字母、数字、下划线、点和连字符")
+    if find_user(username) is not None:
+        raise UserError(f"用户名“{username}”已存在")
+    if role not in ROLES:
+        raise UserError(f"角色“{role}”无效，可选：{'、'.join(f'{r}（{ROLE_LABELS[r]}）' for r in ROLES)}")
+    district = None
+    if role == DISTRICT:
+        if not district_name:
+            raise UserError("区县专员必须指定所属区县或功能区")
+        district = resolve_district(district_name)
+        if district is None:
+            raise UserError(f"未知的区县或功能区：“{district_name}”")
+    elif district_name:
+        raise UserError("只有区县专员需要指定所属区县")
+    check_password_strength(password)
+    user = User(
+        username=username,
+        display_name=(display_name or "").strip() or username,
+        role=role,
+        district=district,
+        active=True,
+        session_version=1,
+    )
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def reset_password(user: User, password: str) -> User:
+    """Set a new password and end every session the user had."""
+    check_password_strength(password)
+    user.session_version += 1  # read first: loading an expired user autoflushes, splitting the audit entry
+    user.set_password(password)
+    db.session.flush()
+    return user
+
+
+def set_active(user: User, active: bool, by: User | None = None) -> User:
+    """Enable or disable a login; disabling ends the user's sessions at once."""
+    if not active and by is not None and by.id == user.id:
+        raise UserError("不能停用自己的账号")
+    if user.active != active:
+        user.active = active
+        user.session_version += 1
+        db.session.flush()
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with these credentials, else None."""
+    user = find_user(username)
+    if user is None or not user.active or not user.check_password(password or ""):
+        return None
+    return user
+
+
+def record_login(user: User) -> User:
+    """Note the time of a successful login (after login_user, so the log names the user)."""
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return user
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Flask-Login's loader: the user of a `id:version` cookie, if still valid and active."""
+    user_id, _, version = (session_id or "").partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user

@@ -1,0 +1,58 @@
+"""Settings from the environment; nothing secret is written in the repository."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def default_database_url(instance_path: str) -> str:
+    """The embedded default: an SQLite file under instance/."""
+    return "sqlite:///" + str(Path(instance_path) / "lianzhao.sqlite3")
+
+
+def load_secret_key(instance_path: str) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in instance/."""
+    from_env = os.environ.get("SECRET_KEY")
+    if from_env:
+        return from_env
+    key_file = Path(instance_path) / "secret_key"
+    if key_file.exists():
+        return key_file.read_text(encoding="utf-8").strip()
+    key = secrets.token_hex(32)
+    # O_EXCL: two processes starting together must not overwrite each other's key.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    return key
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain postgres:// URLs at psycopg 3, the only PostgreSQL driver installed."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def settings(instance_path: str) -> dict:
+    """The application's configuration, read from the environment."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
+            os.environ.get("DATABASE_URL") or default_database_url(instance_path)
+        ),
+        "SECRET_KEY": load_secret_key(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "").lower() in {"1", "true", "yes"},
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session: long forms must not expire
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "PER_PAGE": 25,
+        "TIMEZONE": "Asia/Shanghai",
+        "BOOTSTRAP_SERVE_LOCAL": True,
+    }

@@ -1,0 +1,1 @@
+"""Small shared pieces: time, pagination, error pages."""

@@ -1,0 +1,58 @@
+"""`flask demo …`: demo accounts (and, as later issues add them, demo data) for `make run`."""
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from crm.audit.listeners import acting_as
+from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER, User
+from crm.auth.service import create_user, find_user
+from crm.extensions import db
+
+# Known on purpose: these accounts exist only in demo databases and the README lists them.
+DEMO_PASSWORD = "lianzhao-demo"
+DEMO_ACCOUNTS = [
+    ("admin", ADMIN, None, "系统管理员"),
+    ("manager", MANAGER, None, "王处长"),
+    ("officer", OFFICER, None, "李招商"),
+    ("officer2", OFFICER, None, "陈招商"),
+    ("fuling", DISTRICT, "涪陵区", "涪陵区项目专员"),
+    ("changshou", DISTRICT, "长寿区", "长寿区项目专员"),
+    ("liangjiang", DISTRICT, "两江新区", "两江新区项目专员"),
+]
+
+demo_cli = AppGroup("demo", help="演示数据：载入与演示账号。")
+
+
+def load_demo_accounts() -> int:
+    """Create the demo accounts that do not exist yet; returns how many were created."""
+    created = 0
+    for username, role, district, name in DEMO_ACCOUNTS:
+        if find_user(username) is None:
+            create_user(username, DEMO_PASSWORD, role, display_name=name, district_name=district)
+            created += 1
+    return created
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="只在数据库中还没有用户时载入")
+def load_command(if_empty):
+    """Load the demo data (deterministic; existing rows are kept)."""
+    if if_empty and db.session.scalar(select(func.count()).select_from(User)):
+        click.echo("数据库中已有数据，跳过演示数据。")
+        return
+    with acting_as("命令行：demo load"):
+        created = load_demo_accounts()
+    db.session.commit()
+    click.echo(f"演示账号：新建 {created} 个。")
+
+
+@demo_cli.command("accounts")
+def accounts_command():
+    """Print the demo accounts and their password."""
+    click.echo(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
+    for username, role, district, name in DEMO_ACCOUNTS:
+        user = find_user(username)
+        state = "" if user and user.active and user.check_password(DEMO_PASSWORD) else "（已修改或不存在）"
+        click.echo(f"  {username:<12} {name}（{role}{'，' + district if district else ''}）{state}")
+    click.echo("访问 http://127.0.0.1:5000 登录。")

@@ -1,0 +1,19 @@
+"""The navigation bar, by role: each user sees only what they may open."""
+
+from flask_login import current_user
+
+from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER
+
+# (endpoint, label, roles allowed). Later issues add their pages here.
+NAV_ITEMS = [
+    ("main.home", "首页", (OFFICER, MANAGER, DISTRICT, ADMIN)),
+    ("audit.index", "审计日志", (MANAGER, ADMIN)),
+    ("admin.users", "用户管理", (ADMIN,)),
+]
+
+
+def navigation() -> list[tuple[str, str]]:
+    """The (endpoint, label) pairs the current user may open."""
+    if not current_user.is_authenticated:
+        return []
+    return [(endpoint, label) for endpoint, label, roles in NAV_ITEMS if current_user.role in roles]

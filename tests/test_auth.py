@@ -1,0 +1,161 @@
+"""Login, logout, sessions and CSRF, all in Chinese."""
+
+import re
+
+from crm.auth.models import User
+from crm.auth.service import reset_password, set_active
+from crm.extensions import db
+from tests.conftest import PASSWORD
+
+
+def _csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def test_login_page_is_chinese(client):
+    response = client.get("/login")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<html lang="zh-CN">' in html
+    assert "用户名" in html and "密码" in html and "登录" in html
+
+
+def test_wrong_password_shows_chinese_error_and_no_session(client, make_user):
+    user = make_user("officer")
+    response = client.post("/login", data={"username": user.username, "password": "wrong-password"})
+    assert "用户名或密码错误" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_unknown_user_gets_the_same_message(client):
+    response = client.post("/login", data={"username": "nobody", "password": "whatever-1"})
+    assert "用户名或密码错误" in response.get_data(as_text=True)
+
+
+def test_empty_login_form_gets_chinese_messages(client):
+    html = client.post("/login", data={}).get_data(as_text=True)
+    assert "请输入用户名" in html and "请输入密码" in html
+
+
+def test_login_then_home_then_logout(client, make_user):
+    user = make_user("manager", display_name="王处长")
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    home = client.get("/").get_data(as_text=True)
+    assert "王处长" in home and "处室负责人" in home
+    db.session.expire_all()
+    assert db.session.get(User, user.id).last_login_at is not None
+    response = client.post("/logout")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert "您已安全退出登录" in client.get("/login").get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_logout_by_get_also_ends_the_session(client, login_as):
+    login_as("officer")
+    client.get("/logout")
+    assert client.get("/").headers["Location"].startswith("/login")
+
+
+def test_username_is_case_insensitive(client, make_user):
+    make_user("officer", username="Officer7")
+    response = client.post("/login", data={"username": "  officer7 ", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_next_goes_back_to_the_page_asked_for(client, make_user):
+    user = make_user("admin")
+    assert client.get("/admin/users").headers["Location"] == "/login?next=/admin/users"
+    response = client.post(
+        "/login?next=/admin/users", data={"username": user.username, "password": PASSWORD}
+    )
+    assert response.headers["Location"] == "/admin/users"
+
+
+def test_next_to_another_host_is_ignored(client, make_user):
+    user = make_user("officer")
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        response = client.post(
+            "/login", data={"username": user.username, "password": PASSWORD, "next": target}
+        )
+        assert response.headers["Location"] == "/", target
+        client.post("/logout")
+
+
+def test_disabled_user_cannot_log_in(client, make_user):
+    user = make_user("officer")
+    set_active(user, False)
+    db.session.commit()
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 200
+    assert "用户名或密码错误，或账号已停用" in response.get_data(as_text=True)
+
+
+def test_disabling_ends_an_open_session(client, login_as):
+    user = login_as("officer")
+    assert client.get("/").status_code == 200
+    set_active(user, False)
+    db.session.commit()
+    assert client.get("/").status_code == 302
+
+
+def test_password_reset_ends_open_sessions(client, login_as):
+    user = login_as("officer")
+    reset_password(user, "another-password-1")
+    db.session.commit()
+    assert client.get("/").status_code == 302
+    response = client.post("/login", data={"username": user.username, "password": "another-password-1"})
+    assert response.status_code == 302
+
+
+def test_password_is_stored_hashed(make_user):
+    user = make_user("officer")
+    assert PASSWORD not in user.password_hash
+    assert user.check_password(PASSWORD) and not user.check_password(PASSWORD + "x")
+
+
+def test_production_hash_is_scrypt():
+    from crm import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    with app.app_context():
+        user = User(username="x")
+        user.set_password("whatever-123")
+    assert user.password_hash.startswith("scrypt:")
+
+
+def test_session_cookie_is_httponly_and_lax(client, make_user):
+    user = make_user("officer")
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    cookie = next(v for v in response.headers.getlist("Set-Cookie") if v.startswith("session="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_login_without_csrf_token_is_refused(client, make_user, csrf_enabled):
+    user = make_user("officer")
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True) and "请刷新页面" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_login_with_csrf_token_works(client, make_user, csrf_enabled):
+    user = make_user("officer")
+    token = _csrf_token(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"username": user.username, "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_logout_post_needs_csrf(client, make_user, csrf_enabled):
+    user = make_user("officer")
+    token = _csrf_token(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": token})
+    assert client.post("/logout").status_code == 400
+    assert client.get("/").status_code == 200

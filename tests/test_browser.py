@@ -1,0 +1,56 @@
+"""Real-browser journeys: Debian's Chromium driven by Playwright against a live server."""
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+
+
+def test_login_journey(page, live_server):
+    page.goto(live_server + "/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    expect(page.get_by_role("heading", name="链招")).to_be_visible()
+
+    page.get_by_label("用户名").fill("live_officer")
+    page.get_by_label("密码").fill("not-the-password")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_test_id("login-error")).to_have_text("用户名或密码错误，或账号已停用。")
+
+    page.get_by_label("用户名").fill("live_officer")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(live_server + "/")
+    expect(page.get_by_role("heading", name="首页")).to_be_visible()
+    expect(page.get_by_test_id("current-user")).to_contain_text("招商专员")
+    # The Bootstrap stylesheet really loaded from the app: the navbar is coloured.
+    background = page.locator("nav.navbar").evaluate("el => getComputedStyle(el).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent")
+
+    page.get_by_role("button", name="退出登录").click()
+    expect(page).to_have_url(re.compile(r"/login"))
+    expect(page.get_by_text("您已安全退出登录。")).to_be_visible()
+    page.goto(live_server + "/")
+    expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_admin_journey_creates_a_district_user(page, live_server):
+    page.goto(live_server + "/login")
+    page.get_by_label("用户名").fill("live_admin")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("link", name="用户管理").click()
+    page.get_by_role("link", name="新建用户").click()
+    page.get_by_label("用户名").fill("browser_cs")
+    page.get_by_label("姓名").fill("长寿测试")
+    page.get_by_label("角色").select_option("district")
+    page.get_by_label("初始密码").fill("a-browser-password")
+    page.get_by_label("再次输入密码").fill("a-browser-password")
+    page.get_by_role("button", name="创建").click()
+    expect(page.get_by_text("区县专员必须指定所属区县或功能区")).to_be_visible()
+    page.get_by_label("所属区县").select_option("长寿区")
+    page.get_by_label("初始密码").fill("a-browser-password")
+    page.get_by_label("再次输入密码").fill("a-browser-password")
+    page.get_by_role("button", name="创建").click()
+    expect(page.get_by_text("已创建用户 browser_cs（区县专员）。")).to_be_visible()
+    expect(page.locator("dd", has_text="长寿区")).to_be_visible()

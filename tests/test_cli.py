@@ -1,0 +1,95 @@
+"""The command line: users, the map loader, the demo data."""
+
+from sqlalchemy import func, select
+
+from crm.audit.models import AuditLog
+from crm.auth.models import User
+from crm.auth.service import find_user
+from crm.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from crm.extensions import db
+from crm.industry.models import District
+
+
+def test_users_create(runner):
+    result = runner.invoke(args=["users", "create", "li", "--role", "officer", "--password", "pw-123456"])
+    assert result.exit_code == 0, result.output
+    assert "已创建用户 li" in result.output
+    user = find_user("li")
+    assert user.role == "officer" and user.check_password("pw-123456")
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.table_name == "users"))
+    assert entry.actor_name.startswith("命令行")
+
+
+def test_users_create_district_by_alias(runner):
+    result = runner.invoke(
+        args=["users", "create", "xs", "--role", "district", "--district", "秀山县", "--password", "pw-123456"]
+    )
+    assert result.exit_code == 0, result.output
+    assert find_user("xs").district.name == "秀山土家族苗族自治县"
+
+
+def test_users_create_errors_are_chinese_and_write_nothing(runner):
+    cases = [
+        (["--role", "district", "--district", "火星区"], "未知的区县或功能区"),
+        (["--role", "district"], "必须指定所属区县"),
+        (["--role", "officer", "--district", "涪陵区"], "只有区县专员"),
+    ]
+    for extra, message in cases:
+        result = runner.invoke(args=["users", "create", "bad", *extra, "--password", "pw-123456"])
+        assert result.exit_code == 1, result.output
+        assert f"错误：" in result.output and message in result.output
+    result = runner.invoke(args=["users", "create", "bad", "--role", "officer", "--password", "short"])
+    assert result.exit_code == 1 and "密码至少需要 8 个字符" in result.output
+    assert find_user("bad") is None
+
+
+def test_users_disable_enable_and_set_password(runner, make_user):
+    user = make_user("officer", username="wang")
+    assert runner.invoke(args=["users", "disable", "wang"]).exit_code == 0
+    db.session.expire_all()
+    assert user.active is False
+    assert runner.invoke(args=["users", "enable", "wang"]).exit_code == 0
+    assert runner.invoke(args=["users", "set-password", "wang", "--password", "zzzzzzzz9"]).exit_code == 0
+    db.session.expire_all()
+    assert user.active is True and user.check_password("zzzzzzzz9")
+    result = runner.invoke(args=["users", "disable", "nobody"])
+    assert result.exit_code == 1 and "用户“nobody”不存在" in result.output
+
+
+def test_map_load_is_idempotent(runner):
+    result = runner.invoke(args=["map", "load"])
+    assert result.exit_code == 0 and "新增 0，更新 0，未变 41" in result.output
+    audit_before = db.session.scalar(select(func.count()).select_from(AuditLog))
+    runner.invoke(args=["map", "load"])
+    assert db.session.scalar(select(func.count()).select_from(AuditLog)) == audit_before
+
+
+def test_map_load_repairs_an_edited_row_and_audits_it(runner):
+    fuling = db.session.scalar(select(District).where(District.name == "涪陵区"))
+    fuling.aliases = []
+    db.session.commit()
+    result = runner.invoke(args=["map", "load"])
+    assert "更新 1" in result.output
+    db.session.expire_all()
+    assert fuling.aliases == ["涪陵"]
+    entry = db.session.scalars(select(AuditLog).where(AuditLog.table_name == "districts")).all()[-1]
+    assert entry.before == {"aliases": []} and entry.after == {"aliases": ["涪陵"]}
+
+
+def test_demo_load_creates_the_accounts_once(runner):
+    result = runner.invoke(args=["demo", "load", "--if-empty"])
+    assert result.exit_code == 0 and f"新建 {len(DEMO_ACCOUNTS)} 个" in result.output
+    result = runner.invoke(args=["demo", "load", "--if-empty"])
+    assert "跳过" in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == len(DEMO_ACCOUNTS)
+    for username, role, district, _ in DEMO_ACCOUNTS:
+        user = find_user(username)
+        assert user.role == role and user.check_password(DEMO_PASSWORD)
+        assert (user.district.name if user.district else None) == district
+
+
+def test_demo_accounts_prints_every_account(runner):
+    runner.invoke(args=["demo", "load"])
+    output = runner.invoke(args=["demo", "accounts"]).output
+    assert DEMO_PASSWORD in output
+    assert all(username in output for username, *_ in DEMO_ACCOUNTS)
