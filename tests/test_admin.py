@@ -106,9 +106,13 @@ def test_bad_password_reset_changes_nothing(client, login_as, make_user):
     login_as("admin")
     target = make_user("officer")
     old_hash = target.password_hash
-    response = client.post(f"/admin/users/{target.id}/password", data={"password": "short", "confirm": "short"})
+    response = client.post(
+        f"/admin/users/{target.id}/password", data={"password": "short", "confirm": "short"}
+    )
     assert response.status_code == 400 and "密码至少需要 8 个字符" in response.get_data(as_text=True)
-    response = client.post(f"/admin/users/{target.id}/password", data={"password": "long-enough", "confirm": "x"})
+    response = client.post(
+        f"/admin/users/{target.id}/password", data={"password": "long-enough", "confirm": "x"}
+    )
     assert "两次输入的密码不一致" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, target.id).password_hash == old_hash

@@ -4,7 +4,6 @@ from sqlalchemy import select
 
 from crm.audit.listeners import REDACTED, acting_as
 from crm.audit.models import AuditLog
-from crm.auth.models import User
 from crm.auth.service import reset_password
 from crm.extensions import db
 from crm.industry.models import District
@@ -103,7 +102,7 @@ def test_audit_page_filters_by_object(client, login_as, make_user):
     first, second = make_user("officer", display_name="甲"), make_user("officer", display_name="乙")
     html = client.get(f"/audit/?table=users&row_id={first.id}").get_data(as_text=True)
     assert first.username in html and second.username not in html
-    assert "用户 #%d" % first.id in html and "新增" in html
+    assert f"用户 #{first.id}" in html and "新增" in html
 
 
 def test_audit_page_odd_filters_do_not_fail(client, login_as):
@@ -112,3 +111,10 @@ def test_audit_page_odd_filters_do_not_fail(client, login_as):
         response = client.get("/audit/?" + query)
         assert response.status_code == 200, query
         assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_audit_page_names_fields_in_chinese(client, login_as, make_user):
+    login_as("admin")
+    target = make_user("officer", display_name="赵")
+    html = client.get(f"/audit/?table=users&row_id={target.id}").get_data(as_text=True)
+    assert ">姓名</th>" in html and ">display_name</th>" not in html

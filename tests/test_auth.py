@@ -70,9 +70,7 @@ def test_username_is_case_insensitive(client, make_user):
 def test_next_goes_back_to_the_page_asked_for(client, make_user):
     user = make_user("admin")
     assert client.get("/admin/users").headers["Location"] == "/login?next=/admin/users"
-    response = client.post(
-        "/login?next=/admin/users", data={"username": user.username, "password": PASSWORD}
-    )
+    response = client.post("/login?next=/admin/users", data={"username": user.username, "password": PASSWORD})
     assert response.headers["Location"] == "/admin/users"
 
 

@@ -22,7 +22,17 @@ def test_users_create(runner):
 
 def test_users_create_district_by_alias(runner):
     result = runner.invoke(
-        args=["users", "create", "xs", "--role", "district", "--district", "秀山县", "--password", "pw-123456"]
+        args=[
+            "users",
+            "create",
+            "xs",
+            "--role",
+            "district",
+            "--district",
+            "秀山县",
+            "--password",
+            "pw-123456",
+        ]
     )
     assert result.exit_code == 0, result.output
     assert find_user("xs").district.name == "秀山土家族苗族自治县"
@@ -37,7 +47,7 @@ def test_users_create_errors_are_chinese_and_write_nothing(runner):
     for extra, message in cases:
         result = runner.invoke(args=["users", "create", "bad", *extra, "--password", "pw-123456"])
         assert result.exit_code == 1, result.output
-        assert f"错误：" in result.output and message in result.output
+        assert "错误：" in result.output and message in result.output
     result = runner.invoke(args=["users", "create", "bad", "--role", "officer", "--password", "short"])
     assert result.exit_code == 1 and "密码至少需要 8 个字符" in result.output
     assert find_user("bad") is None

@@ -57,4 +57,4 @@ def test_no_secret_literal_in_repository():
     root = Path(__file__).resolve().parent.parent
     for path in [*root.glob("crm/**/*.py"), root / "app.py"]:
         text = path.read_text(encoding="utf-8")
-        assert "SECRET_KEY = \"" not in text and "SECRET_KEY='" not in text, path
+        assert 'SECRET_KEY = "' not in text and "SECRET_KEY='" not in text, path

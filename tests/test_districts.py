@@ -48,7 +48,9 @@ def test_seed_district_names_all_resolve():
 def test_conflicting_alias_is_refused(tmp_path):
     path = tmp_path / "districts.yaml"
     path.write_text(
-        "districts:\n  - {name: 甲区, kind: 区, aliases: [同名]}\n  - {name: 乙区, kind: 区, aliases: [同名]}\n",
+        "districts:\n"
+        "  - {name: 甲区, kind: 区, aliases: [同名]}\n"
+        "  - {name: 乙区, kind: 区, aliases: [同名]}\n",
         encoding="utf-8",
     )
     with pytest.raises(MapDataError, match="同时指向"):

@@ -40,3 +40,10 @@ def test_models_match_migrations(app):
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
+
+
+def test_suite_runs_on_the_database_it_was_given(app):
+    # make test runs the suite twice; the second run must really be on PostgreSQL.
+    from tests.conftest import on_postgres
+
+    assert db.engine.dialect.name == ("postgresql" if on_postgres() else "sqlite")

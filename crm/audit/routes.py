@@ -12,14 +12,25 @@ from crm.extensions import db
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
+def _audited_models() -> list[type]:
+    return [
+        mapper.class_
+        for mapper in db.Model.registry.mappers
+        if getattr(mapper.class_, "__audited__", True) and hasattr(mapper.class_, "__tablename__")
+    ]
+
+
 def table_labels() -> dict[str, str]:
     """Chinese names of the audited tables, from each model's __audit_label__."""
-    labels = {}
-    for mapper in db.Model.registry.mappers:
-        cls = mapper.class_
-        if getattr(cls, "__audited__", True) and hasattr(cls, "__tablename__"):
-            labels[cls.__tablename__] = getattr(cls, "__audit_label__", cls.__tablename__)
+    labels = {
+        cls.__tablename__: getattr(cls, "__audit_label__", cls.__tablename__) for cls in _audited_models()
+    }
     return dict(sorted(labels.items(), key=lambda item: item[1]))
+
+
+def field_labels() -> dict[str, dict[str, str]]:
+    """Chinese names of each audited table's fields, from each model's __field_labels__."""
+    return {cls.__tablename__: getattr(cls, "__field_labels__", {}) for cls in _audited_models()}
 
 
 @bp.route("/")
@@ -38,5 +49,10 @@ def index():
     if filters["action"] in ACTION_LABELS:
         stmt = stmt.where(AuditLog.action == filters["action"])
     return render_template(
-        "audit/index.html", page=paginate(stmt), labels=labels, actions=ACTION_LABELS, filters=filters
+        "audit/index.html",
+        page=paginate(stmt),
+        labels=labels,
+        field_labels=field_labels(),
+        actions=ACTION_LABELS,
+        filters=filters,
     )

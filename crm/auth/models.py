@@ -28,6 +28,18 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
     __audit_label__ = "用户"
     __audit_redact__ = frozenset({"password_hash"})
+    __field_labels__ = {
+        "id": "编号",
+        "username": "用户名",
+        "display_name": "姓名",
+        "role": "角色",
+        "district_id": "所属区县编号",
+        "active": "启用",
+        "password_hash": "密码（已隐去）",
+        "session_version": "会话版本",
+        "created_at": "创建时间",
+        "last_login_at": "最近登录",
+    }
     __table_args__ = (
         CheckConstraint("role IN ('officer', 'manager', 'district', 'admin')", name="role_known"),
         # A district user without a district would see nothing or, worse, everything.

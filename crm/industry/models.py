@@ -13,6 +13,7 @@ class District(db.Model):
 
     __tablename__ = "districts"
     __audit_label__ = "区县"
+    __field_labels__ = {"id": "编号", "name": "名称", "kind": "类型", "aliases": "别名", "sort_order": "排序"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(32), unique=True)
