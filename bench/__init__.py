@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench` prints figures; not part of `make test`."""
