@@ -35,7 +35,7 @@ def _app(tmp: str):
 
     from crm import create_app
     from crm.extensions import db
-    from crm.industry.service import load_districts
+    from crm.industry.loader import load_map
 
     app = create_app(
         {
@@ -46,7 +46,7 @@ def _app(tmp: str):
     )
     with app.app_context():
         upgrade()
-        load_districts()
+        load_map()
         db.session.commit()
     return app
 

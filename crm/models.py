@@ -2,6 +2,28 @@
 
 from crm.audit.models import AuditLog
 from crm.auth.models import User
-from crm.industry.models import District
+from crm.industry.models import (
+    CatalogueEntry,
+    Chain,
+    Cluster,
+    ClusterDistrict,
+    District,
+    IndustryCategory,
+    Product,
+    Sector,
+    Target,
+)
 
-__all__ = ["AuditLog", "District", "User"]
+__all__ = [
+    "AuditLog",
+    "CatalogueEntry",
+    "Chain",
+    "Cluster",
+    "ClusterDistrict",
+    "District",
+    "IndustryCategory",
+    "Product",
+    "Sector",
+    "Target",
+    "User",
+]

@@ -11,15 +11,14 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, delete, text
+from sqlalchemy import create_engine, delete, select, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from crm import create_app
 from crm.auth.service import create_user
 from crm.extensions import db
-from crm.industry.models import District
-from crm.industry.service import load_districts, read_districts_file
+from crm.industry.loader import load_map
 
 PASSWORD = "correct-horse-42"
 CHROMIUM = "/usr/bin/chromium"
@@ -65,7 +64,7 @@ def build_app(url: str, **overrides):
     )
     with app.app_context():
         upgrade()
-        load_districts()
+        load_map()
         db.session.commit()
     return app
 
@@ -90,15 +89,33 @@ def app_context(request, app):
         _reset_database()
 
 
+REFERENCE_TABLES = {
+    "districts",
+    "industry_categories",
+    "sectors",
+    "chains",
+    "products",
+    "clusters",
+    "cluster_districts",
+    "targets",
+    "catalogue_entries",
+    "catalogue_entry_clusters",
+}
+
+
 def _reset_database() -> None:
-    # Reference districts stay (restored if a test changed them); everything else goes.
+    # The map (reference data) stays between tests; everything else goes. The audit log says
+    # whether a test changed the map: then it is wiped and loaded again from the files.
+    audit = db.metadata.tables["audit_log"]
+    map_changed = db.session.scalar(
+        select(audit.c.id).where(audit.c.table_name.in_(REFERENCE_TABLES)).limit(1)
+    )
     for table in reversed(db.metadata.sorted_tables):
-        if table.name != District.__tablename__:
+        if map_changed or table.name not in REFERENCE_TABLES:
             db.session.execute(delete(table))
-    known = [row["name"] for row in read_districts_file()]
-    db.session.execute(delete(District).where(District.name.not_in(known)))
-    load_districts()
-    db.session.execute(delete(db.metadata.tables["audit_log"]))
+    if map_changed:
+        load_map()
+        db.session.execute(delete(audit))
     db.session.commit()
     db.session.remove()
 

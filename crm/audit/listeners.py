@@ -87,6 +87,26 @@ def _column_values(obj: Any) -> dict[str, Any]:
     }
 
 
+def _label(obj: Any) -> str:
+    return str(getattr(obj, "code", None) or getattr(obj, "name", None) or inspect(obj).identity)
+
+
+def _collection_changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Many-to-many collections (an entry's clusters) changed in this flush, as lists of labels."""
+    state = inspect(obj)
+    before, after = {}, {}
+    for rel in state.mapper.relationships:
+        if rel.secondary is None or rel.key not in state.dict:
+            continue
+        history = state.attrs[rel.key].history
+        if not history.added and not history.deleted:
+            continue
+        unchanged = [_label(o) for o in history.unchanged]
+        before[rel.key] = unchanged + [_label(o) for o in history.deleted]
+        after[rel.key] = unchanged + [_label(o) for o in history.added]
+    return before, after
+
+
 def _changed_values(session: Session, obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     state = inspect(obj)
     before, after, unknown_old = {}, {}, []
@@ -143,6 +163,9 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in session.dirty:
         if _is_audited(obj) and obj not in session.deleted and session.is_modified(obj):
             before, after = _changed_values(session, obj)
+            collection_before, collection_after = _collection_changes(obj)
+            before.update(collection_before)
+            after.update(collection_after)
             if after:
                 pending.append(_entry(obj, "update", before, after))
     for obj in session.deleted:
@@ -155,7 +178,11 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
 def _after_flush(session: Session, flush_context: Any) -> None:
     # Inserts are read after the flush, once their primary keys exist.
     entries = session.info.pop(_PENDING, [])
-    entries += [_entry(obj, "insert", None, _column_values(obj)) for obj in session.new if _is_audited(obj)]
+    entries += [
+        _entry(obj, "insert", None, {**_column_values(obj), **_collection_changes(obj)[1]})
+        for obj in session.new
+        if _is_audited(obj)
+    ]
     if entries:
         session.connection().execute(AuditLog.__table__.insert(), entries)
 

@@ -1,12 +1,15 @@
 """`flask map …`: load the industry map's reviewed data files into the database."""
 
+import json
+
 import click
 from flask.cli import AppGroup
 
 from crm.audit.listeners import acting_as
 from crm.core.cli import CliError
 from crm.extensions import db
-from crm.industry.service import MapDataError, load_districts
+from crm.industry.loader import load_map
+from crm.industry.service import MapDataError, export_map
 
 map_cli = AppGroup("map", help="产业地图数据：载入与导出。")
 
@@ -16,9 +19,16 @@ def load_command():
     """Load the map's data files; idempotent, every change audited."""
     try:
         with acting_as("命令行：map load"):
-            report = load_districts()
+            report = load_map()
         db.session.commit()
     except MapDataError as error:
         db.session.rollback()
         raise CliError(str(error)) from error
-    click.echo(f"区县与功能区：{report}")
+    for line in report.lines():
+        click.echo(line)
+
+
+@map_cli.command("export")
+def export_command():
+    """Print the whole map and catalogue as UTF-8 JSON."""
+    click.echo(json.dumps(export_map(), ensure_ascii=False, indent=2))

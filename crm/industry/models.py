@@ -1,7 +1,9 @@
 """Reference data of the industry map."""
 
-from sqlalchemy import JSON, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, Numeric, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
 
@@ -28,3 +30,254 @@ class District(db.Model):
 
     def __repr__(self) -> str:
         return f"<District {self.name}>"
+
+
+CATEGORY_SYSTEMS = ("4", "N")
+CLUSTER_KINDS = ("重点", "特色")
+ACTIONS = ("强链", "补链", "延链", "育链")
+GAPS = ("短板", "薄弱环节", "优势")
+PRIORITIES = ("高", "中", "低")
+
+
+class IndustryCategory(db.Model):
+    """One part of the "4+4+N" system: 先进基础材料, 关键战略材料, 前沿新材料 (专栏一)."""
+
+    __tablename__ = "industry_categories"
+    __audit_label__ = "产业门类"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(32))
+    system: Mapped[str] = mapped_column(String(2))
+    heading: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+    sectors: Mapped[list["Sector"]] = relationship(back_populates="category", order_by="Sector.sort_order")
+
+    def __repr__(self) -> str:
+        return f"<IndustryCategory {self.name}>"
+
+
+class Sector(db.Model):
+    """One of the 11 sectors of 专栏一 (先进有色金属材料 …)."""
+
+    __tablename__ = "sectors"
+    __audit_label__ = "产业"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("industry_categories.id"), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    # The name 专栏一 uses where it differs from the heading of 二 (储能材料 vs 新型储能材料).
+    seed_name: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str | None] = mapped_column(Text)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    category: Mapped[IndustryCategory] = relationship(back_populates="sectors")
+    chains: Mapped[list["Chain"]] = relationship(back_populates="sector", order_by="Chain.sort_order")
+
+    def __repr__(self) -> str:
+        return f"<Sector {self.code} {self.name}>"
+
+
+class Chain(db.Model):
+    """An industry chain within a sector (铝合金, 聚氨酯 …), with the seed sentence it comes from."""
+
+    __tablename__ = "chains"
+    __audit_label__ = "产业链"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    seed_term: Mapped[str | None] = mapped_column(String(128))
+    added: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(Text)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    sector: Mapped[Sector] = relationship(back_populates="chains")
+    products: Mapped[list["Product"]] = relationship(back_populates="chain", order_by="Product.sort_order")
+
+    def __repr__(self) -> str:
+        return f"<Chain {self.code} {self.name}>"
+
+
+class Product(db.Model):
+    """A product direction the seed names (高强高模耐蚀铝合金 …), with its sentence."""
+
+    __tablename__ = "products"
+    __audit_label__ = "产品方向"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    chain_id: Mapped[int] = mapped_column(ForeignKey("chains.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    seed_term: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(Text)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    chain: Mapped[Chain] = relationship(back_populates="products")
+    entry: Mapped["CatalogueEntry | None"] = relationship(back_populates="product")
+
+    def __repr__(self) -> str:
+        return f"<Product {self.code} {self.name}>"
+
+
+class Cluster(db.Model):
+    """A district cluster: the 8 重点 clusters of 专栏二 and the 5 特色 clusters of 三(二)."""
+
+    __tablename__ = "clusters"
+    __audit_label__ = "产业集群"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    short_name: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(4))
+    seed_row: Mapped[int | None] = mapped_column(Integer)
+    # The name the text of 三(二) uses (电子先进材料产业集群 for the table's 电子新材料产业集群).
+    text_name: Mapped[str] = mapped_column(String(64))
+    text_phrase: Mapped[str] = mapped_column(Text)
+    open_ended: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+    members: Mapped[list["ClusterDistrict"]] = relationship(
+        back_populates="cluster", order_by="ClusterDistrict.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def districts(self) -> list[District]:
+        """The cluster's districts in the seed's order (专栏二's table for 重点 clusters)."""
+        return [m.district for m in self.members if m.listed]
+
+    @property
+    def core_districts(self) -> list[District]:
+        """The districts the text of 三(二) names for this cluster, in the text's order."""
+        return [m.district for m in sorted(self.members, key=lambda m: m.core_position or 0) if m.core]
+
+    def __repr__(self) -> str:
+        return f"<Cluster {self.short_name}>"
+
+
+class ClusterDistrict(db.Model):
+    """A district's place in a cluster: listed in the table, named as core in the text, or both."""
+
+    __tablename__ = "cluster_districts"
+    __audit_label__ = "集群区县"
+
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id"), primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), primary_key=True)
+    listed: Mapped[bool] = mapped_column(Boolean, default=True)
+    core: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    core_position: Mapped[int | None] = mapped_column(Integer)
+    # The name exactly as the seed writes it (秀山县, 大渡口), before alias resolution.
+    seed_name: Mapped[str] = mapped_column(String(32))
+
+    cluster: Mapped[Cluster] = relationship(back_populates="members")
+    district: Mapped[District] = relationship(lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<ClusterDistrict {self.cluster_id}:{self.district_id}>"
+
+
+class Target(db.Model):
+    """A 2027 target of the plan (产值 > 10000 亿元 …)."""
+
+    __tablename__ = "targets"
+    __audit_label__ = "2027 年目标"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    comparator: Mapped[str] = mapped_column(String(2))
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    unit: Mapped[str] = mapped_column(String(8))
+    year: Mapped[int] = mapped_column(Integer, default=2027)
+    ambition: Mapped[str] = mapped_column(String(8), default="目标")
+    source: Mapped[str] = mapped_column(Text)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def label(self) -> str:
+        """The target as a reader says it: 全市先进材料产业产值 > 10000 亿元."""
+        sign = {">": "＞", ">=": "≥"}[self.comparator]
+        return f"{self.name} {sign} {self.value.normalize():f} {self.unit}"
+
+    def __repr__(self) -> str:
+        return f"<Target {self.code}>"
+
+
+entry_clusters = Table(
+    "catalogue_entry_clusters",
+    db.metadata,
+    Column("entry_id", ForeignKey("catalogue_entries.id"), primary_key=True),
+    Column("cluster_id", ForeignKey("clusters.id"), primary_key=True),
+)
+
+
+class CatalogueEntry(db.Model):
+    """One chain link to attract (产业链招商目录): a product direction with its action, gap and clusters.
+
+    The loader fills it from the data files; managers edit it in the app. `loaded` keeps the values
+    the data file had at the last load, so a reload applies only what changed in the file and never
+    undoes a manager's edit.
+    """
+
+    __tablename__ = "catalogue_entries"
+    __audit_label__ = "招商目录条目"
+    __field_labels__ = {
+        "code": "代码",
+        "title": "条目",
+        "action": "招商动作",
+        "verb": "原文用语",
+        "gap": "环节类型",
+        "priority": "优先级",
+        "keywords": "关键词",
+        "note": "备注",
+        "retired": "已停用",
+        "version": "版本",
+    }
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), unique=True)
+    title: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(4))
+    verb: Mapped[str] = mapped_column(String(128))
+    gap: Mapped[str] = mapped_column(String(8))
+    priority: Mapped[str] = mapped_column(String(2))
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    added: Mapped[bool] = mapped_column(Boolean, default=False)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    loaded: Mapped[dict] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    product: Mapped[Product] = relationship(back_populates="entry", lazy="joined")
+    clusters: Mapped[list[Cluster]] = relationship(secondary=entry_clusters, order_by=Cluster.sort_order)
+
+    # Optimistic locking: an UPDATE carries WHERE version = <the version the editor saw>. The
+    # service bumps it, so a change of clusters alone (another table) also counts as an edit.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    @property
+    def chain(self) -> Chain:
+        return self.product.chain
+
+    @property
+    def sector(self) -> Sector:
+        return self.product.chain.sector
+
+    def suitable_districts(self) -> list[District]:
+        """The districts of the entry's clusters, each cluster's core districts first, no repeats."""
+        ordered = [d for c in self.clusters for d in c.core_districts]
+        ordered += [d for c in self.clusters for d in c.districts]
+        return list(dict.fromkeys(ordered))
+
+    def __repr__(self) -> str:
+        return f"<CatalogueEntry {self.code} {self.title}>"

@@ -1,32 +1,31 @@
 """Verbs of the industry map: loading the reviewed data files, resolving district names."""
 
 import unicodedata
-from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import yaml
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from crm.extensions import db
-from crm.industry.models import DISTRICT_KINDS, District
+from crm.industry.models import (
+    DISTRICT_KINDS,
+    CatalogueEntry,
+    Chain,
+    Cluster,
+    District,
+    IndustryCategory,
+    Product,
+    Sector,
+    Target,
+)
 
 DATA_DIR = Path(__file__).parent / "data"
 
 
 class MapDataError(ValueError):
     """A data file that cannot be loaded as it stands."""
-
-
-@dataclass
-class LoadReport:
-    """What one load changed."""
-
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-    def __str__(self) -> str:
-        return f"新增 {self.created}，更新 {self.updated}，未变 {self.unchanged}"
 
 
 def normalise_name(text: str) -> str:
@@ -50,26 +49,6 @@ def read_districts_file(path: Path | None = None) -> list[dict]:
     return rows
 
 
-def load_districts(path: Path | None = None) -> LoadReport:
-    """Upsert the districts by name; a second load of the same file changes nothing."""
-    report = LoadReport()
-    existing = {d.name: d for d in db.session.scalars(select(District))}
-    for order, row in enumerate(read_districts_file(path), start=1):
-        wanted = {"kind": row["kind"], "aliases": list(row.get("aliases") or []), "sort_order": order}
-        district = existing.get(row["name"])
-        if district is None:
-            db.session.add(District(name=row["name"], **wanted))
-            report.created += 1
-        elif any(getattr(district, key) != value for key, value in wanted.items()):
-            for key, value in wanted.items():
-                setattr(district, key, value)
-            report.updated += 1
-        else:
-            report.unchanged += 1
-    db.session.flush()
-    return report
-
-
 def all_districts() -> list[District]:
     """Every district and zone, in the data file's order."""
     return list(db.session.scalars(select(District).order_by(District.sort_order, District.id)))
@@ -84,3 +63,139 @@ def resolve_district(name: str) -> District | None:
         if key in {normalise_name(label) for label in [district.name, *(district.aliases or [])]}:
             return district
     return None
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def map_tree() -> list[IndustryCategory]:
+    """Categories with their sectors, chains and products loaded in a few queries."""
+    stmt = (
+        select(IndustryCategory)
+        .order_by(IndustryCategory.sort_order)
+        .options(
+            selectinload(IndustryCategory.sectors).selectinload(Sector.chains).selectinload(Chain.products)
+        )
+    )
+    return list(db.session.scalars(stmt))
+
+
+def all_clusters() -> list[Cluster]:
+    """Every cluster, 重点 first in the table's order, then 特色."""
+    stmt = select(Cluster).order_by(Cluster.sort_order).options(selectinload(Cluster.members))
+    return list(db.session.scalars(stmt))
+
+
+def catalogue_entries(include_retired: bool = True) -> list[CatalogueEntry]:
+    """Every catalogue entry with its product, chain, sector and clusters."""
+    stmt = (
+        select(CatalogueEntry)
+        .join(CatalogueEntry.product)
+        .order_by(Product.sort_order)
+        .options(
+            selectinload(CatalogueEntry.clusters).selectinload(Cluster.members),
+            joinedload(CatalogueEntry.product).joinedload(Product.chain).joinedload(Chain.sector),
+        )
+    )
+    if not include_retired:
+        stmt = stmt.where(CatalogueEntry.retired.is_(False))
+    return list(db.session.scalars(stmt).unique())
+
+
+def entry_json(entry: CatalogueEntry) -> dict:
+    """A catalogue entry as the export and the API show it."""
+    return {
+        "code": entry.code,
+        "category": entry.sector.category.name,
+        "sector": entry.sector.name,
+        "chain": entry.chain.name,
+        "product": entry.product.name,
+        "title": entry.title,
+        "action": entry.action,
+        "verb": entry.verb,
+        "gap": entry.gap,
+        "priority": entry.priority,
+        "clusters": [c.name for c in entry.clusters],
+        "districts": [d.name for d in entry.suitable_districts()],
+        "keywords": entry.keywords,
+        "source": entry.product.source,
+        "added": entry.added,
+        "retired": entry.retired,
+        "note": entry.note,
+    }
+
+
+def export_map() -> dict:
+    """The whole map and catalogue, as `flask map export` prints it."""
+    return {
+        "categories": [
+            {
+                "code": category.code,
+                "name": category.name,
+                "system": category.system,
+                "heading": category.heading,
+                "source": category.source,
+                "sectors": [
+                    {
+                        "code": sector.code,
+                        "name": sector.name,
+                        "seed_name": sector.seed_name,
+                        "source": sector.source,
+                        "chains": [
+                            {
+                                "code": chain.code,
+                                "name": chain.name,
+                                "added": chain.added,
+                                "retired": chain.retired,
+                                "source": chain.source,
+                                "products": [
+                                    {
+                                        "code": product.code,
+                                        "name": product.name,
+                                        "seed_term": product.seed_term or product.name,
+                                        "source": product.source,
+                                        "retired": product.retired,
+                                    }
+                                    for product in chain.products
+                                ],
+                            }
+                            for chain in sector.chains
+                        ],
+                    }
+                    for sector in category.sectors
+                ],
+            }
+            for category in map_tree()
+        ],
+        "clusters": [
+            {
+                "code": cluster.code,
+                "name": cluster.name,
+                "short_name": cluster.short_name,
+                "kind": cluster.kind,
+                "text_name": cluster.text_name,
+                "districts": [d.name for d in cluster.districts],
+                "core_districts": [d.name for d in cluster.core_districts],
+                "districts_as_written": [m.seed_name for m in cluster.members if m.listed],
+                "open_ended": cluster.open_ended,
+                "text_phrase": cluster.text_phrase,
+            }
+            for cluster in all_clusters()
+        ],
+        "districts": [{"name": d.name, "kind": d.kind, "aliases": d.aliases} for d in all_districts()],
+        "targets": [
+            {
+                "code": t.code,
+                "name": t.name,
+                "comparator": t.comparator,
+                "value": _number(t.value),
+                "unit": t.unit,
+                "year": t.year,
+                "ambition": t.ambition,
+                "source": t.source,
+            }
+            for t in db.session.scalars(select(Target).order_by(Target.sort_order))
+        ],
+        "catalogue": [entry_json(entry) for entry in catalogue_entries()],
+    }

@@ -1,0 +1,1 @@
+"""Matching firms to the catalogue: pure Python, no Flask import, testable alone."""
