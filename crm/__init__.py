@@ -27,6 +27,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # Every <int:…> in a URL is bounded to what a database integer holds: a longer number is a 404.
+    from crm.core.converters import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.update(settings(app.instance_path))
     app.config.update(overrides or {})
 
@@ -34,9 +38,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from crm.audit import listeners
     from crm.auth.permissions import require_login
     from crm.auth.service import load_session_user
+    from crm.core.inputs import reject_control_characters
     from crm.extensions import bootstrap, csrf, db, login_manager, migrate
 
-    # The login check runs before CSRF: an anonymous POST goes to the login page, not a CSRF error.
+    # Order matters: unusable input is refused first, then the login check, then CSRF (so an
+    # anonymous POST goes to the login page, not to a CSRF error).
+    app.before_request(reject_control_characters)
     app.before_request(require_login)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -16,17 +17,22 @@ def load_secret_key(instance_path: str) -> str:
     if from_env:
         return from_env
     key_file = Path(instance_path) / "secret_key"
-    if key_file.exists():
-        return key_file.read_text(encoding="utf-8").strip()
-    key = secrets.token_hex(32)
-    # O_EXCL: two processes starting together must not overwrite each other's key.
-    try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return key_file.read_text(encoding="utf-8").strip()
+    if key_file.exists() and (existing := key_file.read_text(encoding="utf-8").strip()):
+        return existing
+    # Written to a private temporary file and linked into place: a second worker starting at the
+    # same moment either wins the link or reads the complete key, never an empty file.
+    candidate = key_file.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(key)
-    return key
+        fh.write(secrets.token_hex(32))
+    try:
+        os.link(candidate, key_file)
+    except FileExistsError:
+        if not key_file.read_text(encoding="utf-8").strip():
+            os.replace(candidate, key_file)  # an empty file left by a crash is no key
+    finally:
+        candidate.unlink(missing_ok=True)
+    return key_file.read_text(encoding="utf-8").strip()
 
 
 def normalise_database_url(url: str) -> str:
@@ -39,6 +45,7 @@ def normalise_database_url(url: str) -> str:
 
 def settings(instance_path: str) -> dict:
     """The application's configuration, read from the environment."""
+    secure_cookies = os.environ.get("SESSION_COOKIE_SECURE", "").lower() in {"1", "true", "yes"}
     return {
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             os.environ.get("DATABASE_URL") or default_database_url(instance_path)
@@ -47,9 +54,11 @@ def settings(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "").lower() in {"1", "true", "yes"},
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session: long forms must not expire
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "PER_PAGE": 25,

@@ -4,9 +4,9 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from crm.audit.listeners import acting_as
 from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER, User
 from crm.auth.service import create_user, find_user
+from crm.core.cli import committing
 from crm.extensions import db
 
 # Known on purpose: these accounts exist only in demo databases and the README lists them.
@@ -41,9 +41,8 @@ def load_command(if_empty):
     if if_empty and db.session.scalar(select(func.count()).select_from(User)):
         click.echo("数据库中已有数据，跳过演示数据。")
         return
-    with acting_as("命令行：demo load"):
+    with committing("命令行：demo load"):
         created = load_demo_accounts()
-    db.session.commit()
     click.echo(f"演示账号：新建 {created} 个。")
 
 

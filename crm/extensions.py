@@ -1,11 +1,13 @@
 """Extensions created once here and bound to an app in create_app."""
 
+import sqlite3
+
 from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so Alembic can drop and alter them the same way on SQLite and PostgreSQL.
@@ -27,3 +29,12 @@ migrate = Migrate(render_as_batch=True)  # batch mode: SQLite cannot ALTER most 
 login_manager = LoginManager()
 csrf = CSRFProtect()
 bootstrap = Bootstrap5()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_enforces_foreign_keys(dbapi_connection, connection_record) -> None:
+    # SQLite ignores foreign keys unless asked, per connection; PostgreSQL always enforces them.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -38,9 +38,17 @@ def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     with target_db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations copy and drop SQLite tables, which enforced foreign keys would block.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the autobegun transaction, so Alembic's own one commits
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():

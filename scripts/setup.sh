@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PACKAGES=(fonts-noto-cjk libharfbuzz-subset0 poppler-utils postgresql chromium)
+# python3-venv: Debian's python3 cannot make a venv (no ensurepip) without it.
+DEB_PACKAGES=(python3 python3-venv fonts-noto-cjk libharfbuzz-subset0 poppler-utils postgresql chromium)
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -22,6 +23,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PY=${PYTHON:-python3}
+# A venv whose creation failed half-way (no pip in it) is removed and made again.
+if [ -x .venv/bin/python ] && ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+  echo "==> 虚拟环境 .venv 不完整，重新创建"
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
   echo "==> 创建虚拟环境 .venv"
   "$PY" -m venv .venv

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, delete, select, text
 from sqlalchemy.engine import make_url
@@ -134,8 +134,17 @@ def client(app):
     return app.test_client()
 
 
+class IsolatedRunner(FlaskCliRunner):
+    """A CLI runner whose commands get their own app context and session, as from a shell:
+    a command that forgets to commit fails its test."""
+
+    def invoke(self, *args, **kwargs):
+        return contextvars.Context().run(super().invoke, *args, **kwargs)
+
+
 @pytest.fixture
 def runner(app):
+    app.test_cli_runner_class = IsolatedRunner
     return app.test_cli_runner()
 
 

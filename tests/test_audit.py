@@ -118,3 +118,54 @@ def test_audit_page_names_fields_in_chinese(client, login_as, make_user):
     target = make_user("officer", display_name="赵")
     html = client.get(f"/audit/?table=users&row_id={target.id}").get_data(as_text=True)
     assert ">姓名</th>" in html and ">display_name</th>" not in html
+
+
+def test_foreign_key_set_through_a_relationship_is_recorded(make_user):
+    from crm.industry.service import resolve_district
+
+    user = make_user("district", "涪陵区")
+    db.session.commit()
+    user.district = resolve_district("长寿区")
+    db.session.commit()
+    update = _entries("users", user.id)[-1]
+    assert update.action == "update"
+    assert update.before == {"district_id": resolve_district("涪陵区").id}
+    assert update.after == {"district_id": resolve_district("长寿区").id}
+
+
+def test_bulk_update_and_delete_are_refused():
+    import pytest
+    from sqlalchemy import delete, update
+
+    from crm.auth.models import User
+
+    with pytest.raises(RuntimeError, match="绕过审计日志"):
+        db.session.execute(update(District).values(sort_order=0))
+    with pytest.raises(RuntimeError, match="绕过审计日志"):
+        db.session.execute(delete(User))
+    db.session.rollback()
+
+
+def test_setting_a_time_to_its_stored_value_is_no_change(make_user):
+    from crm.core.timeutil import utcnow
+
+    user = make_user("officer")
+    user.last_login_at = moment = utcnow()
+    db.session.commit()
+    count = len(_entries("users", user.id))
+    user.last_login_at = moment  # the stored value comes back naive from SQLite
+    db.session.commit()
+    assert len(_entries("users", user.id)) == count
+
+
+def test_foreign_keys_are_enforced_on_every_database(make_user):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from crm.industry.service import resolve_district
+
+    make_user("district", "城口县")
+    db.session.delete(resolve_district("城口县"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()

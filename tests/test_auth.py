@@ -151,9 +151,57 @@ def test_login_with_csrf_token_works(client, make_user, csrf_enabled):
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
-def test_logout_post_needs_csrf(client, make_user, csrf_enabled):
+def test_logout_from_a_stale_tab_works_without_a_token(client, make_user, csrf_enabled):
+    # Logout is exempt from CSRF on purpose: GET logs out as well, so a token would protect nothing.
     user = make_user("officer")
     token = _csrf_token(client.get("/login").get_data(as_text=True))
     client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": token})
-    assert client.post("/logout").status_code == 400
-    assert client.get("/").status_code == 200
+    assert client.post("/logout").headers["Location"] == "/login"
+    assert client.get("/").status_code == 302
+
+
+def test_logout_makes_copied_cookies_worthless(app, client, make_user):
+    user = make_user("officer")
+    client.post("/login", data={"username": user.username, "password": PASSWORD, "remember": "y"})
+    copied = {cookie.key: cookie.value for cookie in client._cookies.values()}
+    assert "session" in copied and "remember_token" in copied
+    client.post("/logout")
+    thief = app.test_client()
+    for key, value in copied.items():
+        thief.set_cookie(key, value)
+    assert thief.get("/").status_code == 302
+
+
+def test_remember_cookie_is_secure_with_session_cookie(tmp_path, monkeypatch):
+    from crm.config import settings
+
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "1")
+    config = settings(str(tmp_path))
+    assert config["SESSION_COOKIE_SECURE"] is config["REMEMBER_COOKIE_SECURE"] is True
+    assert config["REMEMBER_COOKIE_DURATION"].days == 14
+
+
+def test_full_width_usernames_fold_to_ascii(client, make_user):
+    user = make_user("officer", username="ＬＩ０１")
+    assert user.username == "LI01"
+    response = client.post("/login", data={"username": "li01", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_usernames_of_other_cased_scripts_are_refused(make_user):
+    import pytest
+
+    from crm.auth.service import UserError
+
+    with pytest.raises(UserError, match="用户名须为"):
+        make_user("officer", username="Ärger")
+    db.session.rollback()
+
+
+def test_login_does_not_keep_the_pre_login_session(client, make_user, csrf_enabled):
+    user = make_user("officer")
+    html = client.get("/login").get_data(as_text=True)
+    token = _csrf_token(html)
+    client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": token})
+    with client.session_transaction() as session:
+        assert session.get("csrf_token") is None  # the token seen before login is gone

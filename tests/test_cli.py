@@ -82,7 +82,9 @@ def test_map_load_repairs_an_edited_row_and_audits_it(runner):
     assert "更新 1" in result.output
     db.session.expire_all()
     assert fuling.aliases == ["涪陵"]
-    entry = db.session.scalars(select(AuditLog).where(AuditLog.table_name == "districts")).all()[-1]
+    entry = db.session.scalars(
+        select(AuditLog).where(AuditLog.table_name == "districts").order_by(AuditLog.id)
+    ).all()[-1]
     assert entry.before == {"aliases": []} and entry.after == {"aliases": ["涪陵"]}
 
 
@@ -103,3 +105,47 @@ def test_demo_accounts_prints_every_account(runner):
     output = runner.invoke(args=["demo", "accounts"]).output
     assert DEMO_PASSWORD in output
     assert all(username in output for username, *_ in DEMO_ACCOUNTS)
+
+
+def test_cli_usage_errors_are_chinese(runner):
+    cases = [
+        (["users", "create"], "请指定用户名"),
+        (["users", "create", "x1"], "请用 --password 指定密码"),
+        (["users", "create", "x1", "--password", "pw-123456"], "请指定角色"),
+        (["users", "create", "x1", "--role", "boss", "--password", "pw-123456"], "角色“boss”无效"),
+        (["users", "set-password", "nobody", "--password", "pw-123456"], "不存在"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, (args, result.output)
+        assert message in result.output, (args, result.output)
+        assert "Error" not in result.output and "Traceback" not in result.output
+
+
+def test_cli_long_display_name_is_a_chinese_error_without_secrets(runner):
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "longname",
+            "--role",
+            "officer",
+            "--password",
+            "pw-123456",
+            "--display-name",
+            "名" * 100,
+        ]
+    )
+    assert result.exit_code == 1 and "姓名不能超过 64 个字符" in result.output
+    assert "scrypt" not in result.output and "pbkdf2" not in result.output
+    assert find_user("longname") is None
+
+
+def test_cli_on_a_database_without_tables_says_what_to_do(tmp_path):
+    from crm import create_app
+    from tests.conftest import IsolatedRunner
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/empty.db"})
+    app.test_cli_runner_class = IsolatedRunner
+    result = app.test_cli_runner().invoke(args=["map", "load"])
+    assert result.exit_code == 1 and "db upgrade" in result.output and "Traceback" not in result.output

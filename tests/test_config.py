@@ -16,6 +16,14 @@ def test_secret_key_generated_once_into_instance(tmp_path, monkeypatch):
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
 
+def test_empty_secret_key_file_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    (tmp_path / "secret_key").write_text("")
+    key = load_secret_key(str(tmp_path))
+    assert len(key) >= 64 and (tmp_path / "secret_key").read_text() == key
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary file left
+
+
 def test_secret_key_from_environment_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
     assert load_secret_key(str(tmp_path)) == "from-the-environment"

@@ -10,7 +10,7 @@ from crm.extensions import db
 from crm.industry.models import District
 from crm.industry.service import resolve_district
 
-OPEN_ENDPOINTS = {"auth.login", "static", "bootstrap.static"}
+OPEN_ENDPOINTS = {"auth.login", "static", "bootstrap.static"}  # logout is walked: it too must land on login
 
 
 def _url_for_rule(rule) -> str:
@@ -21,7 +21,11 @@ def _url_for_rule(rule) -> str:
     return rule.build(values, append_unknown=False)[1]
 
 
-def test_every_rule_sends_anonymous_visitors_to_login(app, client):
+@pytest.mark.parametrize("csrf", [False, True])
+def test_every_rule_sends_anonymous_visitors_to_login(request, app, client, csrf):
+    # With CSRF on, as in production, the login check must still come first for anonymous POSTs.
+    if csrf:
+        request.getfixturevalue("csrf_enabled")
     checked = 0
     for rule in app.url_map.iter_rules():
         if rule.endpoint in OPEN_ENDPOINTS:
@@ -117,4 +121,22 @@ def test_every_view_but_login_is_behind_the_login_check(app):
     public = sorted(
         endpoint for endpoint, view in app.view_functions.items() if getattr(view, "_public", False)
     )
-    assert public == ["auth.login"]
+    assert public == ["auth.login", "auth.logout"]  # logout only ever ends a session
+
+
+def test_admin_posts_need_a_csrf_token(client, login_as, make_user, csrf_enabled):
+    login_as("admin")
+    target = make_user("officer")
+    for url, data in (
+        (f"/admin/users/{target.id}/active", {}),
+        (f"/admin/users/{target.id}/password", {"password": "brand-new-pw", "confirm": "brand-new-pw"}),
+        (
+            "/admin/users/new",
+            {"username": "x_new", "role": "officer", "password": "abcdefgh1", "confirm": "abcdefgh1"},
+        ),
+    ):
+        response = client.post(url, data=data)
+        assert response.status_code == 400 and "CSRF" in response.text, url
+    db.session.expire_all()
+    assert db.session.get(User, target.id).active is True
+    assert db.session.scalar(select(User).where(User.username == "x_new")) is None

@@ -7,6 +7,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import fresh_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +18,8 @@ FLASK = [str(ROOT / ".venv/bin/flask"), "--app", "app"]
 def test_setup_is_a_quiet_no_op_when_done():
     result = subprocess.run(["bash", "scripts/setup.sh"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+    if os.geteuid() != 0 and "缺少系统软件包" in result.stdout:
+        pytest.skip("非 root 且缺少系统软件包：setup 按设计只提示安装命令")
     assert result.stdout == "", result.stdout  # nothing installed, nothing to say
 
 

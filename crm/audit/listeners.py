@@ -6,7 +6,7 @@ path can forget it.
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -107,33 +107,67 @@ def _collection_changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return before, after
 
 
+def _same(old: Any, new: Any) -> bool:
+    # SQLite hands back naive datetimes for timezone-aware columns: compare both as UTC.
+    if isinstance(old, datetime) and isinstance(new, datetime):
+        old, new = (v if v.tzinfo else v.replace(tzinfo=UTC) for v in (old, new))
+    return old == new
+
+
+_MISSING = object()
+
+
 def _changed_values(session: Session, obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(before, after) of the columns this flush changes, foreign keys set through relationships included."""
     state = inspect(obj)
-    before, after, unknown_old = {}, {}, []
-    for attr in state.mapper.column_attrs:
+    mapper = state.mapper
+    changes: dict[str, list] = {}  # key -> [column, old (or _MISSING), new]
+    for attr in mapper.column_attrs:
         history = state.attrs[attr.key].history
-        if not history.added:
+        if history.added:
+            old = history.deleted[0] if history.deleted else _MISSING
+            changes[attr.key] = [attr.columns[0], old, history.added[0]]
+    for rel in mapper.relationships:
+        # `user.district = x` sets user.district_id only during the flush: read it from the relationship.
+        if rel.direction.name != "MANYTOONE":
             continue
-        if not history.deleted:
-            # Set without being loaded first (e.g. after a commit expired it): the old value
-            # is still in the database, read below before this flush overwrites it.
-            unknown_old.append((attr, history.added[0]))
-        elif history.deleted[0] == history.added[0]:
+        history = state.attrs[rel.key].history
+        if not history.added and not history.deleted:
             continue
-        else:
-            before[attr.key] = _shown(obj, attr.key, history.deleted[0])
-        after[attr.key] = _shown(obj, attr.key, history.added[0])
-    if unknown_old:
-        mapper = state.mapper
+        target = history.added[0] if history.added else None
+        for local, remote in rel.local_remote_pairs:
+            key = mapper.get_property_by_column(local).key
+            if key in changes:
+                continue
+            new = None
+            if target is not None:
+                new = getattr(target, inspect(target).mapper.get_property_by_column(remote).key)
+            changes[key] = [local, state.dict.get(key, _MISSING), new]
+    unknown = [key for key, (_, old, _) in changes.items() if old is _MISSING]
+    if unknown and state.identity:
+        # Set without being loaded first (e.g. after a commit expired it): the old value is
+        # still in the database, read here before this flush overwrites it.
         pk_clause = [col == value for col, value in zip(mapper.primary_key, state.identity, strict=True)]
-        columns = [attr.columns[0] for attr, _ in unknown_old]
-        row = session.connection().execute(select(*columns).where(*pk_clause)).one_or_none()
-        for (attr, new), old in zip(unknown_old, row or [None] * len(columns), strict=True):
-            if row is not None and old == new:
-                del after[attr.key]
-            else:
-                before[attr.key] = _shown(obj, attr.key, old)
+        stmt = select(*[changes[k][0] for k in unknown]).where(*pk_clause)
+        row = session.connection().execute(stmt).one_or_none()
+        for key, old in zip(unknown, row or [None] * len(unknown), strict=True):
+            changes[key][1] = old
+    before, after = {}, {}
+    for key, (_, old, new) in changes.items():
+        if old is not _MISSING and _same(old, new):
+            continue
+        before[key] = _shown(obj, key, None if old is _MISSING else old)
+        after[key] = _shown(obj, key, new)
     return before, after
+
+
+def _refuse_bulk_writes(orm_execute_state: Any) -> None:
+    """ORM bulk UPDATE/DELETE skip the flush and so the audit log: refuse them on audited models."""
+    if not (orm_execute_state.is_update or orm_execute_state.is_delete):
+        return
+    for mapper in orm_execute_state.all_mappers:
+        if getattr(mapper.class_, "__audited__", True):
+            raise RuntimeError(f"对 {mapper.class_.__name__} 的批量 UPDATE/DELETE 会绕过审计日志：请逐行修改")
 
 
 def _row_id(obj: Any) -> str:
@@ -197,6 +231,7 @@ def install() -> None:
         ("before_flush", _before_flush),
         ("after_flush", _after_flush),
         ("after_soft_rollback", _after_rollback),
+        ("do_orm_execute", _refuse_bulk_writes),
     ):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)

@@ -45,7 +45,7 @@ def index():
     if filters["row_id"]:
         stmt = stmt.where(AuditLog.row_id == filters["row_id"])
     if filters["actor"]:
-        stmt = stmt.where(AuditLog.actor_name.contains(filters["actor"]))
+        stmt = stmt.where(AuditLog.actor_name.contains(filters["actor"], autoescape=True))
     if filters["action"] in ACTION_LABELS:
         stmt = stmt.where(AuditLog.action == filters["action"])
     return render_template(

@@ -33,7 +33,9 @@ def users():
         stmt = stmt.where(User.active.is_(status == "active"))
     q = request.args.get("q", "").strip()[:64]
     if q:
-        stmt = stmt.where(or_(User.username.contains(q), User.display_name.contains(q)))
+        stmt = stmt.where(
+            or_(User.username.contains(q, autoescape=True), User.display_name.contains(q, autoescape=True))
+        )
     return render_template(
         "admin/users.html", page=paginate(stmt), roles=ROLE_LABELS, role=role, status=status, q=q
     )
@@ -45,6 +47,8 @@ def new_user():
     """Create a user."""
     form = UserCreateForm()
     form.district.choices = _district_choices()
+    # The district list is the validation: anything else posted is refused by the choice check.
+    form.district.validate_choice = form.role.data == DISTRICT
     if form.validate_on_submit():
         try:
             user = create_user(

@@ -4,42 +4,41 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from crm.audit.listeners import acting_as
-from crm.auth.models import ROLES, User
-from crm.auth.service import UserError, create_user, find_user, reset_password, set_active
-from crm.core.cli import CliError
+from crm.auth.models import User
+from crm.auth.service import create_user, find_user, reset_password, set_active
+from crm.core.cli import CliError, committing
 from crm.extensions import db
 
 users_cli = AppGroup("users", help="用户管理：创建、列出、停用、重置密码。")
+ACTOR = "命令行：users"
 
 
-def _user_or_fail(username: str) -> User:
-    user = find_user(username)
+def _user_or_fail(username: str | None) -> User:
+    user = find_user(username or "")
     if user is None:
         raise CliError(f"用户“{username}”不存在")
     return user
 
 
-def _commit_or_fail(action) -> None:
-    try:
-        with acting_as("命令行：users"):
-            action()
-        db.session.commit()
-    except UserError as error:
-        db.session.rollback()
-        raise CliError(str(error)) from error
+def _password_or_fail(password: str | None) -> str:
+    if not password:
+        raise CliError("请用 --password 指定密码（至少 8 个字符）")
+    return password
 
 
+# Options are validated by the service, not by click, so every message is the same Chinese one.
 @users_cli.command("create")
-@click.argument("username")
-@click.option("--role", required=True, type=click.Choice(ROLES), help="角色")
+@click.argument("username", required=False)
+@click.option("--role", default=None, help="角色：officer、manager、district 或 admin")
 @click.option("--district", default=None, help="区县专员所属区县或功能区，如 涪陵区")
-@click.option("--password", required=True, help="初始密码（至少 8 个字符）")
+@click.option("--password", default=None, help="初始密码（至少 8 个字符）")
 @click.option("--display-name", default=None, help="姓名，默认同用户名")
 def create_command(username, role, district, password, display_name):
     """Create a user."""
-    _commit_or_fail(lambda: create_user(username, password, role, display_name, district))
-    user = _user_or_fail(username)
+    if not username:
+        raise CliError("请指定用户名：flask --app app users create NAME --role ROLE --password PW")
+    with committing(ACTOR):
+        user = create_user(username, _password_or_fail(password), role, display_name, district)
     where = f"，所属 {user.district.name}" if user.district else ""
     click.echo(f"已创建用户 {user.username}（{user.role_label}{where}）")
 
@@ -54,28 +53,31 @@ def list_command():
 
 
 @users_cli.command("set-password")
-@click.argument("username")
-@click.option("--password", required=True, help="新密码（至少 8 个字符）")
+@click.argument("username", required=False)
+@click.option("--password", default=None, help="新密码（至少 8 个字符）")
 def set_password_command(username, password):
     """Reset a user's password; their sessions end."""
     user = _user_or_fail(username)
-    _commit_or_fail(lambda: reset_password(user, password))
+    with committing(ACTOR):
+        reset_password(user, _password_or_fail(password))
     click.echo(f"已重置 {user.username} 的密码")
 
 
 @users_cli.command("disable")
-@click.argument("username")
+@click.argument("username", required=False)
 def disable_command(username):
     """Disable a user; their sessions end."""
     user = _user_or_fail(username)
-    _commit_or_fail(lambda: set_active(user, False))
+    with committing(ACTOR):
+        set_active(user, False)
     click.echo(f"已停用 {user.username}")
 
 
 @users_cli.command("enable")
-@click.argument("username")
+@click.argument("username", required=False)
 def enable_command(username):
     """Enable a disabled user."""
     user = _user_or_fail(username)
-    _commit_or_fail(lambda: set_active(user, True))
+    with committing(ACTOR):
+        set_active(user, True)
     click.echo(f"已启用 {user.username}")

@@ -2,13 +2,13 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from crm.auth.forms import LoginForm
 from crm.auth.permissions import public
-from crm.auth.service import authenticate, record_login
-from crm.extensions import db
+from crm.auth.service import authenticate, end_sessions, record_login
+from crm.extensions import csrf, db
 
 bp = Blueprint("auth", __name__)
 
@@ -22,7 +22,7 @@ def _safe_next(target: str | None) -> str | None:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
-    if "\\" in target:
+    if "\\" in target or target.startswith("/logout"):
         return None
     return target
 
@@ -38,6 +38,8 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
         if user is not None:
+            # A fresh session: nothing (a CSRF token included) carries over from before login.
+            session.clear()
             login_user(user, remember=form.remember.data)
             record_login(user)
             db.session.commit()
@@ -48,8 +50,15 @@ def login():
 
 
 @bp.route("/logout", methods=["GET", "POST"])
+@public  # a stale tab's 退出登录 must not become `next=/logout` and end the following login
+@csrf.exempt  # GET logs out too, so a token on POST would protect nothing; a stale tab must still work
 def logout():
-    """End the session and return to the login page."""
+    """End the session, and every copy of its cookies, and return to the login page."""
+    if current_user.is_authenticated:
+        # Stateless cookies: bumping the version is what makes a copied cookie worthless.
+        end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
+    session.clear()
     flash("您已安全退出登录。", "info")
     return redirect(url_for("auth.login"))

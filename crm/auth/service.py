@@ -1,25 +1,42 @@
 """Verbs on users. They validate, mutate and flush; the caller commits."""
 
 import re
+import unicodedata
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.auth.models import DISTRICT, ROLE_LABELS, ROLES, User
+from crm.core.inputs import has_control_chars
+from crm.core.text import clean_text
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.industry.service import resolve_district
 
-USERNAME_PATTERN = re.compile(r"^[\w.\-]{2,64}$")
+# ASCII letters and digits, . _ - and Chinese characters: SQLite's lower() folds only ASCII, so
+# other cased scripts would make case-insensitive login unreliable there.
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256
+# Checked against when the username is unknown, so a wrong name takes as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("lianzhao-timing-guard")
 
 
 class UserError(ValueError):
     """A user change that cannot be made; the message is for the person who asked."""
 
 
+def normalise_username(username: str | None) -> str:
+    """Full-width letters and digits folded to ASCII (a Chinese IME types ＬＩ０１), spaces trimmed."""
+    return unicodedata.normalize("NFKC", username or "").strip()
+
+
 def find_user(username: str) -> User | None:
-    """The user with this username, ignoring case and surrounding spaces."""
-    name = (username or "").strip()
+    """The user with this username, ignoring case, full/half width and surrounding spaces."""
+    name = normalise_username(username)
+    if not USERNAME_PATTERN.match(name):
+        return None  # cannot exist; also keeps NUL and oversized input away from the database
     return db.session.scalar(select(User).where(func.lower(User.username) == name.lower()))
 
 
@@ -27,8 +44,12 @@ def check_password_strength(password: str) -> None:
     """Refuse passwords that are too short or blank."""
     if not password or len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"密码不能超过 {MAX_PASSWORD_LENGTH} 个字符")
     if password.strip() != password:
         raise UserError("密码首尾不能有空格")
+    if has_control_chars(password):
+        raise UserError("密码包含无效的控制字符")
 
 
 def create_user(
@@ -39,26 +60,29 @@ def create_user(
     district_name: str | None = None,
 ) -> User:
     """A new active user; a district user must name an existing district or zone."""
-    username = (username or "").strip()
+    username = normalise_username(username)
     if not USERNAME_PATTERN.match(username):
-        raise UserError("用户名须为 2–64 个字符，只能包含中文、字母、数字、下划线、点和连字符")
+        raise UserError("用户名须为 2–64 个字符，只能包含中文、英文字母、数字、下划线、点和连字符")
     if find_user(username) is not None:
         raise UserError(f"用户名“{username}”已存在")
+    display_name = clean_text(display_name, "姓名", 64, UserError)
+    if not role:
+        raise UserError(f"请指定角色，可选：{'、'.join(f'{r}（{ROLE_LABELS[r]}）' for r in ROLES)}")
     if role not in ROLES:
         raise UserError(f"角色“{role}”无效，可选：{'、'.join(f'{r}（{ROLE_LABELS[r]}）' for r in ROLES)}")
     district = None
     if role == DISTRICT:
         if not district_name:
             raise UserError("区县专员必须指定所属区县或功能区")
-        district = resolve_district(district_name)
+        district = resolve_district(district_name[:64])
         if district is None:
-            raise UserError(f"未知的区县或功能区：“{district_name}”")
+            raise UserError(f"未知的区县或功能区：“{district_name[:64]}”")
     elif district_name:
         raise UserError("只有区县专员需要指定所属区县")
     check_password_strength(password)
     user = User(
         username=username,
-        display_name=(display_name or "").strip() or username,
+        display_name=display_name or username,
         role=role,
         district=district,
         active=True,
@@ -66,7 +90,12 @@ def create_user(
     )
     user.set_password(password)
     db.session.add(user)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        # Two admins creating the same name at the same moment: the unique index decides.
+        # The caller rolls back on UserError, which also clears the failed flush.
+        raise UserError(f"用户名“{username}”已存在") from error
     return user
 
 
@@ -93,7 +122,10 @@ def set_active(user: User, active: bool, by: User | None = None) -> User:
 def authenticate(username: str, password: str) -> User | None:
     """The active user with these credentials, else None."""
     user = find_user(username)
-    if user is None or not user.active or not user.check_password(password or ""):
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not user.check_password(password or "") or not user.active:
         return None
     return user
 
@@ -101,6 +133,13 @@ def authenticate(username: str, password: str) -> User | None:
 def record_login(user: User) -> User:
     """Note the time of a successful login (after login_user, so the log names the user)."""
     user.last_login_at = utcnow()
+    db.session.flush()
+    return user
+
+
+def end_sessions(user: User) -> User:
+    """Invalidate every session cookie and remember-me cookie the user has (used at logout)."""
+    user.session_version += 1
     db.session.flush()
     return user
 

@@ -1,6 +1,6 @@
 """Error pages and JSON errors, all in Simplified Chinese; no request ends in a bare 500 page."""
 
-from flask import jsonify, render_template
+from flask import current_app, jsonify, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -21,6 +21,11 @@ MESSAGES = {
     500: "服务器内部错误，操作未完成。请稍后重试或联系系统管理员。",
 }
 
+FALLBACK_500 = (
+    '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>服务器内部错误</title>'
+    "<p>服务器内部错误，操作未完成。请稍后重试或联系系统管理员。</p></html>"
+)
+
 
 def _respond(status: int, message: str):
     if is_api_request():
@@ -31,7 +36,9 @@ def _respond(status: int, message: str):
 def handle_http_error(error: HTTPException):
     """Any HTTP error in Chinese: a page for the browser, {"error": …} for the API."""
     status = error.code or 500
-    return _respond(status, MESSAGES.get(status, MESSAGES[400] if status < 500 else MESSAGES[500]))
+    fallback = MESSAGES[400] if status < 500 else MESSAGES[500]
+    message = getattr(error, "chinese", None) or MESSAGES.get(status, fallback)
+    return _respond(status, message)
 
 
 def handle_csrf_error(error: CSRFError):
@@ -40,12 +47,22 @@ def handle_csrf_error(error: CSRFError):
 
 
 def handle_unexpected_error(error: Exception):
-    """A bug: roll back whatever was half done, log it, and answer in Chinese."""
-    from flask import current_app
+    """A bug or a failing database: roll back, log, and answer in Chinese.
 
-    db.session.rollback()
+    The page is standalone (no navigation, no current_user): when the database is what failed,
+    the usual frame would fail again while rendering the error.
+    """
     current_app.logger.exception("未处理的异常")
-    return _respond(500, MESSAGES[500])
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself may be gone; the answer must still go out
+        current_app.logger.exception("回滚失败")
+    if is_api_request():
+        return jsonify(error=MESSAGES[500]), 500
+    try:
+        return render_template("errors/500.html", message=MESSAGES[500]), 500
+    except Exception:  # even the standalone page failed: plain text, still Chinese
+        return FALLBACK_500, 500, {"Content-Type": "text/html; charset=utf-8"}
 
 
 def register(app) -> None:

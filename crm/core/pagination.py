@@ -1,6 +1,7 @@
 """One pagination helper for pages and the API: `?page=` and `?per_page=` with sane bounds."""
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import current_app, request, url_for
 from flask_sqlalchemy.pagination import Pagination
@@ -9,20 +10,24 @@ from sqlalchemy import Select
 from crm.extensions import db
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 100_000  # far beyond any real list; keeps OFFSET within every database's integer
 
 
-def _positive_int(name: str, default: int) -> int:
+def _positive_int(name: str, default: int, ceiling: int) -> int:
     raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else default
+    # isascii: "²".isdigit() is True but int("²") fails.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
+        return default
+    return min(int(raw), ceiling)
 
 
 def paginate(stmt: Select, per_page: int | None = None) -> Pagination:
-    """A page of `stmt`; a bad or too large page number gives page 1 or an empty last page, never an error."""
+    """A page of `stmt`; a bad page number gives page 1, a too large one an empty page; never an error."""
     default = per_page or current_app.config["PER_PAGE"]
     return db.paginate(
         stmt,
-        page=_positive_int("page", 1),
-        per_page=min(_positive_int("per_page", default), MAX_PER_PAGE),
+        page=_positive_int("page", 1, MAX_PAGE),
+        per_page=_positive_int("per_page", default, MAX_PER_PAGE),
         error_out=False,
         count=True,
     )
@@ -40,5 +45,7 @@ def page_json(page: Pagination, serialise) -> dict[str, Any]:
 
 def page_url(number: int) -> str:
     """The current page's URL with its filters kept and `page` set to `number`."""
-    args = {**request.args.to_dict(), "page": number}
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    # The query string is encoded here, not passed to url_for: keys like `endpoint` or `_external`
+    # would be taken as url_for's own arguments.
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
+    return url_for(request.endpoint, **(request.view_args or {})) + "?" + urlencode([*args, ("page", number)])

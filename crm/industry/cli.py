@@ -1,15 +1,13 @@
-"""`flask map …`: load the industry map's reviewed data files into the database."""
+"""`flask map …`: load the industry map's reviewed data files into the database, or export them."""
 
 import json
 
 import click
 from flask.cli import AppGroup
 
-from crm.audit.listeners import acting_as
-from crm.core.cli import CliError
-from crm.extensions import db
+from crm.core.cli import committing
 from crm.industry.loader import load_map
-from crm.industry.service import MapDataError, export_map
+from crm.industry.service import export_map
 
 map_cli = AppGroup("map", help="产业地图数据：载入与导出。")
 
@@ -17,13 +15,8 @@ map_cli = AppGroup("map", help="产业地图数据：载入与导出。")
 @map_cli.command("load")
 def load_command():
     """Load the map's data files; idempotent, every change audited."""
-    try:
-        with acting_as("命令行：map load"):
-            report = load_map()
-        db.session.commit()
-    except MapDataError as error:
-        db.session.rollback()
-        raise CliError(str(error)) from error
+    with committing("命令行：map load"):
+        report = load_map()
     for line in report.lines():
         click.echo(line)
 

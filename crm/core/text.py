@@ -1,0 +1,13 @@
+"""Checks on free text that services apply whatever the caller (form, API, CLI, import)."""
+
+from crm.core.inputs import has_control_chars
+
+
+def clean_text(value: str | None, label: str, max_length: int, error: type[Exception] = ValueError) -> str:
+    """The value without surrounding spaces; refused in Chinese if too long or holding control characters."""
+    text = (value or "").strip()
+    if has_control_chars(text):
+        raise error(f"{label}包含无效的控制字符")
+    if len(text) > max_length:
+        raise error(f"{label}不能超过 {max_length} 个字符（现为 {len(text)} 个）")
+    return text
