@@ -78,9 +78,10 @@ def _register_blueprints(app: Flask) -> None:
     from crm.audit.routes import bp as audit_bp
     from crm.auth.admin import bp as admin_bp
     from crm.auth.routes import bp as auth_bp
+    from crm.industry.routes import bp as industry_bp
     from crm.main.routes import bp as main_bp
 
-    for blueprint in (auth_bp, main_bp, admin_bp, audit_bp, api_bp):
+    for blueprint in (auth_bp, main_bp, industry_bp, admin_bp, audit_bp, api_bp):
         app.register_blueprint(blueprint)
 
 

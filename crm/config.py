@@ -1,5 +1,6 @@
 """Settings from the environment; nothing secret is written in the repository."""
 
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -35,6 +36,10 @@ def load_secret_key(instance_path: str) -> str:
     return key_file.read_text(encoding="utf-8").strip()
 
 
+def _json_dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def normalise_database_url(url: str) -> str:
     """Point plain postgres:// URLs at psycopg 3, the only PostgreSQL driver installed."""
     for prefix in ("postgres://", "postgresql://"):
@@ -51,7 +56,8 @@ def settings(instance_path: str) -> dict:
             os.environ.get("DATABASE_URL") or default_database_url(instance_path)
         ),
         "SECRET_KEY": load_secret_key(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # JSON columns keep Chinese as Chinese (not \uXXXX), so a text search over them works.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "json_serializer": _json_dumps},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure_cookies,

@@ -80,7 +80,7 @@ def _require(row: dict, keys: tuple[str, ...], where: str) -> None:
     missing = [key for key in keys if row.get(key) in (None, "")]
     if missing:
         raise MapDataError(f"{where}：缺少字段 {'、'.join(missing)}")
-    for key in ("name", "seed_term", "source", "verb"):
+    for key in ("name", "seed_term", "seed_group", "source", "verb"):
         # YAML reads an unquoted 1,3—丙二醇 in a flow mapping as two keys: insist on text.
         if key in row and row[key] is not None and not isinstance(row[key], str):
             raise MapDataError(f"{where}：字段 {key} 应为文本（含逗号时请加引号）")
@@ -276,6 +276,7 @@ def load_map(data_dir: Path = DATA_DIR) -> MapReport:
                 "chain_id": chains[chain["code"]].id,
                 "name": product["name"],
                 "seed_term": product.get("seed_term"),
+                "seed_group": product.get("seed_group"),
                 "source": product.get("source") or chain["source"],
                 "sort_order": len(product_rows) + 1,
             }

@@ -116,6 +116,8 @@ class Product(db.Model):
     chain_id: Mapped[int] = mapped_column(ForeignKey("chains.id"), index=True)
     name: Mapped[str] = mapped_column(String(128))
     seed_term: Mapped[str | None] = mapped_column(String(128))
+    # The seed's collective term for a group of products (铜基粉末材料 for 低松比铜粉 …).
+    seed_group: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(Text)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,6 +1,7 @@
 """Verbs of the industry map: loading the reviewed data files, resolving district names."""
 
 import unicodedata
+from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
@@ -154,6 +155,7 @@ def export_map() -> dict:
                                         "code": product.code,
                                         "name": product.name,
                                         "seed_term": product.seed_term or product.name,
+                                        "seed_group": product.seed_group,
                                         "source": product.source,
                                         "retired": product.retired,
                                     }
@@ -199,3 +201,16 @@ def export_map() -> dict:
         ],
         "catalogue": [entry_json(entry) for entry in catalogue_entries()],
     }
+
+
+ATTACHMENT_KINDS = ("enterprises", "leads", "projects")
+
+
+def attachment_counts() -> dict[str, dict[str, int]]:
+    """How many enterprises, leads and projects attach to each map node, keyed by code.
+
+    Product codes (= catalogue codes) carry their own counts; chain and sector codes the sum of
+    their products. There are no enterprises, leads or projects yet (later issues add them), so
+    every node reads zero; the pages already show the figures.
+    """
+    return defaultdict(lambda: dict.fromkeys(ATTACHMENT_KINDS, 0))

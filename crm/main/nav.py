@@ -5,8 +5,12 @@ from flask_login import current_user
 from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER
 
 # (endpoint, label, roles allowed). Later issues add their pages here.
+EVERYONE = (OFFICER, MANAGER, DISTRICT, ADMIN)
 NAV_ITEMS = [
-    ("main.home", "首页", (OFFICER, MANAGER, DISTRICT, ADMIN)),
+    ("main.home", "首页", EVERYONE),
+    ("industry.industry_map", "产业地图", EVERYONE),
+    ("industry.catalogue", "招商目录", EVERYONE),
+    ("industry.clusters", "产业集群", EVERYONE),
     ("audit.index", "审计日志", (MANAGER, ADMIN)),
     ("admin.users", "用户管理", (ADMIN,)),
 ]

@@ -3,7 +3,7 @@ clusters and their districts, 2027 targets, catalogue entries.
 
 Revision ID: 0002_industry_map
 Revises: 0001_foundation
-Create Date: 2026-11-24 18:28:28.919995
+Create Date: 2026-11-24 18:45:07.751121
 
 """
 from alembic import op
@@ -110,6 +110,7 @@ def upgrade():
     sa.Column('chain_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('seed_term', sa.String(length=128), nullable=True),
+    sa.Column('seed_group', sa.String(length=64), nullable=True),
     sa.Column('source', sa.Text(), nullable=False),
     sa.Column('sort_order', sa.Integer(), nullable=False),
     sa.Column('retired', sa.Boolean(), nullable=False),

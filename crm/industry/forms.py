@@ -1,0 +1,44 @@
+"""Forms of the catalogue pages."""
+
+from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+
+from crm.core.forms import BaseForm, choices
+from crm.industry.models import ACTIONS, GAPS, PRIORITIES
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class CatalogueEntryForm(BaseForm):
+    action = SelectField("招商动作", choices=choices((a, a) for a in ACTIONS))
+    verb = StringField("原文用语", validators=[DataRequired("请填写原文用语"), Length(max=128)])
+    gap = SelectField("环节类型", choices=choices((g, g) for g in GAPS))
+    priority = SelectField("优先级", choices=choices((p, p) for p in PRIORITIES))
+    clusters = CheckboxesField("适宜产业集群", choices=[], invalid_choice_message="所选产业集群无效")
+    keywords = TextAreaField("关键词（用逗号、顿号或换行分隔）", validators=[Length(max=4000)])
+    note = TextAreaField("备注", validators=[Length(max=2000)])
+    retired = BooleanField("停用此条目（不再作为招商目标，已关联的线索和项目不受影响）")
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired("缺少版本号，请刷新页面")])
+
+    def fill(self, entry) -> None:
+        """Show an entry's current values."""
+        self.clusters.data = [c.code for c in entry.clusters]
+        self.keywords.data = "、".join(entry.keywords)
+        self.version.data = entry.version
+
+    def values(self) -> dict:
+        """The submitted values, as update_entry takes them."""
+        return {
+            "action": self.action.data,
+            "verb": self.verb.data,
+            "gap": self.gap.data,
+            "priority": self.priority.data,
+            "clusters": self.clusters.data or [],
+            "keywords": self.keywords.data or "",
+            "note": self.note.data or "",
+            "retired": self.retired.data,
+        }

@@ -1,0 +1,137 @@
+"""Pages of the industry map: the map, the clusters, the cluster × district matrix, the catalogue."""
+
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm.auth.models import ADMIN, MANAGER
+from crm.auth.permissions import roles_required
+from crm.core.forms import choices
+from crm.core.pagination import paginate
+from crm.extensions import db
+from crm.industry import catalogue as cat
+from crm.industry.forms import CatalogueEntryForm
+from crm.industry.models import ACTIONS, GAPS, PRIORITIES, Cluster, Sector, Target
+from crm.industry.service import all_clusters, attachment_counts, map_tree
+
+bp = Blueprint("industry", __name__)
+
+EDITORS = (MANAGER, ADMIN)
+
+
+@bp.route("/map")
+def industry_map():
+    """产业地图: categories → sectors → chains → products, with what attaches to each node."""
+    tree = map_tree()
+    return render_template(
+        "industry/map.html",
+        tree=tree,
+        counts=attachment_counts(),
+        targets=list(db.session.scalars(select(Target).order_by(Target.sort_order))),
+    )
+
+
+@bp.route("/clusters")
+def clusters():
+    """The 8 key and 5 feature clusters."""
+    return render_template("industry/clusters.html", clusters=all_clusters())
+
+
+@bp.route("/clusters/matrix")
+def cluster_matrix():
+    """Cluster × district: which district belongs to which cluster, core or listed."""
+    clusters = all_clusters()
+    cells: dict[tuple[int, int], str] = {}
+    districts = {}
+    for cluster in clusters:
+        for member in cluster.members:
+            cells[(member.district_id, cluster.id)] = "core" if member.core else "listed"
+            districts[member.district_id] = member.district
+    rows = sorted(districts.values(), key=lambda d: d.sort_order)
+    return render_template("industry/matrix.html", clusters=clusters, rows=rows, cells=cells)
+
+
+@bp.route("/clusters/<code>")
+def cluster_detail(code: str):
+    """One cluster: its districts, sectors and catalogue entries (空白环节 are flagged)."""
+    cluster = db.session.scalar(select(Cluster).where(Cluster.code == code.upper()[:8])) or abort(404)
+    entries = db.session.scalars(cat.CatalogueFilter(cluster=cluster.code).statement()).unique().all()
+    sectors = list(dict.fromkeys(e.sector for e in entries))
+    return render_template(
+        "industry/cluster.html", cluster=cluster, entries=entries, sectors=sectors, counts=attachment_counts()
+    )
+
+
+@bp.route("/catalogue")
+def catalogue():
+    """产业链招商目录 with filters; the export takes the same filters."""
+    filters = cat.CatalogueFilter.from_args(request.args)
+    return render_template(
+        "industry/catalogue.html",
+        page=paginate(filters.statement(), per_page=50),
+        filters=filters,
+        sectors=list(db.session.scalars(select(Sector).order_by(Sector.sort_order))),
+        clusters=all_clusters(),
+        actions=ACTIONS,
+        gaps=GAPS,
+        priorities=PRIORITIES,
+        counts=attachment_counts(),
+    )
+
+
+@bp.route("/catalogue/export.xlsx")
+def catalogue_export():
+    """The filtered catalogue as an Excel workbook."""
+    filters = cat.CatalogueFilter.from_args(request.args)
+    entries = db.session.scalars(filters.statement()).unique().all()
+    return send_file(
+        io.BytesIO(cat.export_xlsx(entries)),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name="产业链招商目录.xlsx",
+    )
+
+
+@bp.route("/catalogue/<code>")
+def catalogue_entry(code: str):
+    """One catalogue entry: where it comes from in the seed, its clusters and districts, its history."""
+    entry = cat.get_entry(code) or abort(404)
+    return render_template(
+        "industry/entry.html",
+        entry=entry,
+        history=cat.entry_history(entry),
+        can_edit=current_user.has_role(*EDITORS),
+        counts=attachment_counts(),
+    )
+
+
+@bp.route("/catalogue/<code>/edit", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def catalogue_edit(code: str):
+    """Managers edit an entry; a save over someone else's newer save is refused and shown."""
+    entry = cat.get_entry(code) or abort(404)
+    form = CatalogueEntryForm(obj=entry if request.method == "GET" else None)
+    form.clusters.choices = choices((c.code, c.name) for c in all_clusters())
+    if request.method == "GET":
+        form.fill(entry)
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            cat.update_entry(entry, form.values(), form.version.data)
+        except cat.EditConflict as error:
+            db.session.rollback()
+            conflict = error
+            entry = error.entry
+            # The next save is a knowing overwrite of what is shown now (raw_data is what renders).
+            form.version.data = entry.version
+            form.version.raw_data = [str(entry.version)]
+        except cat.CatalogueError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash(f"已保存目录条目 {entry.code}。", "success")
+            return redirect(url_for("industry.catalogue_entry", code=entry.code))
+    return render_template("industry/entry_edit.html", entry=entry, form=form, conflict=conflict)

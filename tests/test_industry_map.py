@@ -1,0 +1,230 @@
+"""The industry map and catalogue hold everything the seed says — checked against the seed text itself.
+
+The expected values here are read from the seed file at test time (专栏一, 专栏二, the text of
+三(二), the targets) or come from tests/data/seed_products.yaml, an independent transcription of
+二、重点方向 made without looking at crm/industry/data/.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from crm.extensions import db
+from crm.industry.models import CatalogueEntry, Chain, Cluster, IndustryCategory, Product, Sector, Target
+from crm.industry.service import resolve_district
+from crm.matching.terms import normalise
+
+SEED = (Path(__file__).resolve().parents[2] / "shared/seed/000_213a8c5b9df94f8a.txt").read_text("utf-8")
+FLAT_SEED = re.sub(r"\s+", "", SEED)
+SEED_PRODUCTS = yaml.safe_load((Path(__file__).parent / "data/seed_products.yaml").read_text("utf-8"))
+
+# DOMAIN.md: the verb decides the chain action.
+VERB_CLASSES = {
+    "强链": ("做大做强", "扩大", "夯实"),
+    "补链": ("补齐", "短缺", "卡脖子"),
+    "延链": ("延伸",),
+    "育链": ("培育", "引育", "储备"),
+}
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", "", text or "")
+
+
+def names(districts) -> list[str]:
+    return [d.name for d in districts]
+
+
+# ---- 专栏一: categories and sectors -------------------------------------------------------------
+
+
+def _column_one() -> list[list[str]]:
+    lines = [line for line in SEED.splitlines() if re.match(r"“(4|N)”指", line)]
+    bodies = [line.split("：", 1)[1] if "：" in line else line.split("培育", 1)[1] for line in lines]
+    return [re.sub(r"(等前沿新材料)?。$", "", body).split("、") for body in bodies]
+
+
+def test_categories_and_sectors_are_those_of_column_one():
+    expected = _column_one()
+    assert len(expected) == 3 and sum(map(len, expected)) == 11
+    tree = db.session.scalars(select(IndustryCategory).order_by(IndustryCategory.sort_order)).all()
+    assert [c.system for c in tree] == ["4", "4", "N"]
+    actual = [[s.seed_name or s.name for s in category.sectors] for category in tree]
+    assert actual == expected
+    assert db.session.scalar(select(func.count()).select_from(Sector)) == 11
+
+
+def test_the_storage_sector_keeps_both_of_its_names():
+    sector = db.session.scalar(select(Sector).where(Sector.code == "ES"))
+    assert (sector.name, sector.seed_name) == ("新型储能材料", "储能材料")
+    assert "4.新型储能材料。" in FLAT_SEED and "、储能材料。" in FLAT_SEED
+
+
+# ---- 二、重点方向: every product direction -----------------------------------------------------
+
+
+def _sector_terms(sector: Sector) -> set[str]:
+    terms = set()
+    for chain in sector.chains:
+        terms |= {normalise(chain.name), normalise(chain.seed_term or chain.name)}
+        for product in chain.products:
+            terms |= {normalise(product.name), normalise(product.seed_term or product.name)}
+            if product.seed_group:
+                terms.add(normalise(product.seed_group))
+    return terms
+
+
+@pytest.mark.parametrize("sector_name", list(SEED_PRODUCTS))
+def test_every_product_direction_of_the_seed_is_in_the_map(sector_name):
+    sector = db.session.scalar(select(Sector).where(Sector.name == sector_name))
+    missing = [item for item in SEED_PRODUCTS[sector_name] if normalise(item) not in _sector_terms(sector)]
+    assert missing == []
+
+
+def test_the_independent_transcription_is_itself_from_the_seed():
+    for items in SEED_PRODUCTS.values():
+        for item in items:
+            assert flat(item) in FLAT_SEED, item
+
+
+def test_every_product_is_traceable_to_its_seed_sentence():
+    for product in db.session.scalars(select(Product)):
+        assert flat(product.source) in FLAT_SEED, (product.code, product.source)
+        assert flat(product.seed_term or product.name) in flat(product.source), product.code
+        if product.seed_group:
+            assert flat(product.seed_group) in FLAT_SEED, product.code
+
+
+def test_every_chain_is_from_the_seed_or_marked_added():
+    for chain in db.session.scalars(select(Chain)):
+        assert flat(chain.source) in FLAT_SEED, chain.code
+        if not chain.added:
+            context = flat(chain.source) + flat(chain.sector.source)
+            assert flat(chain.seed_term or chain.name) in context, chain.code
+
+
+def test_each_entrys_verb_is_the_seeds_and_decides_its_action():
+    for entry in db.session.scalars(select(CatalogueEntry)):
+        context = flat(entry.product.source) + flat(entry.chain.source) + flat(entry.sector.source)
+        context += flat(entry.sector.category.heading)
+        for phrase in entry.verb.split("；"):
+            pieces = [flat(p) for p in phrase.split("……") if p]
+            position = 0
+            for piece in pieces:  # "加快……产品开发": the pieces in order
+                position = context.find(piece, position)
+                assert position >= 0, (entry.code, phrase)
+        implied = {action for action, words in VERB_CLASSES.items() if any(w in entry.verb for w in words)}
+        if len(implied) == 1:
+            assert entry.action in implied, (entry.code, entry.verb, entry.action)
+
+
+def test_one_catalogue_entry_per_product_with_a_stable_code():
+    products = db.session.scalars(select(Product)).all()
+    entries = db.session.scalars(select(CatalogueEntry)).all()
+    assert len(entries) == len(products) >= 240
+    assert {e.code for e in entries} == {p.code for p in products}
+    assert all(re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{2}-\d{2}", e.code) for e in entries)
+
+
+def test_synonyms_reach_the_entries():
+    pa66 = db.session.scalar(select(CatalogueEntry).where(CatalogueEntry.code == "CH-PA-03"))
+    assert {"PA—66", "PA66", "尼龙66", "聚酰胺66"} <= set(pa66.keywords)
+    mdi = db.session.scalar(select(CatalogueEntry).where(CatalogueEntry.code == "CH-PU-01"))
+    assert "二苯基甲烷二异氰酸酯" in mdi.keywords
+    # Longest match wins: 无取向硅钢 is not 取向硅钢, 聚碳酸酯 PC is not 碳酸酯.
+    silicon = db.session.scalar(select(CatalogueEntry).where(CatalogueEntry.code == "FE-SP-03"))
+    assert "取向电工钢" not in silicon.keywords
+    pc = db.session.scalar(select(CatalogueEntry).where(CatalogueEntry.code == "CH-GR-03"))
+    assert "碳酸二甲酯" not in pc.keywords
+
+
+# ---- 专栏二 and 三(二): clusters ----------------------------------------------------------------
+
+
+def _table_rows() -> list[tuple[str, list[str]]]:
+    start = SEED.index("专栏二")
+    rows = re.findall(r"^\d+\t(\S+产业集群)\t(.+)$", SEED[start:], flags=re.M)
+    return [(name, [d.strip() for d in body.strip().rstrip("等").split("、")]) for name, body in rows]
+
+
+def test_key_clusters_and_their_districts_equal_column_two():
+    rows = _table_rows()
+    assert len(rows) == 8
+    clusters = db.session.scalars(
+        select(Cluster).where(Cluster.kind == "重点").order_by(Cluster.sort_order)
+    ).all()
+    assert [c.name for c in clusters] == [name for name, _ in rows]
+    for cluster, (_, districts) in zip(clusters, rows, strict=True):
+        assert names(cluster.districts) == [resolve_district(d).name for d in districts], cluster.name
+        assert [m.seed_name for m in cluster.members if m.listed] == districts
+
+
+def _text_of_section_three_two() -> str:
+    start = SEED.index("(二) 实施重点产业集群建设工程")
+    return flat(SEED[start : SEED.index("(责任单位", start)])
+
+
+def _core_lists_from_text() -> dict[str, list[str]]:
+    found = {}
+    # One clause per cluster: split at commas, full stops, and the 、 between two cluster clauses.
+    for clause in re.split(r"[，。]|(?<=产业集群)、", _text_of_section_three_two()):
+        match = (
+            re.search(r"以(.+)为(?:核心|依托)的(.+产业集群)$", clause)
+            or re.fullmatch(r"支持(.+?)等区县打造(.+产业集群)", clause)
+            or re.fullmatch(r"(?:鼓励)?(.+?)(?:等区县)?培育(.+特色材料产业集群)", clause)
+        )
+        if match:
+            found[match.group(2)] = match.group(1).split("、")
+    return found
+
+
+def test_core_districts_and_feature_clusters_equal_the_text():
+    expected = _core_lists_from_text()
+    assert len(expected) == 13, sorted(expected)
+    clusters = {c.text_name: c for c in db.session.scalars(select(Cluster))}
+    assert set(clusters) == set(expected)
+    for text_name, districts in expected.items():
+        cluster = clusters[text_name]
+        assert names(cluster.core_districts) == [resolve_district(d).name for d in districts], text_name
+    features = [c for c in clusters.values() if c.kind == "特色"]
+    assert sorted(c.short_name for c in features) == sorted(["气凝胶", "石墨烯", "锆盐", "钒盐", "陶瓷"])
+    for cluster in features:
+        assert names(cluster.districts) == names(cluster.core_districts)
+
+
+def test_the_text_and_the_table_name_of_the_electronics_cluster_are_both_kept():
+    cluster = db.session.scalar(select(Cluster).where(Cluster.code == "EM"))
+    assert cluster.name == "电子新材料产业集群" and cluster.text_name == "电子先进材料产业集群"
+    assert cluster.name in SEED and cluster.text_name in SEED
+
+
+def test_every_core_district_is_also_in_its_table_row():
+    for cluster in db.session.scalars(select(Cluster).where(Cluster.kind == "重点")):
+        assert set(names(cluster.core_districts)) <= set(names(cluster.districts)), cluster.name
+
+
+# ---- 2027 targets ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "pattern"),
+    [
+        ("output_value", r"产值突破(\d+)亿元"),
+        ("enterprises_10bn", r"百亿级先进材料企业达到(\d+)家以上"),
+        ("enterprises_5bn", r"五十亿级先进材料企业达到(\d+)家以上"),
+        ("listed_enterprises", r"上市企业达到(\d+)家以上"),
+        ("municipal_innovation_centres", r"建成(\d+)个市级制造业创新中心"),
+        ("testing_centres", r"(\d+)个新材料测试评价中心"),
+        ("national_innovation_centre", r"力争建成(\d+)个国家级制造业创新中心"),
+        ("national_clusters", r"形成(\d+)个全国重要的产业集群"),
+        ("competitive_clusters", r"打造(\d+)个在细分行业具有较强竞争力的产业集群"),
+        ("innovation_parks", r"打造(\d+)个先进材料协同创新示范产业园"),
+    ],
+)
+def test_targets_equal_the_seed(code, pattern):
+    target = db.session.scalar(select(Target).where(Target.code == code))
+    assert target.value == int(re.search(pattern, FLAT_SEED).group(1))
+    assert flat(target.source) in FLAT_SEED
