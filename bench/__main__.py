@@ -63,14 +63,45 @@ def bench_pages(app) -> None:
         db.session.commit()
     client = app.test_client()
     client.post("/login", data={"username": "bench_admin", "password": "bench-password"})
-    for url in ("/", "/admin/users", "/audit/", "/api/v1/me"):
+    for url in (
+        "/",
+        "/admin/users",
+        "/audit/",
+        "/api/v1/me",
+        "/map",
+        "/catalogue",
+        "/clusters/matrix",
+        "/clusters/NS",
+        "/catalogue/CH-PA-03",
+        "/catalogue/export.xlsx",
+    ):
         samples = []
-        for _ in range(60):
+        for _ in range(30):
             start = time.perf_counter()
             response = client.get(url)
             samples.append(time.perf_counter() - start)
             assert response.status_code == 200, url
         print(f"GET {url:<14} {_median_ms(samples)}")
+
+
+def bench_map_load(tmp: str) -> None:
+    """`flask map load` into an empty database, then again with nothing to change."""
+    from flask_migrate import upgrade
+
+    from crm import create_app
+    from crm.extensions import db
+    from crm.industry.loader import load_map
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/map.sqlite3"})
+    with app.app_context():
+        upgrade()
+        timings = []
+        for _ in range(2):
+            start = time.perf_counter()
+            load_map()
+            db.session.commit()
+            timings.append(time.perf_counter() - start)
+    print(f"map load：空库 {timings[0]:.2f} s，再次载入（无变化）{timings[1]:.2f} s")
 
 
 def bench_audit_overhead(app) -> None:
@@ -109,6 +140,7 @@ def bench_audit_overhead(app) -> None:
 def main() -> None:
     bench_setup_noop()
     with tempfile.TemporaryDirectory() as tmp:
+        bench_map_load(tmp)
         app = _app(tmp)
         bench_pages(app)
         bench_audit_overhead(app)

@@ -160,3 +160,20 @@ def test_bad_edits_are_refused_in_chinese_and_change_nothing(client, login_as, o
     assert message in response.get_data(as_text=True)
     after = _entry("AG-PR-02")
     assert (after.version, after.action, after.keywords) == (entry.version, entry.action, entry.keywords)
+
+
+@pytest.mark.parametrize(
+    "url", ["/map", "/catalogue?per_page=200", "/clusters/matrix", "/catalogue/export.xlsx"]
+)
+def test_pages_do_not_query_per_row(client, login_as, url):
+    from sqlalchemy import event
+
+    login_as("manager")
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(statements) < 15, (url, len(statements))  # 243 entries: one query each would show

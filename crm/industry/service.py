@@ -76,7 +76,10 @@ def map_tree() -> list[IndustryCategory]:
         select(IndustryCategory)
         .order_by(IndustryCategory.sort_order)
         .options(
-            selectinload(IndustryCategory.sectors).selectinload(Sector.chains).selectinload(Chain.products)
+            selectinload(IndustryCategory.sectors)
+            .selectinload(Sector.chains)
+            .selectinload(Chain.products)
+            .selectinload(Product.entry)
         )
     )
     return list(db.session.scalars(stmt))
