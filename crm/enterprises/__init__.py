@@ -1,0 +1,1 @@
+"""Target and local enterprises, their contacts, and duplicate detection."""
