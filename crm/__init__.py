@@ -96,8 +96,9 @@ def _register_cli(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from crm.core.pagination import page_url
-    from crm.core.timeutil import format_local
+    from crm.core.timeutil import format_local, shown_value
     from crm.main.nav import navigation
 
     app.jinja_env.filters["local"] = format_local
+    app.jinja_env.filters["shown"] = shown_value
     app.jinja_env.globals.update(navigation=navigation, page_url=page_url)

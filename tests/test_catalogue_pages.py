@@ -63,10 +63,15 @@ def test_catalogue_filters(client, login_as):
     html = client.get("/catalogue?action=补链&per_page=200").get_data(as_text=True)
     actions = re.findall(r'<span class="badge action-\w+">(..)</span>', html)
     assert actions and set(actions) == {"补链"}
-    html = client.get("/catalogue?q=尼龙66").get_data(as_text=True)
-    assert "CH-PA-03" in html and "共 1 条" in html
+    for query in ("尼龙66", "pa66", "PA-66", "ＰＡ—６６", "聚酰胺 66"):
+        html = client.get("/catalogue", query_string={"q": query}).get_data(as_text=True)
+        assert "CH-PA-03" in html and "共 1 条" in html, query
+    html = client.get("/catalogue", query_string={"q": "PP"}).get_data(as_text=True)
+    assert "聚丙烯酸酯树脂" not in html  # 聚丙烯酸酯 is not polypropylene
+    assert "共 0 条" in client.get("/catalogue", query_string={"q": '"'}).get_data(as_text=True)
     html = client.get("/catalogue?cluster=VN&per_page=200").get_data(as_text=True)
     assert "液流电池材料" in html and "高强高模耐蚀铝合金" not in html
+    assert "液流电池材料" in client.get("/catalogue?cluster=vn").get_data(as_text=True)  # codes ignore case
     html = client.get("/catalogue?sector=GR&gap=短板&priority=中").get_data(as_text=True)
     assert "石墨烯显示模组" in html and "石墨烯薄膜" not in html  # 石墨烯薄膜 is priority 低
     assert client.get("/catalogue?action=<x>&sector=%ff&page=-1").status_code == 200
@@ -110,9 +115,13 @@ def test_manager_edits_an_entry_with_history(client, login_as):
         select(AuditLog).where(AuditLog.table_name == "catalogue_entries").order_by(AuditLog.id)
     ).all()[-1]
     assert log.actor_name == manager.username
-    assert log.before["clusters"] == ["ST", "AV"] and log.after["clusters"] == ["ST"]
+    assert log.before["clusters"] == ["钢铁材料产业集群", "航空材料产业集群"]
+    assert log.after["clusters"] == ["钢铁材料产业集群"]
+    assert "loaded" not in log.after and "search_text" not in log.after
     html = client.get("/catalogue/FE-SP-09").get_data(as_text=True)
     assert "优先级：高 → 低" in html and manager.username in html
+    assert "适宜集群：钢铁材料产业集群、航空材料产业集群 → 钢铁材料产业集群" in html
+    assert "['" not in html and "loaded" not in html
 
 
 @pytest.mark.parametrize("role", ["officer", "district"])
@@ -140,6 +149,33 @@ def test_a_concurrent_edit_is_detected_and_shown(client, login_as):
     version = re.search(r'name="version" type="hidden" value="(\d+)"', html).group(1)
     assert client.post("/catalogue/NE-H2-01/edit", data={**stale, "version": version}).status_code == 302
     assert _entry("NE-H2-01").priority == "低"
+
+
+def test_a_save_racing_another_commit_is_refused(login_as):
+    from sqlalchemy import update as sql_update
+
+    from crm.industry import catalogue as cat
+
+    entry = _entry("NE-H2-02")
+    values = {**_form(entry, priority="低"), "retired": False}
+    # Another request commits between this one's version check and its UPDATE.
+    with db.engine.begin() as other:
+        table = CatalogueEntry.__table__
+        other.execute(
+            sql_update(table).where(table.c.id == entry.id).values(version=entry.version + 1, note="别人")
+        )
+    with pytest.raises(cat.EditConflict):
+        cat.update_entry(entry, values, seen_version=entry.version)
+    assert _entry("NE-H2-02").priority == "高"
+
+
+def test_a_stale_or_forged_version_number_is_refused(client, login_as):
+    login_as("manager")
+    entry = _entry("NE-H2-03")
+    for version in ("999999", "0", "-1"):
+        html = client.post("/catalogue/NE-H2-03/edit", data=_form(entry, priority="低", version=version)).text
+        assert "版本号无效" in html or "不是有效的整数" in html or "缺少版本号" in html, version
+    assert _entry("NE-H2-03").priority == entry.priority
 
 
 @pytest.mark.parametrize(

@@ -112,9 +112,23 @@ def test_a_managers_edit_survives_a_reload_until_the_file_changes_that_field(dat
     [
         (
             "map.yaml",
+            "verb: 补齐镁基材料关键环节",
             "action: 补链\n            verb: 补齐镁基材料关键环节",
-            "action: 大链\n            verb: 补齐镁基材料关键环节",
-            "招商动作“大链”无效",
+            "不能直接填写 action",
+        ),
+        (
+            "map.yaml",
+            "              - {code: NF-MG-01, name: 低能耗镁合金}",
+            "              - 低能耗镁合金",
+            "应写成",
+        ),
+        ("targets.yaml", "value: 10000", "value: 一万", "应为数字"),
+        ("clusters.yaml", "short_name: 铜加工", "short_name: 轻合金", "名称或简称重复"),
+        (
+            "clusters.yaml",
+            "districts: [万州区, 江津区, 綦江区]",
+            "districts: [万州区, 江津区, 万州]",
+            "重复的区县",
         ),
         (
             "map.yaml",

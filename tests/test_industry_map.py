@@ -109,16 +109,19 @@ def test_every_chain_is_from_the_seed_or_marked_added():
 def test_each_entrys_verb_is_the_seeds_and_decides_its_action():
     for entry in db.session.scalars(select(CatalogueEntry)):
         context = flat(entry.product.source) + flat(entry.chain.source) + flat(entry.sector.source)
-        context += flat(entry.sector.category.heading)
+        context += flat(entry.sector.category.heading) + flat(entry.sector.category.source)
         for phrase in entry.verb.split("；"):
             pieces = [flat(p) for p in phrase.split("……") if p]
             position = 0
             for piece in pieces:  # "加快……产品开发": the pieces in order
                 position = context.find(piece, position)
                 assert position >= 0, (entry.code, phrase)
-        implied = {action for action, words in VERB_CLASSES.items() if any(w in entry.verb for w in words)}
-        if len(implied) == 1:
-            assert entry.action in implied, (entry.code, entry.verb, entry.action)
+        # Both ways: the first of DOMAIN's words in the verb is the action, and there always is one.
+        positions = [
+            (entry.verb.find(w), a) for a, words in VERB_CLASSES.items() for w in words if w in entry.verb
+        ]
+        assert positions, (entry.code, entry.verb)
+        assert min(positions)[1] == entry.action, (entry.code, entry.verb, entry.action)
 
 
 def test_one_catalogue_entry_per_product_with_a_stable_code():
@@ -139,6 +142,19 @@ def test_synonyms_reach_the_entries():
     assert "取向电工钢" not in silicon.keywords
     pc = db.session.scalar(select(CatalogueEntry).where(CatalogueEntry.code == "CH-GR-03"))
     assert "碳酸二甲酯" not in pc.keywords
+    # 聚丙烯酸酯树脂 contains 聚丙烯 but is not polypropylene.
+    acrylate = db.session.scalar(select(CatalogueEntry).where(CatalogueEntry.code == "CH-GR-08"))
+    assert not {"PP", "PE", "聚丙烯", "高端聚烯烃"} & set(acrylate.keywords)
+
+
+def test_ambiguous_abbreviations_are_not_synonyms():
+    from crm.industry.service import DATA_DIR
+
+    groups = yaml.safe_load((DATA_DIR / "synonyms.yaml").read_text("utf-8"))["synonyms"]
+    terms = [str(t) for group in groups for t in group]
+    for ambiguous in ("AA", "PO", "MMA", "电解液溶剂", "一体化压铸"):
+        assert ambiguous not in terms, ambiguous
+    assert len(terms) == len(set(terms)), "a term in two groups"
 
 
 # ---- 专栏二 and 三(二): clusters ----------------------------------------------------------------
@@ -228,3 +244,6 @@ def test_targets_equal_the_seed(code, pattern):
     target = db.session.scalar(select(Target).where(Target.code == code))
     assert target.value == int(re.search(pattern, FLAT_SEED).group(1))
     assert flat(target.source) in FLAT_SEED
+    # 突破 is "more than"; 达到……以上, 建成, 形成, 打造 are "at least"; 力争 is an ambition.
+    assert target.comparator == (">" if "突破" in pattern else ">=")
+    assert target.ambition == ("力争" if "力争" in pattern else "目标")

@@ -77,18 +77,24 @@ def _shown(obj: Any, key: str, value: Any) -> Any:
     return _plain(value)
 
 
+def _hidden(obj: Any) -> frozenset:
+    # Bookkeeping columns a model declares not worth a history line (a search index, a snapshot).
+    return getattr(type(obj), "__audit_hidden__", frozenset())
+
+
 def _column_values(obj: Any) -> dict[str, Any]:
     state = inspect(obj)
+    hidden = _hidden(obj)
     # state.dict, not getattr: an expired attribute must not trigger a query inside the flush.
     return {
         attr.key: _shown(obj, attr.key, state.dict[attr.key])
         for attr in state.mapper.column_attrs
-        if attr.key in state.dict
+        if attr.key in state.dict and attr.key not in hidden
     }
 
 
 def _label(obj: Any) -> str:
-    return str(getattr(obj, "code", None) or getattr(obj, "name", None) or inspect(obj).identity)
+    return str(getattr(obj, "name", None) or getattr(obj, "code", None) or inspect(obj).identity)
 
 
 def _collection_changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -154,7 +160,7 @@ def _changed_values(session: Session, obj: Any) -> tuple[dict[str, Any], dict[st
             changes[key][1] = old
     before, after = {}, {}
     for key, (_, old, new) in changes.items():
-        if old is not _MISSING and _same(old, new):
+        if key in _hidden(obj) or (old is not _MISSING and _same(old, new)):
             continue
         before[key] = _shown(obj, key, None if old is _MISSING else old)
         after[key] = _shown(obj, key, new)

@@ -1,4 +1,4 @@
-"""Times are stored in UTC and shown in Asia/Shanghai."""
+"""Times are stored in UTC and shown in Asia/Shanghai; values are shown the way a reader says them."""
 
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -24,3 +24,16 @@ def format_local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored time as Shanghai wall-clock text, or an empty string."""
     local = to_local(value)
     return local.strftime(fmt) if local else ""
+
+
+def shown_value(value) -> str:
+    """A stored value as a reader reads it: lists joined with 、, yes/no, （空） for nothing."""
+    if value is None or value == "" or value == []:
+        return "（空）"
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value)
+    return str(value)

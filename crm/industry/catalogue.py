@@ -24,6 +24,7 @@ from crm.industry.models import (
     Sector,
     entry_clusters,
 )
+from crm.matching.terms import normalise
 
 MAX_KEYWORDS = 40
 KEYWORD_SPLIT = re.compile(r"[,，、;；\n]+")
@@ -93,17 +94,17 @@ class CatalogueFilter:
                 joinedload(CatalogueEntry.product).joinedload(Product.chain).joinedload(Chain.sector),
                 selectinload(CatalogueEntry.clusters).selectinload(Cluster.members),
             )
-            .order_by(Product.sort_order)
+            .order_by(Sector.sort_order, Chain.sort_order, Product.sort_order)
         )
         if not self.retired:
             stmt = stmt.where(CatalogueEntry.retired.is_(False))
         if self.sector:
-            stmt = stmt.where(Sector.code == self.sector)
+            stmt = stmt.where(Sector.code == self.sector.upper())
         if self.cluster:
             member = select(entry_clusters.c.entry_id).join(
                 Cluster, Cluster.id == entry_clusters.c.cluster_id
             )
-            stmt = stmt.where(CatalogueEntry.id.in_(member.where(Cluster.code == self.cluster)))
+            stmt = stmt.where(CatalogueEntry.id.in_(member.where(Cluster.code == self.cluster.upper())))
         for column, value in (
             (CatalogueEntry.action, self.action),
             (CatalogueEntry.gap, self.gap),
@@ -111,14 +112,13 @@ class CatalogueFilter:
         ):
             if value:
                 stmt = stmt.where(column == value)
-        if self.q:
+        needle = normalise(self.q)
+        if needle:
+            # Normalised on both sides (width, dashes, case): pa66, PA-66 and PA—66 all find PA—66.
             stmt = stmt.where(
                 or_(
-                    CatalogueEntry.code.contains(self.q, autoescape=True),
-                    CatalogueEntry.title.contains(self.q, autoescape=True),
+                    CatalogueEntry.search_text.contains(needle, autoescape=True),
                     Chain.name.contains(self.q, autoescape=True),
-                    # JSON stored as text on both databases: a plain substring test on the keyword list.
-                    db.cast(CatalogueEntry.keywords, db.Text).contains(self.q, autoescape=True),
                 )
             )
         return stmt
@@ -161,14 +161,18 @@ def _changes_since(entry: CatalogueEntry, version: int) -> list[Change]:
         Change(log.actor_name, log.created_at, CatalogueEntry.__field_labels__.get(key, key), before, after)
         for log in entry_history(entry, after_version=version)
         for key, before, after in log.changes()
-        if key != "version"
+        if key != "version" and key not in CatalogueEntry.__audit_hidden__
     ]
 
 
 def update_entry(entry: CatalogueEntry, values: dict, seen_version: int) -> CatalogueEntry:
     """Save a manager's edit; refused with the other editor's changes if the entry moved on meanwhile."""
+    if not 1 <= seen_version <= entry.version:
+        raise CatalogueError("版本号无效，请刷新页面后重新编辑")
     if seen_version != entry.version:
         raise EditConflict(entry, _changes_since(entry, seen_version))
+    if entry.product.retired and not values["retired"]:
+        raise CatalogueError("此条目的产品方向已从产业地图数据中移除，不能重新启用")
     if values["action"] not in ACTIONS or values["gap"] not in GAPS or values["priority"] not in PRIORITIES:
         raise CatalogueError("招商动作、环节类型或优先级无效")
     clusters = list(db.session.scalars(select(Cluster).where(Cluster.code.in_(values["clusters"]))))
@@ -184,6 +188,7 @@ def update_entry(entry: CatalogueEntry, values: dict, seen_version: int) -> Cata
         entry.verb, entry.keywords, entry.note = verb, keywords, note
         entry.retired = bool(values["retired"])
         entry.clusters = sorted(clusters, key=lambda c: c.sort_order)
+        entry.refresh_search_text()
         if db.session.is_modified(entry):
             # Bump even when only the clusters changed: the version is what the next editor checks.
             entry.version += 1
@@ -226,22 +231,18 @@ def export_xlsx(entries: list[CatalogueEntry]) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for entry in entries:
-        sheet.append([_excel_safe(value(entry)) for _, value in EXPORT_COLUMNS])
+        sheet.append([value(entry) for _, value in EXPORT_COLUMNS])
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            # Text that starts with = must stay text: Excel would run it as a formula.
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
     for column, width in zip(
         "ABCDEFGHIJKLMNOP", (10, 12, 18, 18, 28, 8, 24, 10, 6, 36, 40, 40, 60, 6, 6, 30), strict=True
     ):
         sheet.column_dimensions[column].width = width
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
-
-
-def _excel_safe(value):
-    # A cell starting with = + - @ would be run as a formula by Excel (CSV/formula injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from crm.extensions import db
 from crm.industry.models import (
-    ACTIONS,
+    ACTION_WORDS,
     CATEGORY_SYSTEMS,
     CLUSTER_KINDS,
     GAPS,
@@ -167,24 +167,36 @@ class MapFiles:
                 raise MapDataError(f"{where}：代码 {code} 重复")
             codes.add(code)
 
-        cluster_names = set()
+        cluster_names: set[str] = set()
+        short_names: set[str] = set()
         for row in self.clusters:
             where = f"clusters.yaml {row.get('code') or row.get('name')}"
             _require(row, ("code", "name", "short_name", "kind", "districts", "core_districts"), where)
             _one_of(row["kind"], CLUSTER_KINDS, "集群类型", where)
             unique(row["code"], where)
-            for label in [*row["districts"], *row["core_districts"]]:
-                self.district_name(label, where)
+            if row["name"] in cluster_names or row["short_name"] in short_names:
+                raise MapDataError(f"{where}：集群名称或简称重复")
+            for key in ("districts", "core_districts"):
+                resolved = [self.district_name(label, where) for label in row[key]]
+                if len(set(resolved)) != len(resolved):
+                    raise MapDataError(f"{where}：{key} 中有重复的区县")
             cluster_names.add(row["name"])
+            short_names.add(row["short_name"])
         for row in self.targets:
             where = f"targets.yaml {row.get('code')}"
             _require(row, ("code", "name", "comparator", "value", "unit", "source"), where)
             _one_of(row["comparator"], (">", ">="), "比较符", where)
             unique(row["code"], where)
+            if not isinstance(row["value"], int | float) or isinstance(row["value"], bool):
+                raise MapDataError(f"{where}：目标值“{row['value']}”应为数字")
+            if not isinstance(row.get("year", 2027), int):
+                raise MapDataError(f"{where}：年份“{row.get('year')}”应为整数")
         for category in self.categories:
             where = f"map.yaml {category.get('code')}"
-            _require(category, ("code", "name", "system", "heading", "source"), where)
+            _require(category, ("code", "name", "system", "heading", "source", "basis"), where)
             _one_of(str(category["system"]), CATEGORY_SYSTEMS, "体系", where)
+            if not any(word in category["basis"] for words in ACTION_WORDS.values() for word in words):
+                raise MapDataError(f"{where}：basis 须含 DOMAIN 的动作用语（做大做强、培育……）")
             unique(category["code"], where)
             for sector in category.get("sectors") or []:
                 where = f"map.yaml {sector.get('code')}"
@@ -192,14 +204,17 @@ class MapFiles:
                 unique(sector["code"], where)
                 for chain in sector.get("chains") or []:
                     where = f"map.yaml {chain.get('code')}"
-                    _require(chain, ("code", "name", "source", "action", "verb", "gap", "priority"), where)
+                    _require(chain, ("code", "name", "source", "verb", "gap", "priority"), where)
                     unique(chain["code"], where)
                     for product in chain.get("products") or []:
+                        if not isinstance(product, dict):
+                            raise MapDataError(f"{where}：产品“{product}”应写成 {{code: …, name: …}}")
                         where = f"map.yaml {product.get('code')}"
                         _require(product, ("code", "name"), where)
                         unique(product["code"], where)
                         merged = {**chain, **product}
-                        _one_of(merged["action"], ACTIONS, "招商动作", where)
+                        if "action" in merged:
+                            raise MapDataError(f"{where}：招商动作由原文用语推出，不能直接填写 action")
                         _one_of(merged["gap"], GAPS, "环节类型", where)
                         _one_of(merged["priority"], PRIORITIES, "优先级", where)
                         for name in merged.get("clusters") or []:
@@ -254,33 +269,38 @@ def load_map(data_dir: Path = DATA_DIR) -> MapReport:
             )
     sectors = _upsert(Sector, sector_rows, report.counts["产业"])
     db.session.flush()
-    for _category, sector, chain, _product in files.products():
-        if not chain_rows or chain_rows[-1]["code"] != chain["code"]:
-            chain_rows.append(
-                {
-                    "code": chain["code"],
-                    "sector_id": sectors[sector["code"]].id,
-                    "name": chain["name"],
-                    "seed_term": chain.get("seed_term"),
-                    "added": bool(chain.get("added")),
-                    "source": chain["source"],
-                    "sort_order": len(chain_rows) + 1,
-                }
-            )
+    # Positions count within the parent: inserting one product renumbers only its siblings.
+    for category in files.categories:
+        for sector in category.get("sectors") or []:
+            for position, chain in enumerate(sector.get("chains") or [], 1):
+                chain_rows.append(
+                    {
+                        "code": chain["code"],
+                        "sector_id": sectors[sector["code"]].id,
+                        "name": chain["name"],
+                        "seed_term": chain.get("seed_term"),
+                        "added": bool(chain.get("added")),
+                        "source": chain["source"],
+                        "sort_order": position,
+                    }
+                )
     chains = _upsert(Chain, chain_rows, report.counts["产业链"])
     db.session.flush()
-    for _category, _sector, chain, product in files.products():
-        product_rows.append(
-            {
-                "code": product["code"],
-                "chain_id": chains[chain["code"]].id,
-                "name": product["name"],
-                "seed_term": product.get("seed_term"),
-                "seed_group": product.get("seed_group"),
-                "source": product.get("source") or chain["source"],
-                "sort_order": len(product_rows) + 1,
-            }
-        )
+    for category in files.categories:
+        for sector in category.get("sectors") or []:
+            for chain in sector.get("chains") or []:
+                for position, product in enumerate(chain.get("products") or [], 1):
+                    product_rows.append(
+                        {
+                            "code": product["code"],
+                            "chain_id": chains[chain["code"]].id,
+                            "name": product["name"],
+                            "seed_term": product.get("seed_term"),
+                            "seed_group": product.get("seed_group"),
+                            "source": product.get("source") or chain["source"],
+                            "sort_order": position,
+                        }
+                    )
     products = _upsert(Product, product_rows, report.counts["产品方向"])
     db.session.flush()
     _load_targets(files, report.counts["2027 年目标"])
@@ -380,12 +400,22 @@ def _load_targets(files: MapFiles, counts: Counts) -> None:
     )
 
 
-def _catalogue_values(files: MapFiles, chain: dict, product: dict) -> dict[str, Any]:
+def derive_action(verb: str, basis: str) -> tuple[str, str]:
+    """(action, verb) by DOMAIN.md's rule: the first of its words in the verb decides; a verb with
+    none of them takes its category's basis (做大做强先进基础材料 → 强链), which is then kept beside it."""
+    hits = [(verb.find(w), action) for action, words in ACTION_WORDS.items() for w in words if w in verb]
+    if hits:
+        return min(hits)[1], verb
+    return derive_action(basis, basis)[0], f"{verb}；{basis}"
+
+
+def _catalogue_values(files: MapFiles, category: dict, chain: dict, product: dict) -> dict[str, Any]:
     merged = {**chain, **product}
+    action, verb = derive_action(merged["verb"], category["basis"])
     return {
         "title": product["name"],
-        "action": merged["action"],
-        "verb": merged["verb"],
+        "action": action,
+        "verb": verb,
         "gap": merged["gap"],
         "priority": merged["priority"],
         "keywords": files.keywords(product["name"]),
@@ -399,8 +429,8 @@ def _load_catalogue(
     files: MapFiles, products: dict[str, Product], clusters: dict[str, Cluster], counts: Counts
 ) -> None:
     existing = {e.code: e for e in db.session.scalars(select(CatalogueEntry))}
-    for _category, _sector, chain, product in files.products():
-        wanted = _catalogue_values(files, chain, product)
+    for category, _sector, chain, product in files.products():
+        wanted = _catalogue_values(files, category, chain, product)
         entry = existing.pop(product["code"], None)
         if entry is None:
             entry = CatalogueEntry(
@@ -408,6 +438,7 @@ def _load_catalogue(
             )
             _set_catalogue_field(entry, wanted, clusters, CATALOGUE_FIELDS)
             entry.loaded = wanted
+            entry.refresh_search_text()
             db.session.add(entry)
             counts.created += 1
             continue
@@ -416,6 +447,7 @@ def _load_catalogue(
         if changed:
             _set_catalogue_field(entry, wanted, clusters, changed)
             entry.loaded = wanted
+            entry.refresh_search_text()
             entry.version += 1
             counts.updated += 1
         else:

@@ -6,6 +6,7 @@ from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, Numeric, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
+from crm.matching.terms import normalise
 
 DISTRICT_KINDS = ("区", "县", "自治县", "功能区")
 
@@ -35,6 +36,24 @@ class District(db.Model):
 CATEGORY_SYSTEMS = ("4", "N")
 CLUSTER_KINDS = ("重点", "特色")
 ACTIONS = ("强链", "补链", "延链", "育链")
+# DOMAIN.md: the seed's verb decides the chain action.
+ACTION_WORDS = {
+    "强链": ("做大做强", "扩大", "夯实"),
+    "补链": ("补齐", "短缺", "卡脖子"),
+    "延链": ("延伸",),
+    "育链": ("培育", "引育", "储备"),
+}
+COMMON_LABELS = {
+    "id": "编号",
+    "code": "代码",
+    "name": "名称",
+    "source": "原文出处",
+    "seed_term": "原文写法",
+    "seed_group": "原文统称",
+    "sort_order": "排序",
+    "retired": "已停用",
+    "added": "增设",
+}
 GAPS = ("短板", "薄弱环节", "优势")
 PRIORITIES = ("高", "中", "低")
 
@@ -44,6 +63,7 @@ class IndustryCategory(db.Model):
 
     __tablename__ = "industry_categories"
     __audit_label__ = "产业门类"
+    __field_labels__ = {**COMMON_LABELS, "system": "体系", "heading": "标题"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -64,6 +84,7 @@ class Sector(db.Model):
 
     __tablename__ = "sectors"
     __audit_label__ = "产业"
+    __field_labels__ = {**COMMON_LABELS, "category_id": "门类编号", "seed_name": "专栏一名称"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(8), unique=True)
@@ -87,6 +108,7 @@ class Chain(db.Model):
 
     __tablename__ = "chains"
     __audit_label__ = "产业链"
+    __field_labels__ = {**COMMON_LABELS, "sector_id": "产业编号"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -110,6 +132,7 @@ class Product(db.Model):
 
     __tablename__ = "products"
     __audit_label__ = "产品方向"
+    __field_labels__ = {**COMMON_LABELS, "chain_id": "产业链编号"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -134,6 +157,15 @@ class Cluster(db.Model):
 
     __tablename__ = "clusters"
     __audit_label__ = "产业集群"
+    __field_labels__ = {
+        **COMMON_LABELS,
+        "short_name": "简称",
+        "kind": "类型",
+        "seed_row": "专栏二序号",
+        "text_name": "正文名称",
+        "text_phrase": "正文表述",
+        "open_ended": "名单以“等”结尾",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(8), unique=True)
@@ -146,6 +178,7 @@ class Cluster(db.Model):
     text_phrase: Mapped[str] = mapped_column(Text)
     open_ended: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
     members: Mapped[list["ClusterDistrict"]] = relationship(
         back_populates="cluster", order_by="ClusterDistrict.position", cascade="all, delete-orphan"
@@ -170,6 +203,15 @@ class ClusterDistrict(db.Model):
 
     __tablename__ = "cluster_districts"
     __audit_label__ = "集群区县"
+    __field_labels__ = {
+        "cluster_id": "集群编号",
+        "district_id": "区县编号",
+        "listed": "表格所列",
+        "core": "正文核心",
+        "position": "表格位次",
+        "core_position": "正文位次",
+        "seed_name": "原文写法",
+    }
 
     cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id"), primary_key=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), primary_key=True)
@@ -192,6 +234,14 @@ class Target(db.Model):
 
     __tablename__ = "targets"
     __audit_label__ = "2027 年目标"
+    __field_labels__ = {
+        **COMMON_LABELS,
+        "comparator": "比较",
+        "value": "目标值",
+        "unit": "单位",
+        "year": "年份",
+        "ambition": "表述",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -243,7 +293,13 @@ class CatalogueEntry(db.Model):
         "note": "备注",
         "retired": "已停用",
         "version": "版本",
+        "clusters": "适宜集群",
+        "added": "增设",
+        "product_id": "产品方向编号",
+        "id": "编号",
     }
+    # Internal bookkeeping, never shown in histories.
+    __audit_hidden__ = frozenset({"loaded", "search_text"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -258,6 +314,8 @@ class CatalogueEntry(db.Model):
     added: Mapped[bool] = mapped_column(Boolean, default=False)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
     loaded: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Title and keywords normalised (half width, one dash, lower case): what the search box matches.
+    search_text: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     product: Mapped[Product] = relationship(back_populates="entry", lazy="joined")
@@ -274,6 +332,10 @@ class CatalogueEntry(db.Model):
     @property
     def sector(self) -> Sector:
         return self.product.chain.sector
+
+    def refresh_search_text(self) -> None:
+        """Recompute what the search box matches (call after changing the title or keywords)."""
+        self.search_text = " ".join(normalise(term) for term in [self.code, self.title, *self.keywords])
 
     def suitable_districts(self) -> list[District]:
         """The districts of the entry's clusters, each cluster's core districts first, no repeats."""

@@ -56,7 +56,9 @@ def cluster_matrix():
 @bp.route("/clusters/<code>")
 def cluster_detail(code: str):
     """One cluster: its districts, sectors and catalogue entries (空白环节 are flagged)."""
-    cluster = db.session.scalar(select(Cluster).where(Cluster.code == code.upper()[:8])) or abort(404)
+    cluster = db.session.scalar(
+        select(Cluster).where(Cluster.code == code.upper()[:8], Cluster.retired.is_(False))
+    ) or abort(404)
     entries = db.session.scalars(cat.CatalogueFilter(cluster=cluster.code).statement()).unique().all()
     sectors = list(dict.fromkeys(e.sector for e in entries))
     return render_template(

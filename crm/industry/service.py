@@ -86,8 +86,13 @@ def map_tree() -> list[IndustryCategory]:
 
 
 def all_clusters() -> list[Cluster]:
-    """Every cluster, 重点 first in the table's order, then 特色."""
-    stmt = select(Cluster).order_by(Cluster.sort_order).options(selectinload(Cluster.members))
+    """Every cluster in use, 重点 first in the table's order, then 特色."""
+    stmt = (
+        select(Cluster)
+        .where(Cluster.retired.is_(False))
+        .order_by(Cluster.sort_order)
+        .options(selectinload(Cluster.members))
+    )
     return list(db.session.scalars(stmt))
 
 
@@ -96,7 +101,9 @@ def catalogue_entries(include_retired: bool = True) -> list[CatalogueEntry]:
     stmt = (
         select(CatalogueEntry)
         .join(CatalogueEntry.product)
-        .order_by(Product.sort_order)
+        .join(Product.chain)
+        .join(Chain.sector)
+        .order_by(Sector.sort_order, Chain.sort_order, Product.sort_order)
         .options(
             selectinload(CatalogueEntry.clusters).selectinload(Cluster.members),
             joinedload(CatalogueEntry.product).joinedload(Product.chain).joinedload(Chain.sector),

@@ -3,7 +3,7 @@ clusters and their districts, 2027 targets, catalogue entries.
 
 Revision ID: 0002_industry_map
 Revises: 0001_foundation
-Create Date: 2026-11-24 18:45:07.751121
+Create Date: 2026-11-24 19:03:00.193683
 
 """
 from alembic import op
@@ -29,6 +29,7 @@ def upgrade():
     sa.Column('text_phrase', sa.Text(), nullable=False),
     sa.Column('open_ended', sa.Boolean(), nullable=False),
     sa.Column('sort_order', sa.Integer(), nullable=False),
+    sa.Column('retired', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_clusters')),
     sa.UniqueConstraint('code', name=op.f('uq_clusters_code')),
     sa.UniqueConstraint('name', name=op.f('uq_clusters_name')),
@@ -135,6 +136,7 @@ def upgrade():
     sa.Column('added', sa.Boolean(), nullable=False),
     sa.Column('retired', sa.Boolean(), nullable=False),
     sa.Column('loaded', sa.JSON(), nullable=False),
+    sa.Column('search_text', sa.Text(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_catalogue_entries_product_id_products')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_catalogue_entries')),
