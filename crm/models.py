@@ -2,6 +2,7 @@
 
 from crm.audit.models import AuditLog
 from crm.auth.models import User
+from crm.enterprises.models import Contact, Enterprise
 from crm.industry.models import (
     CatalogueEntry,
     Chain,
@@ -13,10 +14,18 @@ from crm.industry.models import (
     Sector,
     Target,
 )
+from crm.leads.models import FollowUp, Lead, StageChange
+from crm.projects.models import Project
 
 __all__ = [
     "AuditLog",
     "CatalogueEntry",
+    "Contact",
+    "Enterprise",
+    "FollowUp",
+    "Lead",
+    "Project",
+    "StageChange",
     "Chain",
     "Cluster",
     "ClusterDistrict",

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.extensions import db
@@ -216,11 +216,51 @@ def export_map() -> dict:
 ATTACHMENT_KINDS = ("enterprises", "leads", "projects")
 
 
-def attachment_counts() -> dict[str, dict[str, int]]:
+def attachment_counts(user=None) -> dict[str, dict[str, int]]:
     """How many enterprises, leads and projects attach to each map node, keyed by code.
 
-    Product codes (= catalogue codes) carry their own counts; chain and sector codes the sum of
-    their products. There are no enterprises, leads or projects yet (later issues add them), so
-    every node reads zero; the pages already show the figures.
+    Catalogue (= product) codes carry their own counts; chain and sector codes the sum of their
+    products'. Counts go through the permission scope: a district user counts only what they see.
     """
-    return defaultdict(lambda: dict.fromkeys(ATTACHMENT_KINDS, 0))
+    from crm.auth.permissions import scoped
+    from crm.enterprises.models import Enterprise, enterprise_entries
+    from crm.leads.models import Lead
+    from crm.projects.models import Project
+
+    queries = {
+        "enterprises": scoped(
+            select(CatalogueEntry.code, func.count(func.distinct(Enterprise.id)))
+            .join(enterprise_entries, enterprise_entries.c.entry_id == CatalogueEntry.id)
+            .join(Enterprise, Enterprise.id == enterprise_entries.c.enterprise_id)
+            .where(Enterprise.merged_into_id.is_(None)),
+            Enterprise,
+            user,
+        ),
+        "leads": scoped(
+            select(CatalogueEntry.code, func.count(Lead.id)).join(
+                Lead, Lead.catalogue_entry_id == CatalogueEntry.id
+            ),
+            Lead,
+            user,
+        ),
+        "projects": scoped(
+            select(CatalogueEntry.code, func.count(Project.id)).join(
+                Project, Project.catalogue_entry_id == CatalogueEntry.id
+            ),
+            Project,
+            user,
+        ),
+    }
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ATTACHMENT_KINDS, 0))
+    hierarchy = (
+        select(CatalogueEntry.code, Chain.code, Sector.code)
+        .join(CatalogueEntry.product)
+        .join(Product.chain)
+        .join(Chain.sector)
+    )
+    parents = {code: (chain, sector) for code, chain, sector in db.session.execute(hierarchy)}
+    for kind, stmt in queries.items():
+        for code, number in db.session.execute(stmt.group_by(CatalogueEntry.code)):
+            for node in (code, *parents.get(code, ())):
+                counts[node][kind] += number
+    return counts

@@ -1,0 +1,1 @@
+"""Leads (招商线索), their follow-ups and the pipeline."""

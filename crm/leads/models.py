@@ -1,0 +1,160 @@
+"""Leads, stage changes and follow-ups."""
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.auth.models import User
+from crm.core.timeutil import utcnow
+from crm.enterprises.models import Enterprise
+from crm.extensions import db
+from crm.industry.models import CatalogueEntry, District
+
+# The pipeline, in order; 搁置 and 流失 stand beside it.
+PIPELINE = ("线索", "初步接洽", "实地考察", "商务洽谈", "签约")
+DORMANT, LOST = "搁置", "流失"
+STAGES = (*PIPELINE, DORMANT, LOST)
+SOURCES = (
+    "驻外招商",
+    "以商招商",
+    "展会",
+    "商协会/中介",
+    "领导拜访",
+    "区县推荐",
+    "产业链精准招商",
+    "来电来访",
+)
+LOST_REASONS = ("选址他地", "企业战略调整", "政策条件不满足", "要素保障不足", "联系中断", "其他")
+FOLLOW_UP_KINDS = ("电话", "拜访", "来访", "实地考察", "会议", "签约仪式")
+
+
+class Lead(db.Model):
+    """An enterprise's possible investment, followed by an officer through the pipeline."""
+
+    __tablename__ = "leads"
+    __audit_label__ = "招商线索"
+    __field_labels__ = {
+        "id": "编号",
+        "enterprise_id": "企业编号",
+        "title": "线索名称",
+        "source": "来源",
+        "owner_id": "负责人编号",
+        "catalogue_entry_id": "目录条目编号",
+        "intended_district_id": "意向区县编号",
+        "intended_investment_wan": "意向投资（万元）",
+        "stage": "阶段",
+        "lost_reason": "流失原因",
+        "next_follow_up_on": "下次跟进日期",
+        "last_contact_on": "最近联系日期",
+        "version": "版本",
+    }
+    __table_args__ = (
+        CheckConstraint(
+            "stage IN ('线索', '初步接洽', '实地考察', '商务洽谈', '签约', '搁置', '流失')",
+            name="stage_known",
+        ),
+        CheckConstraint(
+            "intended_investment_wan IS NULL OR intended_investment_wan >= 0", name="investment_positive"
+        ),
+        CheckConstraint("(stage = '流失') = (lost_reason IS NOT NULL)", name="lost_has_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    title: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    catalogue_entry_id: Mapped[int | None] = mapped_column(ForeignKey("catalogue_entries.id"), index=True)
+    intended_district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
+    intended_investment_wan: Mapped[int | None] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(8), default="线索", index=True)
+    lost_reason: Mapped[str | None] = mapped_column(String(16))
+    next_follow_up_on: Mapped[date | None] = mapped_column(Date, index=True)
+    last_contact_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    enterprise: Mapped[Enterprise] = relationship()
+    owner: Mapped[User] = relationship()
+    catalogue_entry: Mapped[CatalogueEntry | None] = relationship()
+    intended_district: Mapped[District | None] = relationship()
+    follow_ups: Mapped[list["FollowUp"]] = relationship(
+        back_populates="lead", order_by="FollowUp.occurred_on.desc()"
+    )
+    stage_changes: Mapped[list["StageChange"]] = relationship(
+        back_populates="lead", order_by="StageChange.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @classmethod
+    def district_scope(cls, district_id: int):
+        """A district user reads the leads whose intended district is theirs."""
+        return cls.intended_district_id == district_id
+
+    def __repr__(self) -> str:
+        return f"<Lead {self.id} {self.stage}>"
+
+
+class StageChange(db.Model):
+    """One move of a lead from one stage to another: who, when, why. Never edited."""
+
+    __tablename__ = "lead_stage_changes"
+    __audit_label__ = "线索阶段变更"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(8))
+    to_stage: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(Text, default="")
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    lead: Mapped[Lead] = relationship(back_populates="stage_changes")
+    changed_by: Mapped[User | None] = relationship()
+
+    @classmethod
+    def district_scope(cls, district_id: int):
+        return cls.lead.has(Lead.intended_district_id == district_id)
+
+    def __repr__(self) -> str:
+        return f"<StageChange {self.from_stage}→{self.to_stage}>"
+
+
+class FollowUp(db.Model):
+    """One contact with the enterprise about a lead (跟进记录)."""
+
+    __tablename__ = "follow_ups"
+    __audit_label__ = "跟进记录"
+    __field_labels__ = {
+        "occurred_on": "日期",
+        "kind": "方式",
+        "participants": "参与人员",
+        "notes": "情况记录",
+        "lead_id": "线索编号",
+    }
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('电话', '拜访', '来访', '实地考察', '会议', '签约仪式')", name="kind_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    occurred_on: Mapped[date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    participants: Mapped[str] = mapped_column(String(256), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    lead: Mapped[Lead] = relationship(back_populates="follow_ups")
+    created_by: Mapped[User | None] = relationship()
+
+    @classmethod
+    def district_scope(cls, district_id: int):
+        return cls.lead.has(Lead.intended_district_id == district_id)
+
+    def __repr__(self) -> str:
+        return f"<FollowUp {self.occurred_on} {self.kind}>"
