@@ -52,7 +52,7 @@ class Enterprise(db.Model):
 
     __tablename__ = "enterprises"
     __audit_label__ = "企业"
-    __audit_hidden__ = frozenset({"name_key", "search_text"})
+    __audit_hidden__ = frozenset({"name_key", "alias_keys", "search_text"})
     __field_labels__ = {
         "id": "编号",
         "kind": "类别",
@@ -83,6 +83,9 @@ class Enterprise(db.Model):
     name: Mapped[str] = mapped_column(String(128))
     # The name folded for duplicate detection (width, brackets, company-form suffixes, place prefixes).
     name_key: Mapped[str] = mapped_column(String(128), index=True)
+    # The keys of the name and every former name, as |key|key|: a former name of one firm is found
+    # when another is entered under it.
+    alias_keys: Mapped[str] = mapped_column(Text, default="")
     # Optional: foreign firms have none. Unique where present (NULLs do not collide).
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
     former_names: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -102,7 +105,9 @@ class Enterprise(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     district: Mapped[District | None] = relationship()
-    catalogue_entries: Mapped[list[CatalogueEntry]] = relationship(secondary=enterprise_entries)
+    catalogue_entries: Mapped[list[CatalogueEntry]] = relationship(
+        secondary=enterprise_entries, order_by=CatalogueEntry.code
+    )
     contacts: Mapped[list["Contact"]] = relationship(back_populates="enterprise", order_by="Contact.id")
 
     __mapper_args__ = {"version_id_col": version}

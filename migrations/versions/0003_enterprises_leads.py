@@ -2,7 +2,7 @@
 
 Revision ID: 0003_enterprises_leads
 Revises: 0002_industry_map
-Create Date: 2026-11-24 19:09:23.068494
+Create Date: 2026-11-24 19:13:12.721213
 
 """
 from alembic import op
@@ -22,6 +22,7 @@ def upgrade():
     sa.Column('kind', sa.String(length=8), nullable=False),
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('name_key', sa.String(length=128), nullable=False),
+    sa.Column('alias_keys', sa.Text(), nullable=False),
     sa.Column('credit_code', sa.String(length=18), nullable=True),
     sa.Column('former_names', sa.JSON(), nullable=False),
     sa.Column('ownership', sa.String(length=8), nullable=True),

@@ -1,0 +1,281 @@
+"""Verbs on enterprises: validate, find duplicates, create, update, add contacts.
+
+Every caller — page, API, import, CLI — goes through these, so the rules are the same everywhere.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm.core.text import clean_text
+from crm.enterprises.credit_code import credit_code_error, normalise_credit_code
+from crm.enterprises.models import EXCHANGES, HONOURS, KINDS, OWNERSHIPS, Contact, Enterprise
+from crm.enterprises.names import name_key
+from crm.extensions import db
+from crm.industry.catalogue import get_entry
+from crm.industry.service import all_districts, resolve_district
+from crm.matching.terms import normalise
+
+MAX_REVENUE_WAN = 1_000_000_000  # 10 万亿元: larger is a typing error
+PHONE = re.compile(r"^[0-9+\-() 转]{5,32}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class EnterpriseError(ValueError):
+    """Input that cannot be saved; the message says which field and why, in Chinese."""
+
+
+class DuplicateWarning(EnterpriseError):
+    """The enterprise looks like one already on file; the caller may confirm and create it anyway."""
+
+    def __init__(self, matches: list[Enterprise]):
+        self.matches = matches
+        names = "、".join(f"{e.name}（编号 {e.id}）" for e in matches[:5])
+        super().__init__(f"可能与已有企业重复：{names}。请先核对；确认不是同一企业后可勾选“仍然创建”。")
+
+
+class VersionConflict(EnterpriseError):
+    """Someone saved the enterprise after this editor opened it."""
+
+    def __init__(self):
+        super().__init__(
+            "该企业信息在您编辑期间已被他人修改，您的修改尚未保存。请刷新页面查看最新内容后重新修改。"
+        )
+
+
+@dataclass
+class EnterpriseData:
+    """Validated values of an enterprise, from a form, an API body or an import row."""
+
+    name: str
+    kind: str = "target"
+    credit_code: str | None = None
+    former_names: list[str] = field(default_factory=list)
+    ownership: str | None = None
+    hq_province: str | None = None
+    hq_city: str | None = None
+    district_id: int | None = None
+    listed_exchange: str | None = None
+    listed_code: str | None = None
+    revenue_wan: int | None = None
+    honours: list[str] = field(default_factory=list)
+    products: str = ""
+    description: str = ""
+    catalogue_codes: list[str] = field(default_factory=list)
+
+
+def _optional(value, label: str, max_length: int) -> str | None:
+    return clean_text(value, label, max_length, EnterpriseError) or None
+
+
+def _one_of(value, allowed, label: str) -> str | None:
+    value = (value or "").strip() if isinstance(value, str) else value
+    if not value:
+        return None
+    if value not in allowed:
+        raise EnterpriseError(f"{label}“{value}”无效，可选：{'、'.join(allowed)}")
+    return value
+
+
+def parse_revenue(value) -> int | None:
+    """Annual revenue in 万元: a non-negative whole number (commas allowed), or nothing."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise EnterpriseError("年营业收入应为数字（万元）")
+    if isinstance(value, int | float):
+        number = value
+    else:
+        text = str(value).replace(",", "").replace("，", "").strip()
+        if not re.fullmatch(r"\d+(\.\d+)?", text):
+            raise EnterpriseError(f"年营业收入“{value}”应为不小于 0 的数字（万元）")
+        number = float(text)
+    if number != number or number < 0:  # NaN or negative
+        raise EnterpriseError("年营业收入不能为负数")
+    if number > MAX_REVENUE_WAN:
+        raise EnterpriseError("年营业收入超出合理范围，请确认单位为万元")
+    return round(number)
+
+
+def _text_list(values, label: str) -> list[str]:
+    if isinstance(values, str):
+        values = re.split(r"[,，、;；\n]+", values)
+    items = [clean_text(str(v), label, 128, EnterpriseError) for v in values or []]
+    return list(dict.fromkeys(v for v in items if v))
+
+
+def validate(raw: dict) -> EnterpriseData:
+    """Check every field; the first problem is raised as an EnterpriseError."""
+    name = clean_text(raw.get("name"), "企业名称", 128, EnterpriseError)
+    if len(name) < 2:
+        raise EnterpriseError("请填写企业名称（至少 2 个字）")
+    kind = raw.get("kind") or "target"
+    if kind not in KINDS:
+        raise EnterpriseError(f"企业类别“{kind}”无效，可选：target（招商目标）、local（本地培育库）")
+    code = normalise_credit_code(raw.get("credit_code")) or None
+    if code and (error := credit_code_error(code)):
+        raise EnterpriseError(error)
+    district_id = None
+    if raw.get("district"):
+        district = resolve_district(str(raw["district"])[:64])
+        if district is None:
+            raise EnterpriseError(f"未知的区县或功能区：“{str(raw['district'])[:64]}”")
+        district_id = district.id
+    if kind == "local" and district_id is None:
+        raise EnterpriseError("本地培育库企业须填写所在区县")
+    honours = _text_list(raw.get("honours"), "荣誉资质")
+    unknown = [h for h in honours if h not in HONOURS]
+    if unknown:
+        raise EnterpriseError(f"荣誉资质“{'、'.join(unknown)}”无效，可选：{'、'.join(HONOURS)}")
+    exchange = _one_of(raw.get("listed_exchange"), EXCHANGES, "上市地")
+    listed_code = _optional(raw.get("listed_code"), "股票代码", 16)
+    if listed_code and not exchange:
+        raise EnterpriseError("填写股票代码时请同时选择上市地")
+    codes = _text_list(raw.get("catalogue_codes"), "目录条目")
+    for code_text in codes:
+        if get_entry(code_text) is None:
+            raise EnterpriseError(f"未知的目录条目代码“{code_text}”")
+    return EnterpriseData(
+        name=name,
+        kind=kind,
+        credit_code=code,
+        former_names=[n for n in _text_list(raw.get("former_names"), "曾用名") if n != name],
+        ownership=_one_of(raw.get("ownership"), OWNERSHIPS, "所有制"),
+        hq_province=_optional(raw.get("hq_province"), "总部省份", 16),
+        hq_city=_optional(raw.get("hq_city"), "总部城市", 32),
+        district_id=district_id,
+        listed_exchange=exchange,
+        listed_code=listed_code,
+        revenue_wan=parse_revenue(raw.get("revenue_wan")),
+        honours=honours,
+        products=clean_text(raw.get("products"), "主要产品", 4000, EnterpriseError),
+        description=clean_text(raw.get("description"), "简介", 4000, EnterpriseError),
+        catalogue_codes=sorted({c.upper() for c in codes}),
+    )
+
+
+def _district_names() -> tuple[str, ...]:
+    names = []
+    for district in all_districts():
+        names += [district.name, *district.aliases]
+    return tuple(names)
+
+
+def find_duplicates(
+    name: str, credit_code: str | None = None, former_names=(), exclude_id: int | None = None
+):
+    """Enterprises on file that are probably the same firm: same credit code, or same folded name
+    (the name or a former name on either side)."""
+    districts = _district_names()
+    keys = {name_key(n, districts) for n in [name, *former_names] if n}
+    clauses = [Enterprise.alias_keys.contains(f"|{key}|", autoescape=True) for key in keys if key]
+    if credit_code:
+        clauses.append(Enterprise.credit_code == credit_code)
+    if not clauses:
+        return []
+    stmt = (
+        select(Enterprise).where(or_(*clauses), Enterprise.merged_into_id.is_(None)).order_by(Enterprise.id)
+    )
+    if exclude_id:
+        stmt = stmt.where(Enterprise.id != exclude_id)
+    return list(db.session.scalars(stmt))
+
+
+def _apply(enterprise: Enterprise, data: EnterpriseData) -> None:
+    for key in (
+        "name",
+        "kind",
+        "credit_code",
+        "former_names",
+        "ownership",
+        "hq_province",
+        "hq_city",
+        "district_id",
+        "listed_exchange",
+        "listed_code",
+        "revenue_wan",
+        "honours",
+        "products",
+        "description",
+    ):
+        if getattr(enterprise, key) != getattr(data, key):
+            setattr(enterprise, key, getattr(data, key))
+    districts = _district_names()
+    enterprise.name_key = name_key(data.name, districts)
+    keys = dict.fromkeys(name_key(n, districts) for n in [data.name, *data.former_names])
+    enterprise.alias_keys = "|" + "|".join(keys) + "|"
+    entries = [get_entry(code) for code in data.catalogue_codes]
+    if [e.id for e in enterprise.catalogue_entries] != [e.id for e in entries]:
+        enterprise.catalogue_entries = entries
+    enterprise.search_text = " ".join(
+        normalise(part) for part in [data.name, *data.former_names, data.credit_code or "", data.products]
+    )
+
+
+def _check_credit_code_free(code: str | None, exclude_id: int | None = None) -> None:
+    if not code:
+        return
+    stmt = select(Enterprise).where(Enterprise.credit_code == code)
+    if exclude_id:
+        stmt = stmt.where(Enterprise.id != exclude_id)
+    holder = db.session.scalar(stmt)
+    if holder is not None:
+        raise EnterpriseError(
+            f"统一社会信用代码 {code} 已属于“{holder.name}”（编号 {holder.id}），不能重复登记"
+        )
+
+
+def create_enterprise(raw: dict, confirm_duplicate: bool = False) -> Enterprise:
+    """A new enterprise; a probable duplicate is refused unless the caller confirms."""
+    data = validate(raw)
+    _check_credit_code_free(data.credit_code)
+    if not confirm_duplicate:
+        matches = find_duplicates(data.name, data.credit_code, data.former_names)
+        if matches:
+            raise DuplicateWarning(matches)
+    enterprise = Enterprise(version=1)
+    _apply(enterprise, data)
+    db.session.add(enterprise)
+    db.session.flush()
+    return enterprise
+
+
+def update_enterprise(enterprise: Enterprise, raw: dict, seen_version: int) -> Enterprise:
+    """Save an edit; refused if someone saved the enterprise since the editor opened it."""
+    if seen_version != enterprise.version:
+        raise VersionConflict()
+    data = validate(raw)
+    _check_credit_code_free(data.credit_code, exclude_id=enterprise.id)
+    with db.session.no_autoflush:
+        _apply(enterprise, data)
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise VersionConflict() from error
+    return enterprise
+
+
+def add_contact(enterprise: Enterprise, raw: dict) -> Contact:
+    """A contact person of the enterprise."""
+    name = clean_text(raw.get("name"), "联系人姓名", 32, EnterpriseError)
+    if not name:
+        raise EnterpriseError("请填写联系人姓名")
+    phone = clean_text(raw.get("phone"), "电话", 32, EnterpriseError)
+    if phone and not PHONE.match(phone):
+        raise EnterpriseError(f"电话“{phone}”格式不正确")
+    email = clean_text(raw.get("email"), "邮箱", 128, EnterpriseError)
+    if email and not EMAIL.match(email):
+        raise EnterpriseError(f"邮箱“{email}”格式不正确")
+    contact = Contact(
+        enterprise=enterprise,
+        name=name,
+        title=clean_text(raw.get("title"), "职务", 64, EnterpriseError),
+        phone=phone,
+        email=email,
+        active=True,
+    )
+    db.session.add(contact)
+    db.session.flush()
+    return contact
