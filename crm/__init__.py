@@ -78,10 +78,11 @@ def _register_blueprints(app: Flask) -> None:
     from crm.audit.routes import bp as audit_bp
     from crm.auth.admin import bp as admin_bp
     from crm.auth.routes import bp as auth_bp
+    from crm.enterprises.routes import bp as enterprises_bp
     from crm.industry.routes import bp as industry_bp
     from crm.main.routes import bp as main_bp
 
-    for blueprint in (auth_bp, main_bp, industry_bp, admin_bp, audit_bp, api_bp):
+    for blueprint in (auth_bp, main_bp, enterprises_bp, industry_bp, admin_bp, audit_bp, api_bp):
         app.register_blueprint(blueprint)
 
 
@@ -96,9 +97,10 @@ def _register_cli(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from crm.core.pagination import page_url
-    from crm.core.timeutil import format_local, shown_value
+    from crm.core.timeutil import format_local, format_wan, shown_value
     from crm.main.nav import navigation
 
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["shown"] = shown_value
+    app.jinja_env.filters["money"] = format_wan
     app.jinja_env.globals.update(navigation=navigation, page_url=page_url)

@@ -1,6 +1,7 @@
 """Times are stored in UTC and shown in Asia/Shanghai; values are shown the way a reader says them."""
 
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -37,3 +38,13 @@ def shown_value(value) -> str:
     if isinstance(value, list | tuple):
         return "、".join(str(v) for v in value)
     return str(value)
+
+
+def format_wan(value: int | None) -> str:
+    """Money in 万元 as officials read it: 亿元 with two decimals from 1 亿 up, else 万元."""
+    if value is None:
+        return ""
+    if abs(value) >= 10_000:
+        yi = (Decimal(value) / 10_000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return f"{yi:,} 亿元"
+    return f"{value:,} 万元"
