@@ -1,6 +1,6 @@
 """Times are stored in UTC and shown in Asia/Shanghai; values are shown the way a reader says them."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,11 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def today_local() -> date:
+    """Today's date in Asia/Shanghai (what "today" means to every user)."""
+    return datetime.now(SHANGHAI).date()
 
 
 def to_local(value: datetime | None) -> datetime | None:
