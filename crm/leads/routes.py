@@ -1,0 +1,215 @@
+"""Lead pages: the list with filters, a lead's page with its timeline, and the verbs on it."""
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm.auth.models import ADMIN, MANAGER, OFFICER, User
+from crm.auth.permissions import get_visible_or_404, roles_required, scoped
+from crm.core.forms import choices
+from crm.core.pagination import paginate
+from crm.core.timeutil import today_local
+from crm.enterprises.models import Enterprise
+from crm.extensions import db
+from crm.industry.service import all_districts
+from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
+from crm.leads.models import SOURCES, STAGES, Lead
+from crm.leads.service import LeadError, add_follow_up, create_lead, move_lead, sign_lead, update_lead
+
+bp = Blueprint("leads", __name__, url_prefix="/leads")
+
+WORKERS = (OFFICER, MANAGER)
+
+
+def _may_change(lead: Lead) -> bool:
+    """Officers change their own leads; managers every lead."""
+    return current_user.role == MANAGER or (current_user.role == OFFICER and lead.owner_id == current_user.id)
+
+
+def _lead_form() -> LeadForm:
+    form = LeadForm()
+    form.district.choices = choices([("", "（未定）"), *((d.name, d.name) for d in all_districts())])
+    return form
+
+
+@bp.route("/")
+def index():
+    """Leads the user may see, with filters; ?overdue=1 shows follow-ups past due."""
+    stmt = scoped(select(Lead), Lead).order_by(
+        Lead.next_follow_up_on.is_(None), Lead.next_follow_up_on, Lead.id
+    )
+    stage = request.args.get("stage", "")
+    if stage in STAGES:
+        stmt = stmt.where(Lead.stage == stage)
+    source = request.args.get("source", "")
+    if source in SOURCES:
+        stmt = stmt.where(Lead.source == source)
+    if request.args.get("mine") == "1":
+        stmt = stmt.where(Lead.owner_id == current_user.id)
+    if request.args.get("overdue") == "1":
+        stmt = stmt.where(Lead.next_follow_up_on < today_local(), Lead.stage.not_in(("签约", "流失")))
+    return render_template(
+        "leads/index.html", page=paginate(stmt), stages=STAGES, sources=SOURCES, today=today_local()
+    )
+
+
+@bp.route("/new/<int:enterprise_id>", methods=["GET", "POST"])
+@roles_required(*WORKERS)
+def new(enterprise_id: int):
+    """Log a lead for an enterprise; its owner is the officer who logs it."""
+    enterprise = get_visible_or_404(Enterprise, enterprise_id)
+    form = _lead_form()
+    if form.validate_on_submit():
+        try:
+            lead = create_lead(enterprise, form.data, current_user._get_current_object())
+        except LeadError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash("已登记线索。", "success")
+            return redirect(url_for("leads.detail", lead_id=lead.id))
+    return render_template("leads/form.html", form=form, enterprise=enterprise, lead=None)
+
+
+@bp.route("/<int:lead_id>")
+def detail(lead_id: int):
+    """A lead with its timeline of follow-ups and stage changes."""
+    lead = get_visible_or_404(Lead, lead_id)
+    events = [(f.occurred_on, "跟进", f) for f in lead.follow_ups]
+    events += [
+        (c.changed_at.date() if c.changed_at else today_local(), "阶段", c) for c in lead.stage_changes
+    ]
+    events.sort(key=lambda e: (e[0], e[1] == "阶段"), reverse=True)
+    follow_form = FollowUpForm(
+        formdata=None,
+        occurred_on=today_local().isoformat(),
+        next_follow_up_on=(today_local() + timedelta(days=7)).isoformat(),
+    )
+    return render_template(
+        "leads/detail.html",
+        lead=lead,
+        events=events,
+        may_change=_may_change(lead),
+        follow_form=follow_form,
+        move_form=MoveForm(formdata=None),
+        sign_form=SignForm(formdata=None, signed_on=today_local().isoformat()),
+        owners=db.session.scalars(select(User).where(User.role.in_(WORKERS), User.active.is_(True))).all()
+        if current_user.role in (MANAGER, ADMIN)
+        else [],
+    )
+
+
+def _changeable(lead_id: int) -> Lead:
+    lead = get_visible_or_404(Lead, lead_id)
+    if not _may_change(lead):
+        abort(403)
+    return lead
+
+
+@bp.route("/<int:lead_id>/edit", methods=["GET", "POST"])
+@roles_required(*WORKERS)
+def edit(lead_id: int):
+    """Edit a lead's fields."""
+    lead = _changeable(lead_id)
+    form = _lead_form()
+    if request.method == "GET":
+        form.title.data, form.source.data = lead.title, lead.source
+        form.catalogue_code.data = lead.catalogue_entry.code if lead.catalogue_entry else ""
+        form.district.data = lead.intended_district.name if lead.intended_district else ""
+        form.intended_investment_wan.data = (
+            "" if lead.intended_investment_wan is None else str(lead.intended_investment_wan)
+        )
+        form.next_follow_up_on.data = lead.next_follow_up_on.isoformat() if lead.next_follow_up_on else ""
+        form.version.data = lead.version
+    elif form.validate_on_submit():
+        try:
+            update_lead(lead, form.data, form.version.data or 0)
+        except LeadError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash("已保存线索。", "success")
+            return redirect(url_for("leads.detail", lead_id=lead.id))
+    return render_template("leads/form.html", form=form, enterprise=lead.enterprise, lead=lead)
+
+
+def _run(lead: Lead, action, success: str):
+    try:
+        action()
+    except LeadError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(success, "success")
+    return redirect(url_for("leads.detail", lead_id=lead.id))
+
+
+@bp.route("/<int:lead_id>/follow-ups", methods=["POST"])
+@roles_required(*WORKERS)
+def new_follow_up(lead_id: int):
+    """Record a contact."""
+    lead = _changeable(lead_id)
+    form = FollowUpForm()
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()))[0], "danger")
+        return redirect(url_for("leads.detail", lead_id=lead.id))
+    return _run(
+        lead, lambda: add_follow_up(lead, form.data, current_user._get_current_object()), "已记录跟进。"
+    )
+
+
+@bp.route("/<int:lead_id>/stage", methods=["POST"])
+@roles_required(*WORKERS)
+def move(lead_id: int):
+    """Move a lead to another stage (the gates apply)."""
+    lead = _changeable(lead_id)
+    form = MoveForm()
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()))[0], "danger")
+        return redirect(url_for("leads.detail", lead_id=lead.id))
+    return _run(
+        lead,
+        lambda: move_lead(
+            lead,
+            form.stage.data,
+            current_user._get_current_object(),
+            form.note.data,
+            form.lost_reason.data or None,
+        ),
+        f"线索已移至“{form.stage.data}”。",
+    )
+
+
+@bp.route("/<int:lead_id>/sign", methods=["POST"])
+@roles_required(*WORKERS)
+def sign(lead_id: int):
+    """签约: the lead becomes a project."""
+    lead = _changeable(lead_id)
+    form = SignForm()
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()))[0], "danger")
+        return redirect(url_for("leads.detail", lead_id=lead.id))
+    return _run(
+        lead, lambda: sign_lead(lead, form.data, current_user._get_current_object()), "已签约，项目已建立。"
+    )
+
+
+@bp.route("/<int:lead_id>/owner", methods=["POST"])
+@roles_required(MANAGER)
+def reassign(lead_id: int):
+    """Managers reassign a lead to another officer."""
+    lead = get_visible_or_404(Lead, lead_id)
+    owner_id = request.form.get("owner_id", "")
+    owner = db.session.get(User, int(owner_id)) if owner_id.isdigit() and len(owner_id) < 10 else None
+    if owner is None or owner.role not in WORKERS or not owner.active:
+        flash("请选择在职的招商专员或处室负责人", "danger")
+        return redirect(url_for("leads.detail", lead_id=lead.id))
+    lead.owner = owner
+    db.session.commit()
+    flash(f"已将线索转交 {owner.display_name}。", "success")
+    return redirect(url_for("leads.detail", lead_id=lead.id))
