@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER, User
 from crm.auth.service import create_user, find_user
 from crm.core.cli import committing
+from crm.demo_data import load_demo_data
 from crm.extensions import db
 
 # Known on purpose: these accounts exist only in demo databases and the README lists them.
@@ -43,7 +44,15 @@ def load_command(if_empty):
         return
     with committing("命令行：demo load"):
         created = load_demo_accounts()
+        data = load_demo_data()
     click.echo(f"演示账号：新建 {created} 个。")
+    if data:
+        click.echo(
+            f"演示数据：企业 {data['enterprises']} 家，线索 {data['leads']} 条，"
+            f"跟进 {data['follow_ups']} 条，签约项目 {data['projects']} 个。"
+        )
+    else:
+        click.echo("演示数据：已存在，未重复载入。")
 
 
 @demo_cli.command("accounts")

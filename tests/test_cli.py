@@ -149,3 +149,38 @@ def test_cli_on_a_database_without_tables_says_what_to_do(tmp_path):
     app.test_cli_runner_class = IsolatedRunner
     result = app.test_cli_runner().invoke(args=["map", "load"])
     assert result.exit_code == 1 and "db upgrade" in result.output and "Traceback" not in result.output
+
+
+def test_demo_data_covers_every_stage_cluster_and_most_districts(runner):
+    from crm.enterprises.models import Enterprise
+    from crm.leads.models import STAGES, FollowUp, Lead
+    from crm.projects.models import Project
+
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert "演示数据：企业" in result.output
+    stages = set(db.session.scalars(select(Lead.stage).distinct()))
+    assert stages == set(STAGES)
+    assert db.session.scalar(select(func.count()).select_from(Enterprise)) >= 300
+    districts = set(db.session.scalars(select(Lead.intended_district_id).distinct()))
+    assert len(districts) >= 25
+    from crm.industry.models import CatalogueEntry, Cluster
+
+    leads_by_cluster = {
+        cluster.name: db.session.scalar(
+            select(func.count())
+            .select_from(Lead)
+            .join(CatalogueEntry, Lead.catalogue_entry_id == CatalogueEntry.id)
+            .where(CatalogueEntry.clusters.any(Cluster.id == cluster.id))
+        )
+        for cluster in db.session.scalars(select(Cluster).where(Cluster.kind == "重点"))
+    }
+    assert all(leads_by_cluster.values()), leads_by_cluster
+    signed = db.session.scalar(select(func.count()).select_from(Project))
+    assert signed == db.session.scalar(select(func.count()).select_from(Lead).where(Lead.stage == "签约")) > 0
+    oldest = db.session.scalar(select(func.min(FollowUp.occurred_on)))
+    from crm.core.timeutil import today_local
+
+    assert (today_local() - oldest).days <= 84
+    again = runner.invoke(args=["demo", "load"])
+    assert "已存在，未重复载入" in again.output

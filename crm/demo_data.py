@@ -1,0 +1,214 @@
+"""Deterministic, realistic demo data: enterprises across every sector, leads in every stage across
+the clusters and most districts, follow-ups over the last 12 weeks, signed projects.
+
+Names are invented (brand syllables + an industry word); people are 张经理-style placeholders.
+"""
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from crm.auth.models import MANAGER, OFFICER, User
+from crm.core.timeutil import today_local
+from crm.enterprises.credit_code import ALPHABET, check_character
+from crm.enterprises.models import HONOURS, OWNERSHIPS, Enterprise
+from crm.enterprises.service import EnterpriseError, add_contact, create_enterprise
+from crm.extensions import db
+from crm.industry.service import all_districts, catalogue_entries
+from crm.leads.models import FOLLOW_UP_KINDS, LOST_REASONS, SOURCES
+from crm.leads.service import add_follow_up, create_lead, move_lead, sign_lead
+
+SEED = 2027
+BRANDS = "华 峰 鑫 泰 宏 盛 嘉 恒 瑞 丰 远 达 博 科 创 新 源 锦 隆 辉 晟 祥 铭 润 凯 腾 宇 航 骏 昊".split()
+PLACES = [
+    "浙江",
+    "江苏",
+    "广东",
+    "山东",
+    "四川",
+    "上海",
+    "北京",
+    "福建",
+    "湖北",
+    "安徽",
+    "河南",
+    "辽宁",
+    "陕西",
+]
+HQ_CITIES = {
+    "浙江": "宁波",
+    "江苏": "苏州",
+    "广东": "深圳",
+    "山东": "淄博",
+    "四川": "成都",
+    "上海": "上海",
+    "北京": "北京",
+    "福建": "厦门",
+    "湖北": "武汉",
+    "安徽": "合肥",
+    "河南": "洛阳",
+    "辽宁": "大连",
+    "陕西": "西安",
+}
+REGION_CODES = {
+    "浙江": "330200",
+    "江苏": "320500",
+    "广东": "440300",
+    "山东": "370300",
+    "四川": "510100",
+    "上海": "310000",
+    "北京": "110000",
+    "福建": "350200",
+    "湖北": "420100",
+    "安徽": "340100",
+    "河南": "410300",
+    "辽宁": "210200",
+    "陕西": "610100",
+    "重庆": "500000",
+}
+SURNAMES = "张 王 李 赵 刘 陈 杨 黄 周 吴 徐 孙 马 朱 胡 郭 何 林 罗 高".split()
+PROJECT_KINDS = ["新建", "扩产", "技改", "区域总部"]
+TITLES = ["董事长", "总经理", "投资总监", "战略发展部部长", "副总裁"]
+
+
+def _credit_code(rng: random.Random, province: str) -> str:
+    body = "91" + REGION_CODES[province] + "".join(rng.choice(ALPHABET) for _ in range(9))
+    return body + check_character(body)
+
+
+def load_demo_data(today=None) -> dict[str, int]:
+    """Create the demo enterprises, leads, follow-ups and projects once; returns what was created."""
+    if db.session.scalar(select(func.count()).select_from(Enterprise)):
+        return {}
+    today = today or today_local()
+    rng = random.Random(SEED)
+    officers = list(
+        db.session.scalars(select(User).where(User.role.in_((OFFICER, MANAGER))).order_by(User.id))
+    )
+    if not officers:
+        return {}
+    created = {"enterprises": 0, "leads": 0, "follow_ups": 0, "projects": 0}
+    entries = list(catalogue_entries(include_retired=False))
+    all_places = all_districts()
+    stage_plan = (
+        ["线索"] * 5
+        + ["初步接洽"] * 4
+        + ["实地考察"] * 3
+        + ["商务洽谈"] * 3
+        + ["签约"] * 3
+        + ["搁置", "流失"]
+    )
+    for index, entry in enumerate(entries):
+        for copy in range(1 if index % 3 else 2):
+            local = rng.random() < 0.2 and entry.suitable_districts()
+            province = "重庆" if local else rng.choice(PLACES)
+            brand = rng.choice(BRANDS) + rng.choice(BRANDS)
+            word = entry.title.replace(" ", "")[:8]
+            name = f"{'重庆' if local else province}{brand}{word}{'科技' if copy else ''}有限公司"
+            district = rng.choice(entry.suitable_districts()[:4]).name if local else None
+            revenue = rng.choice([None, 30_000, 120_000, 260_000, 560_000, 1_300_000, 2_800_000])
+            raw = {
+                "name": name,
+                "kind": "local" if local else "target",
+                "credit_code": _credit_code(rng, province),
+                "ownership": rng.choice(OWNERSHIPS),
+                "hq_province": "重庆" if local else province,
+                "hq_city": "重庆" if local else HQ_CITIES[province],
+                "district": district,
+                "revenue_wan": revenue,
+                "honours": rng.sample(HONOURS, rng.choice([0, 0, 1, 2])),
+                "products": "、".join(entry.keywords[:3]) + f"；{entry.chain.name}相关产品",
+                "catalogue_codes": [entry.code],
+            }
+            if revenue and revenue >= 1_000_000 and rng.random() < 0.5:
+                raw["listed_exchange"], raw["listed_code"] = (
+                    rng.choice(["上交所", "深交所"]),
+                    str(rng.randint(600000, 603999)),
+                )
+            try:
+                firm = create_enterprise(raw, confirm_duplicate=True)
+            except EnterpriseError:
+                db.session.rollback()
+                continue
+            created["enterprises"] += 1
+            add_contact(
+                firm,
+                {
+                    "name": rng.choice(SURNAMES) + "经理",
+                    "title": rng.choice(TITLES),
+                    "phone": f"1{rng.randint(3, 9)}{rng.randint(100000000, 999999999)}",
+                },
+            )
+            if rng.random() > 0.6:
+                continue
+            _demo_lead(
+                rng, firm, entry, rng.choice(officers), rng.choice(stage_plan), today, created, all_places
+            )
+        if index % 40 == 0:
+            db.session.flush()
+    return created
+
+
+def _demo_lead(rng, firm, entry, owner, stage, today, created, all_places) -> None:
+    # Mostly a district the entry suits; now and then another one, as real leads do.
+    districts = entry.suitable_districts() if rng.random() < 0.8 else []
+    districts = districts or all_places
+    lead = create_lead(
+        firm,
+        {
+            "title": f"{firm.name.removesuffix('有限公司')}{rng.choice(PROJECT_KINDS)}项目",
+            "source": rng.choice(SOURCES),
+            "catalogue_code": entry.code,
+            "district": rng.choice(districts).name,
+            "intended_investment_wan": rng.choice([20_000, 50_000, 80_000, 150_000, 300_000, 600_000]),
+        },
+        owner,
+    )
+    created["leads"] += 1
+    start = today - timedelta(days=rng.randint(7, 84))
+    contacts = rng.randint(1, 5)
+    for number in range(contacts):
+        day = min(today, start + timedelta(days=number * rng.randint(3, 12)))
+        add_follow_up(
+            lead,
+            {
+                "occurred_on": day,
+                "kind": rng.choice(FOLLOW_UP_KINDS[:5]),
+                "participants": f"{owner.display_name}、{firm.contacts[0].name}",
+                "notes": rng.choice(
+                    [
+                        "介绍重庆产业配套与要素保障",
+                        "企业介绍扩产计划和选址要求",
+                        "陪同考察园区与意向地块",
+                        "讨论投资协议条款",
+                        "了解企业近期经营情况",
+                    ]
+                ),
+            },
+            owner,
+            today=today,
+        )
+        created["follow_ups"] += 1
+    path = ["初步接洽", "实地考察", "商务洽谈"]
+    target = stage if stage in path else ("商务洽谈" if stage == "签约" else None)
+    for step in path[: path.index(target) + 1] if target else []:
+        move_lead(lead, step, owner)
+    if stage == "签约":
+        sign_lead(
+            lead,
+            {
+                "signed_on": today - timedelta(days=rng.randint(0, 60)),
+                "agreed_investment_wan": lead.intended_investment_wan,
+            },
+            owner,
+            today=today,
+        )
+        created["projects"] += 1
+    elif stage == "搁置":
+        move_lead(lead, "搁置", owner, note="企业暂缓投资计划")
+    elif stage == "流失":
+        move_lead(lead, "流失", owner, lost_reason=rng.choice(LOST_REASONS))
+    if lead.stage not in ("签约", "流失"):
+        # Some follow-ups are due or overdue, so 我的待办 and the warnings have something to show.
+        lead.next_follow_up_on = today + timedelta(days=rng.randint(-10, 21))
