@@ -113,5 +113,20 @@ def test_officer_logs_an_enterprise_a_lead_and_a_follow_up(page, live_server):
     expect(page.get_by_test_id("timeline")).to_contain_text("拜访企业总部，了解扩产计划")
     page.get_by_label("目标阶段").select_option("初步接洽")
     page.get_by_role("button", name="变更", exact=True).click()
-    expect(page.get_by_text("线索已移至“初步接洽”。")).to_be_visible()
+    expect(page.get_by_text("线索“钛合金板材扩产”已移至“初步接洽”。")).to_be_visible()
     expect(page.get_by_test_id("timeline")).to_contain_text("线索 → 初步接洽")
+    # The same lead on the kanban: a drop into a gate it cannot pass, then one it can.
+    page.get_by_role("link", name="线索看板").click()
+    card = page.locator("article.board-card", has_text="钛合金板材扩产")
+    card.drag_to(
+        page.locator("section.board-column[data-stage='商务洽谈'] .board-drop"),
+        source_position={"x": 8, "y": 8},
+    )
+    expect(page.get_by_text("进入“商务洽谈”须先关联招商目录条目")).to_be_visible()
+    card = page.locator("article.board-card", has_text="钛合金板材扩产")
+    card.drag_to(
+        page.locator("section.board-column[data-stage='实地考察'] .board-drop"),
+        source_position={"x": 8, "y": 8},
+    )
+    expect(page.get_by_text("线索“钛合金板材扩产”已移至“实地考察”。")).to_be_visible()
+    expect(page.locator("section.board-column[data-stage='实地考察']")).to_contain_text("钛合金板材扩产")

@@ -40,7 +40,7 @@ def test_an_officers_day_on_a_lead(client, login_as):
         },
     )
     html = client.post(f"/leads/{lead_id}/stage", data={"stage": "初步接洽"}, follow_redirects=True).text
-    assert "线索已移至“初步接洽”" in html and "电话沟通扩产意向" in html
+    assert "已移至“初步接洽”" in html and "电话沟通扩产意向" in html
     html = client.post(
         f"/leads/{lead_id}/sign",
         data={"signed_on": today.isoformat(), "agreed_investment_wan": "80000"},
@@ -124,3 +124,55 @@ def test_overdue_filter(client, login_as, make_user):
     db.session.commit()
     html = client.get("/leads/?overdue=1").text
     assert "逾期线索" in html and "按时线索" not in html
+
+
+def test_my_todo(client, login_as, make_user):
+    officer = login_as("officer")
+    other = make_user("officer")
+    firm = _firm()
+    due = create_lead(firm, {"title": "今天跟进的线索", "source": "展会"}, officer)
+    due.next_follow_up_on = today_local()
+    late = create_lead(firm, {"title": "逾期跟进的线索", "source": "展会"}, officer)
+    late.next_follow_up_on = today_local() - timedelta(days=3)
+    later = create_lead(firm, {"title": "下周跟进的线索", "source": "展会"}, officer)
+    later.next_follow_up_on = today_local() + timedelta(days=7)
+    later.last_contact_on = today_local() - timedelta(days=2)
+    create_lead(firm, {"title": "别人的线索", "source": "展会"}, other).next_follow_up_on = today_local()
+    db.session.commit()
+    html = client.get("/leads/todo").text
+    due_part = html.split('data-testid="due"')[1].split("</ul>")[0]
+    quiet_part = html.split('data-testid="quiet"')[1].split("</ul>")[0]
+    assert "今天跟进的线索" in due_part and "逾期跟进的线索" in due_part and "逾期 3 天" in due_part
+    assert "下周跟进的线索" not in due_part and "别人的线索" not in html
+    assert "今天跟进的线索" in quiet_part and "下周跟进的线索" not in quiet_part  # contacted 2 days ago
+
+
+def test_the_board_counts_sums_and_moves_through_the_gate(client, login_as, make_user):
+    officer = login_as("officer")
+    firm = _firm()
+    a = create_lead(firm, {"title": "甲项目", "source": "展会", "intended_investment_wan": "30000"}, officer)
+    create_lead(
+        firm,
+        {"title": "乙项目", "source": "展会", "intended_investment_wan": "20000", "district": "长寿区"},
+        officer,
+    )
+    db.session.commit()
+    html = client.get("/leads/board").text
+    assert 'data-testid="count-线索">2<' in html and "5.00 亿元" in html
+    response = client.post(f"/leads/{a.id}/stage", data={"stage": "实地考察", "from": "board"})
+    assert response.headers["Location"] == "/leads/board"
+    html = client.get("/leads/board").text
+    assert "须至少有一条跟进记录" in html and 'data-testid="count-线索">2<' in html
+    client.post(f"/leads/{a.id}/stage", data={"stage": "搁置", "from": "board"})
+    assert 'data-testid="count-搁置">1<' in client.get("/leads/board").text
+
+
+def test_the_board_is_scoped_for_district_users(client, login_as, make_user):
+    officer = make_user("officer")
+    firm = _firm()
+    create_lead(firm, {"title": "落户涪陵", "source": "展会", "district": "涪陵区"}, officer)
+    create_lead(firm, {"title": "落户长寿", "source": "展会", "district": "长寿区"}, officer)
+    db.session.commit()
+    login_as("district", "涪陵区")
+    html = client.get("/leads/board").text
+    assert "落户涪陵" in html and "落户长寿" not in html and "移至</button>" not in html

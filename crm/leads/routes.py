@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from crm.auth.models import ADMIN, MANAGER, OFFICER, User
 from crm.auth.permissions import get_visible_or_404, roles_required, scoped
@@ -15,7 +15,7 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.industry.service import all_districts
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
-from crm.leads.models import SOURCES, STAGES, Lead
+from crm.leads.models import PIPELINE, SOURCES, STAGES, Lead
 from crm.leads.service import LeadError, add_follow_up, create_lead, move_lead, sign_lead, update_lead
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
@@ -52,6 +52,45 @@ def index():
         stmt = stmt.where(Lead.next_follow_up_on < today_local(), Lead.stage.not_in(("签约", "流失")))
     return render_template(
         "leads/index.html", page=paginate(stmt), stages=STAGES, sources=SOURCES, today=today_local()
+    )
+
+
+ACTIVE = ("线索", "初步接洽", "实地考察", "商务洽谈", "搁置")
+
+
+@bp.route("/todo")
+@roles_required(*WORKERS)
+def todo():
+    """我的待办: my follow-ups due today or overdue, and my open leads with no contact in 30 days."""
+    today = today_local()
+    mine = select(Lead).where(Lead.owner_id == current_user.id, Lead.stage.in_(ACTIVE))
+    due = db.session.scalars(
+        mine.where(Lead.next_follow_up_on <= today).order_by(Lead.next_follow_up_on, Lead.id)
+    ).all()
+    quiet = db.session.scalars(
+        mine.where(
+            or_(Lead.last_contact_on.is_(None), Lead.last_contact_on < today - timedelta(days=30))
+        ).order_by(Lead.last_contact_on.is_(None).desc(), Lead.last_contact_on, Lead.id)
+    ).all()
+    return render_template("leads/todo.html", due=due, quiet=quiet, today=today)
+
+
+@bp.route("/board")
+def board():
+    """The pipeline as a kanban: a column per stage with its count and total intended investment."""
+    leads = db.session.scalars(
+        scoped(select(Lead), Lead).where(Lead.stage != "流失").order_by(Lead.next_follow_up_on, Lead.id)
+    ).all()
+    columns = {stage: [lead for lead in leads if lead.stage == stage] for stage in (*PIPELINE, "搁置")}
+    totals = {
+        stage: sum(lead.intended_investment_wan or 0 for lead in items) for stage, items in columns.items()
+    }
+    return render_template(
+        "leads/board.html",
+        columns=columns,
+        totals=totals,
+        may_move={lead.id for lead in leads if _may_change(lead)},
+        move_form=MoveForm(formdata=None),
     )
 
 
@@ -166,13 +205,14 @@ def new_follow_up(lead_id: int):
 @bp.route("/<int:lead_id>/stage", methods=["POST"])
 @roles_required(*WORKERS)
 def move(lead_id: int):
-    """Move a lead to another stage (the gates apply)."""
+    """Move a lead to another stage (the gates apply); the kanban posts here too."""
     lead = _changeable(lead_id)
     form = MoveForm()
+    back = url_for("leads.board") if request.form.get("from") == "board" else None
     if not form.validate_on_submit():
         flash(next(iter(form.errors.values()))[0], "danger")
-        return redirect(url_for("leads.detail", lead_id=lead.id))
-    return _run(
+        return redirect(back or url_for("leads.detail", lead_id=lead.id))
+    response = _run(
         lead,
         lambda: move_lead(
             lead,
@@ -181,8 +221,9 @@ def move(lead_id: int):
             form.note.data,
             form.lost_reason.data or None,
         ),
-        f"线索已移至“{form.stage.data}”。",
+        f"线索“{lead.title}”已移至“{form.stage.data}”。",
     )
+    return redirect(back) if back else response
 
 
 @bp.route("/<int:lead_id>/sign", methods=["POST"])

@@ -9,7 +9,9 @@ EVERYONE = (OFFICER, MANAGER, DISTRICT, ADMIN)
 NAV_ITEMS = [
     ("main.home", "首页", EVERYONE),
     ("enterprises.index", "企业库", EVERYONE),
+    ("leads.todo", "我的待办", (OFFICER, MANAGER)),
     ("leads.index", "招商线索", EVERYONE),
+    ("leads.board", "线索看板", EVERYONE),
     ("industry.industry_map", "产业地图", EVERYONE),
     ("industry.catalogue", "招商目录", EVERYONE),
     ("industry.clusters", "产业集群", EVERYONE),

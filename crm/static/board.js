@@ -1,0 +1,29 @@
+// Kanban drag and drop: dropping a card posts the same form as its 移至 button, so the server's
+// stage gate decides and the page reloads with its Chinese message.
+(function () {
+  var board = document.querySelector(".board");
+  if (!board) return;
+  var dragged = null;
+  board.addEventListener("dragstart", function (event) {
+    dragged = event.target.closest(".board-card");
+  });
+  board.querySelectorAll(".board-column").forEach(function (column) {
+    column.addEventListener("dragover", function (event) { event.preventDefault(); });
+    column.addEventListener("drop", function (event) {
+      event.preventDefault();
+      if (!dragged || dragged.closest(".board-column") === column) return;
+      var form = document.createElement("form");
+      form.method = "post";
+      form.action = dragged.dataset.moveUrl;
+      [["csrf_token", board.dataset.csrf], ["stage", column.dataset.stage], ["from", "board"]].forEach(function (pair) {
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = pair[0];
+        input.value = pair[1];
+        form.appendChild(input);
+      });
+      document.body.appendChild(form);
+      form.submit();
+    });
+  });
+})();
