@@ -3,10 +3,9 @@
 from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import or_, select
 
 from crm.auth.models import ADMIN, MANAGER, OFFICER
-from crm.auth.permissions import get_visible_or_404, roles_required, scoped
+from crm.auth.permissions import get_visible_or_404, roles_required
 from crm.core.inputs import InvalidInput
 from crm.core.pagination import page_json, paginate
 from crm.enterprises.models import Enterprise
@@ -16,9 +15,9 @@ from crm.enterprises.service import (
     VersionConflict,
     create_enterprise,
     update_enterprise,
+    visible_enterprises,
 )
 from crm.extensions import db
-from crm.matching.terms import normalise
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -87,15 +86,7 @@ EDITORS = (OFFICER, MANAGER, ADMIN)
 @bp.route("/enterprises")
 def enterprises():
     """Enterprises the user may see: ?q= searches names, former names, credit codes and products."""
-    stmt = scoped(select(Enterprise), Enterprise).where(Enterprise.merged_into_id.is_(None))
-    q = normalise(request.args.get("q", "")[:64])
-    if q:
-        stmt = stmt.where(
-            or_(
-                Enterprise.search_text.contains(q, autoescape=True),
-                Enterprise.name.contains(q, autoescape=True),
-            )
-        )
+    stmt = visible_enterprises(request.args.get("q", ""))
     return jsonify(page_json(paginate(stmt.order_by(Enterprise.id)), enterprise_json))
 
 

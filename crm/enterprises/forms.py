@@ -1,16 +1,11 @@
 """Forms of the enterprise pages. They collect text; crm.enterprises.service does the validation."""
 
-from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
-from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+from wtforms.widgets import HiddenInput
 
-from crm.core.forms import BaseForm, choices
+from crm.core.forms import BaseForm, CheckboxesField, choices
 from crm.enterprises.models import EXCHANGES, HONOURS, KINDS, OWNERSHIPS
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class EnterpriseForm(BaseForm):

@@ -17,11 +17,11 @@ from crm.enterprises.service import (
     add_contact,
     create_enterprise,
     update_enterprise,
+    visible_enterprises,
 )
 from crm.extensions import db
 from crm.industry.service import all_districts
 from crm.leads.models import Lead
-from crm.matching.terms import normalise
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 
@@ -37,15 +37,7 @@ def _form() -> EnterpriseForm:
 @bp.route("/")
 def index():
     """Enterprises the user may see, filtered and paged."""
-    stmt = scoped(select(Enterprise), Enterprise).where(Enterprise.merged_into_id.is_(None))
-    q = normalise(request.args.get("q", "")[:64])
-    if q:
-        stmt = stmt.where(
-            or_(
-                Enterprise.search_text.contains(q, autoescape=True),
-                Enterprise.name.contains(q, autoescape=True),
-            )
-        )
+    stmt = visible_enterprises(request.args.get("q", ""))
     kind = request.args.get("kind", "")
     if kind in KINDS:
         stmt = stmt.where(Enterprise.kind == kind)

@@ -279,3 +279,22 @@ def add_contact(enterprise: Enterprise, raw: dict) -> Contact:
     db.session.add(contact)
     db.session.flush()
     return contact
+
+
+def visible_enterprises(q: str = ""):
+    """SELECT of the enterprises the current user may see (merged ones hidden), matching `q` if given.
+
+    The one query behind the enterprise list, its API and (later) its export.
+    """
+    from crm.auth.permissions import scoped
+
+    stmt = scoped(select(Enterprise), Enterprise).where(Enterprise.merged_into_id.is_(None))
+    needle = normalise(q[:64])
+    if needle:
+        stmt = stmt.where(
+            or_(
+                Enterprise.search_text.contains(needle, autoescape=True),
+                Enterprise.name.contains(needle, autoescape=True),
+            )
+        )
+    return stmt

@@ -1,16 +1,11 @@
 """Forms of the catalogue pages."""
 
-from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
-from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+from wtforms.widgets import HiddenInput
 
-from crm.core.forms import BaseForm, choices
+from crm.core.forms import BaseForm, CheckboxesField, choices
 from crm.industry.models import ACTIONS, GAPS, PRIORITIES
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class CatalogueEntryForm(BaseForm):
