@@ -1,11 +1,12 @@
 """API v1: JSON on the login session; writes send the CSRF token as X-CSRFToken."""
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, abort, jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy import or_, select
 
 from crm.auth.models import ADMIN, MANAGER, OFFICER
-from crm.auth.permissions import get_visible_or_404, roles_required
+from crm.auth.permissions import get_visible_or_404, roles_required, scoped
 from crm.core.inputs import InvalidInput
 from crm.core.pagination import page_json, paginate
 from crm.enterprises.models import Enterprise
@@ -18,6 +19,8 @@ from crm.enterprises.service import (
     visible_enterprises,
 )
 from crm.extensions import db
+from crm.leads.models import STAGES, FollowUp, Lead
+from crm.leads.service import LeadConflict, LeadError, add_follow_up, create_lead, move_lead, update_lead
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -38,7 +41,12 @@ def user_json(user) -> dict:
 def index():
     """What the API offers."""
     return jsonify(
-        version="v1", resources={"me": url_for("api.me"), "enterprises": url_for("api.enterprises")}
+        version="v1",
+        resources={
+            "me": url_for("api.me"),
+            "enterprises": url_for("api.enterprises"),
+            "leads": url_for("api.leads"),
+        },
     )
 
 
@@ -137,3 +145,133 @@ def update_enterprise_api(enterprise_id: int):
         return jsonify(error=str(error)), 400
     db.session.commit()
     return jsonify(enterprise_json(target))
+
+
+def lead_json(lead: Lead) -> dict:
+    """A lead as the API shows it."""
+    return {
+        "id": lead.id,
+        "title": lead.title,
+        "enterprise_id": lead.enterprise_id,
+        "enterprise": lead.enterprise.name,
+        "source": lead.source,
+        "owner": lead.owner.username,
+        "stage": lead.stage,
+        "lost_reason": lead.lost_reason,
+        "catalogue_code": lead.catalogue_entry.code if lead.catalogue_entry else None,
+        "district": lead.intended_district.name if lead.intended_district else None,
+        "intended_investment_wan": lead.intended_investment_wan,
+        "next_follow_up_on": lead.next_follow_up_on.isoformat() if lead.next_follow_up_on else None,
+        "last_contact_on": lead.last_contact_on.isoformat() if lead.last_contact_on else None,
+        "version": lead.version,
+    }
+
+
+def follow_up_json(follow_up: FollowUp) -> dict:
+    """A follow-up as the API shows it."""
+    return {
+        "id": follow_up.id,
+        "lead_id": follow_up.lead_id,
+        "occurred_on": follow_up.occurred_on.isoformat(),
+        "kind": follow_up.kind,
+        "participants": follow_up.participants,
+        "notes": follow_up.notes,
+    }
+
+
+def _lead_for_change(lead_id: int) -> Lead:
+    lead = get_visible_or_404(Lead, lead_id)
+    if not (current_user.role == MANAGER or lead.owner_id == current_user.id):
+        abort(403)
+    return lead
+
+
+@bp.route("/leads")
+def leads():
+    """Leads the user may see; ?q= searches titles and enterprise names, ?stage= filters."""
+    stmt = scoped(select(Lead), Lead).join(Lead.enterprise).order_by(Lead.id)
+    q = request.args.get("q", "")[:64].strip()
+    if q:
+        stmt = stmt.where(
+            or_(Lead.title.contains(q, autoescape=True), Enterprise.name.contains(q, autoescape=True))
+        )
+    if request.args.get("stage") in STAGES:
+        stmt = stmt.where(Lead.stage == request.args["stage"])
+    return jsonify(page_json(paginate(stmt), lead_json))
+
+
+@bp.route("/leads/<int:lead_id>")
+def lead(lead_id: int):
+    """One lead."""
+    return jsonify(lead_json(get_visible_or_404(Lead, lead_id)))
+
+
+@bp.route("/leads", methods=["POST"])
+@roles_required(OFFICER, MANAGER)
+def create_lead_api():
+    """Log a lead for an enterprise the user may see; the caller owns it."""
+    body = _body()
+    enterprise_id = body.get("enterprise_id")
+    if not isinstance(enterprise_id, int) or isinstance(enterprise_id, bool):
+        raise InvalidInput("请求须包含整数 enterprise_id")
+    firm = get_visible_or_404(Enterprise, enterprise_id)
+    try:
+        created = create_lead(firm, body, current_user._get_current_object())
+    except LeadError as error:
+        db.session.rollback()
+        return jsonify(error=str(error)), 400
+    db.session.commit()
+    return jsonify(lead_json(created)), 201
+
+
+@bp.route("/leads/<int:lead_id>", methods=["PATCH"])
+@roles_required(OFFICER, MANAGER)
+def update_lead_api(lead_id: int):
+    """Change a lead's fields (with `version`) and/or its `stage` (the gates apply)."""
+    target = _lead_for_change(lead_id)
+    body = _body()
+    try:
+        fields = {k: v for k, v in body.items() if k not in ("stage", "lost_reason", "note", "version")}
+        if fields:
+            version = body.get("version")
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise InvalidInput("修改线索字段须包含整数 version（读取时的版本号）")
+            current = lead_json(target)
+            update_lead(target, {**current, **fields}, version)
+        if "stage" in body and body["stage"] != target.stage:
+            move_lead(
+                target,
+                str(body["stage"]),
+                current_user._get_current_object(),
+                str(body.get("note") or ""),
+                body.get("lost_reason"),
+            )
+    except LeadConflict as error:
+        db.session.rollback()
+        return jsonify(error=str(error)), 409
+    except LeadError as error:
+        db.session.rollback()
+        return jsonify(error=str(error)), 400
+    db.session.commit()
+    return jsonify(lead_json(target))
+
+
+@bp.route("/leads/<int:lead_id>/follow-ups")
+def follow_ups(lead_id: int):
+    """A lead's follow-ups, newest first."""
+    target = get_visible_or_404(Lead, lead_id)
+    return jsonify(items=[follow_up_json(f) for f in target.follow_ups])
+
+
+@bp.route("/leads/<int:lead_id>/follow-ups", methods=["POST"])
+@roles_required(OFFICER, MANAGER)
+def create_follow_up_api(lead_id: int):
+    """Record a contact on a lead."""
+    target = _lead_for_change(lead_id)
+    try:
+        created = add_follow_up(target, _body(), current_user._get_current_object())
+    except LeadError as error:
+        db.session.rollback()
+        return jsonify(error=str(error)), 400
+    db.session.commit()
+    return jsonify(follow_up_json(created)), 201

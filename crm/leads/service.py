@@ -74,8 +74,12 @@ class LeadData:
     next_follow_up_on: date | None
 
 
-def validate(raw: dict, today: date | None = None) -> LeadData:
-    """Check the fields of a lead; the first problem is raised as a LeadError."""
+def validate(raw: dict, today: date | None = None, current_follow_up: date | None = None) -> LeadData:
+    """Check the fields of a lead; the first problem is raised as a LeadError.
+
+    A past next-follow-up date is refused unless it is the one the lead already has (editing an
+    overdue lead's title must not force a new date).
+    """
     title = clean_text(raw.get("title"), "线索名称", 128, LeadError)
     if len(title) < 2:
         raise LeadError("请填写线索名称（至少 2 个字）")
@@ -95,7 +99,7 @@ def validate(raw: dict, today: date | None = None) -> LeadData:
             raise LeadError(f"未知的区县或功能区：“{str(raw['district'])[:64]}”")
         district_id = district.id
     follow_up = _date(raw.get("next_follow_up_on"), "下次跟进日期")
-    if follow_up and follow_up < (today or today_local()):
+    if follow_up and follow_up < (today or today_local()) and follow_up != current_follow_up:
         raise LeadError("下次跟进日期不能早于今天")
     return LeadData(
         title=title,
@@ -127,7 +131,7 @@ def update_lead(lead: Lead, raw: dict, seen_version: int) -> Lead:
     """Save an edit of a lead's fields (not its stage)."""
     if seen_version != lead.version:
         raise LeadConflict()
-    data = validate(raw)
+    data = validate(raw, current_follow_up=lead.next_follow_up_on)
     for key, value in vars(data).items():
         if getattr(lead, key) != value:
             setattr(lead, key, value)
