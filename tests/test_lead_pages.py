@@ -176,3 +176,42 @@ def test_the_board_is_scoped_for_district_users(client, login_as, make_user):
     login_as("district", "涪陵区")
     html = client.get("/leads/board").text
     assert "落户涪陵" in html and "落户长寿" not in html and "移至</button>" not in html
+
+
+def test_list_filters_by_sector_cluster_district_and_sorts(client, login_as, make_user):
+    officer = login_as("officer")
+    firm = _firm()
+    create_lead(
+        firm,
+        {
+            "title": "尼龙项目",
+            "source": "展会",
+            "catalogue_code": "CH-PA-03",
+            "district": "长寿区",
+            "intended_investment_wan": "10000",
+        },
+        officer,
+    )
+    create_lead(
+        firm,
+        {
+            "title": "铝板项目",
+            "source": "展会",
+            "catalogue_code": "NF-AL-03",
+            "district": "九龙坡区",
+            "intended_investment_wan": "90000",
+        },
+        officer,
+    )
+    db.session.commit()
+    assert "铝板项目" not in client.get("/leads/?sector=CH").text
+    html = client.get("/leads/?cluster=la").text
+    assert "铝板项目" in html and "尼龙项目" not in html
+    html = client.get("/leads/?district=长寿").text
+    assert "尼龙项目" in html and "铝板项目" not in html
+    html = client.get("/leads/?sort=investment").text
+    assert html.index("铝板项目") < html.index("尼龙项目")
+    today = today_local().isoformat()
+    assert "尼龙项目" in client.get(f"/leads/?since={today}&until={today}").text
+    assert "尼龙项目" not in client.get("/leads/?until=2000-01-01").text
+    assert client.get("/leads/?since=昨天&sort=<x>&cluster=%ff").status_code == 200

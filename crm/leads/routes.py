@@ -1,6 +1,6 @@
 """Lead pages: the list with filters, a lead's page with its timeline, and the verbs on it."""
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -10,10 +10,11 @@ from crm.auth.models import ADMIN, MANAGER, OFFICER, User
 from crm.auth.permissions import get_visible_or_404, roles_required, scoped
 from crm.core.forms import choices
 from crm.core.pagination import paginate
-from crm.core.timeutil import today_local
+from crm.core.timeutil import SHANGHAI, today_local
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.industry.service import all_districts
+from crm.industry.models import CatalogueEntry, Chain, Cluster, Product, Sector
+from crm.industry.service import all_clusters, all_districts, resolve_district
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
 from crm.leads.models import PIPELINE, SOURCES, STAGES, Lead
 from crm.leads.service import LeadError, add_follow_up, create_lead, move_lead, sign_lead, update_lead
@@ -34,24 +35,75 @@ def _lead_form() -> LeadForm:
     return form
 
 
+SORTS = {
+    "follow_up": (Lead.next_follow_up_on.is_(None), Lead.next_follow_up_on, Lead.id),
+    "investment": (Lead.intended_investment_wan.is_(None), Lead.intended_investment_wan.desc(), Lead.id),
+    "newest": (Lead.created_at.desc(), Lead.id.desc()),
+    "contact": (Lead.last_contact_on.is_(None), Lead.last_contact_on.desc(), Lead.id),
+}
+SORT_LABELS = {
+    "follow_up": "按下次跟进",
+    "investment": "按意向投资",
+    "newest": "按登记时间",
+    "contact": "按最近联系",
+}
+
+
+def _date_arg(name: str):
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None  # a malformed date filter is ignored, not an error
+
+
 @bp.route("/")
 def index():
-    """Leads the user may see, with filters; ?overdue=1 shows follow-ups past due."""
-    stmt = scoped(select(Lead), Lead).order_by(
-        Lead.next_follow_up_on.is_(None), Lead.next_follow_up_on, Lead.id
-    )
-    stage = request.args.get("stage", "")
-    if stage in STAGES:
-        stmt = stmt.where(Lead.stage == stage)
-    source = request.args.get("source", "")
-    if source in SOURCES:
-        stmt = stmt.where(Lead.source == source)
-    if request.args.get("mine") == "1":
+    """Leads the user may see, filtered by stage, source, owner, sector, cluster, district, overdue
+    and a created-date range, sorted as asked."""
+    args = request.args
+    stmt = scoped(select(Lead), Lead)
+    if args.get("stage") in STAGES:
+        stmt = stmt.where(Lead.stage == args["stage"])
+    if args.get("source") in SOURCES:
+        stmt = stmt.where(Lead.source == args["source"])
+    if args.get("mine") == "1":
         stmt = stmt.where(Lead.owner_id == current_user.id)
-    if request.args.get("overdue") == "1":
+    if args.get("overdue") == "1":
         stmt = stmt.where(Lead.next_follow_up_on < today_local(), Lead.stage.not_in(("签约", "流失")))
+    if args.get("sector"):
+        sector_entries = (
+            select(CatalogueEntry.id).join(CatalogueEntry.product).join(Product.chain).join(Chain.sector)
+        )
+        stmt = stmt.where(
+            Lead.catalogue_entry_id.in_(sector_entries.where(Sector.code == args["sector"][:8]))
+        )
+    if args.get("cluster"):
+        cluster = db.session.scalar(select(Cluster).where(Cluster.code == args["cluster"][:8].upper()))
+        if cluster is not None:
+            stmt = stmt.where(Lead.catalogue_entry.has(CatalogueEntry.clusters.any(Cluster.id == cluster.id)))
+    if args.get("district"):
+        district = resolve_district(args["district"][:64])
+        if district is not None:
+            stmt = stmt.where(Lead.intended_district_id == district.id)
+    since, until = _date_arg("since"), _date_arg("until")
+    # Days are Shanghai days; bounds go to the database in UTC (SQLite compares the stored UTC text).
+    if since:
+        stmt = stmt.where(Lead.created_at >= datetime.combine(since, time.min, SHANGHAI).astimezone(UTC))
+    if until:
+        end = datetime.combine(until + timedelta(days=1), time.min, SHANGHAI).astimezone(UTC)
+        stmt = stmt.where(Lead.created_at < end)
+    sort = args.get("sort") if args.get("sort") in SORTS else "follow_up"
     return render_template(
-        "leads/index.html", page=paginate(stmt), stages=STAGES, sources=SOURCES, today=today_local()
+        "leads/index.html",
+        page=paginate(stmt.order_by(*SORTS[sort])),
+        stages=STAGES,
+        sources=SOURCES,
+        sectors=db.session.scalars(select(Sector).order_by(Sector.sort_order)).all(),
+        clusters=all_clusters(),
+        districts=all_districts(),
+        sorts=SORT_LABELS,
+        sort=sort,
+        today=today_local(),
     )
 
 
