@@ -97,11 +97,11 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from crm.core.pagination import page_url
+    from crm.core.pagination import page_url, same_query_url
     from crm.core.timeutil import format_local, format_wan, shown_value
     from crm.main.nav import navigation
 
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["shown"] = shown_value
     app.jinja_env.filters["money"] = format_wan
-    app.jinja_env.globals.update(navigation=navigation, page_url=page_url)
+    app.jinja_env.globals.update(navigation=navigation, page_url=page_url, same_query_url=same_query_url)

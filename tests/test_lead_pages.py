@@ -215,3 +215,27 @@ def test_list_filters_by_sector_cluster_district_and_sorts(client, login_as, mak
     assert "尼龙项目" in client.get(f"/leads/?since={today}&until={today}").text
     assert "尼龙项目" not in client.get("/leads/?until=2000-01-01").text
     assert client.get("/leads/?since=昨天&sort=<x>&cluster=%ff").status_code == 200
+
+
+def test_exports_follow_the_filters_and_the_scope(client, login_as, make_user):
+    import io
+
+    from openpyxl import load_workbook
+
+    officer = make_user("officer")
+    firm = _firm()
+    create_lead(firm, {"title": "落户涪陵", "source": "展会", "district": "涪陵区"}, officer)
+    create_lead(firm, {"title": "落户长寿", "source": "以商招商", "district": "长寿区"}, officer)
+    db.session.commit()
+    login_as("district", "涪陵区")
+    sheet = load_workbook(io.BytesIO(client.get("/leads/export.xlsx").data)).active
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["落户涪陵"]
+    client.post("/logout")
+    login_as("manager")
+    response = client.get("/leads/export.xlsx?source=以商招商&endpoint=x")
+    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("线索名称", "企业", "阶段") and [r[0] for r in rows[1:]] == ["落户长寿"]
+    html = client.get("/leads/?source=以商招商&endpoint=x").text
+    assert "/leads/export.xlsx?source=" in html
+    sheet = load_workbook(io.BytesIO(client.get("/enterprises/export.xlsx?q=华峰").data)).active
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["华峰化工有限公司"]

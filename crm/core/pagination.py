@@ -49,3 +49,9 @@ def page_url(number: int) -> str:
     # would be taken as url_for's own arguments.
     args = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
     return url_for(request.endpoint, **(request.view_args or {})) + "?" + urlencode([*args, ("page", number)])
+
+
+def same_query_url(endpoint: str) -> str:
+    """`endpoint` with the current query string (an export of what the list shows)."""
+    query = urlencode(list(request.args.items(multi=True)))
+    return url_for(endpoint) + (f"?{query}" if query else "")

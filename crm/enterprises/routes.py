@@ -1,12 +1,15 @@
-"""Enterprise pages: list, create (with the duplicate check), read, edit, contacts."""
+"""Enterprise pages: list, create (with the duplicate check), read, edit, contacts, export."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
 from crm.audit.models import AuditLog
 from crm.auth.models import ADMIN, MANAGER, OFFICER
 from crm.auth.permissions import get_visible_or_404, roles_required, scoped
+from crm.core.excel import XLSX, xlsx_bytes
 from crm.core.forms import choices
 from crm.core.pagination import paginate
 from crm.enterprises.forms import ContactForm, EnterpriseForm
@@ -34,22 +37,56 @@ def _form() -> EnterpriseForm:
     return form
 
 
+def _filtered():
+    """The list's query with the request's filters: the page and its export show the same rows."""
+    stmt = visible_enterprises(request.args.get("q", ""))
+    if request.args.get("kind", "") in KINDS:
+        stmt = stmt.where(Enterprise.kind == request.args["kind"])
+    if request.args.get("ownership", "") in OWNERSHIPS:
+        stmt = stmt.where(Enterprise.ownership == request.args["ownership"])
+    return stmt.order_by(Enterprise.id.desc())
+
+
 @bp.route("/")
 def index():
     """Enterprises the user may see, filtered and paged."""
-    stmt = visible_enterprises(request.args.get("q", ""))
-    kind = request.args.get("kind", "")
-    if kind in KINDS:
-        stmt = stmt.where(Enterprise.kind == kind)
-    ownership = request.args.get("ownership", "")
-    if ownership in OWNERSHIPS:
-        stmt = stmt.where(Enterprise.ownership == ownership)
     return render_template(
         "enterprises/index.html",
-        page=paginate(stmt.order_by(Enterprise.id.desc())),
+        page=paginate(_filtered()),
         kinds=KINDS,
         ownerships=OWNERSHIPS,
         can_edit=current_user.has_role(*EDITORS),
+    )
+
+
+EXPORT_COLUMNS = [
+    ("企业名称", lambda e: e.name, 30),
+    ("统一社会信用代码", lambda e: e.credit_code or "", 22),
+    ("类别", lambda e: e.kind_label, 10),
+    ("曾用名", lambda e: "、".join(e.former_names), 20),
+    ("所有制", lambda e: e.ownership or "", 10),
+    ("总部省份", lambda e: e.hq_province or "", 10),
+    ("总部城市", lambda e: e.hq_city or "", 10),
+    ("所在区县", lambda e: e.district.name if e.district else "", 12),
+    ("上市地", lambda e: e.listed_exchange or "", 8),
+    ("股票代码", lambda e: e.listed_code or "", 10),
+    ("年营业收入（万元）", lambda e: e.revenue_wan, 14),
+    ("规模", lambda e: e.revenue_tier or "", 8),
+    ("荣誉资质", lambda e: "、".join(e.honours), 24),
+    ("主要产品", lambda e: e.products, 40),
+    ("目录条目", lambda e: "、".join(c.code for c in e.catalogue_entries), 20),
+]
+
+
+@bp.route("/export.xlsx")
+def export():
+    """What the list shows (all pages), within the user's permissions, as Excel."""
+    rows = db.session.scalars(_filtered()).all()
+    return send_file(
+        io.BytesIO(xlsx_bytes("企业库", EXPORT_COLUMNS, rows)),
+        mimetype=XLSX,
+        as_attachment=True,
+        download_name="企业库.xlsx",
     )
 
 

@@ -1,16 +1,14 @@
 """Verbs on the investment catalogue: filtering, editing with optimistic locking, history, export."""
 
-import io
 import re
 from dataclasses import dataclass
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.audit.models import AuditLog
+from crm.core.excel import xlsx_bytes
 from crm.core.text import clean_text
 from crm.extensions import db
 from crm.industry.models import (
@@ -203,46 +201,25 @@ def update_entry(entry: CatalogueEntry, values: dict, seen_version: int) -> Cata
 
 
 EXPORT_COLUMNS = [
-    ("代码", lambda e: e.code),
-    ("门类", lambda e: e.sector.category.name),
-    ("产业", lambda e: e.sector.name),
-    ("产业链", lambda e: e.chain.name),
-    ("招商环节（产品方向）", lambda e: e.title),
-    ("招商动作", lambda e: e.action),
-    ("原文用语", lambda e: e.verb),
-    ("环节类型", lambda e: e.gap),
-    ("优先级", lambda e: e.priority),
-    ("适宜集群", lambda e: "、".join(c.name for c in e.clusters)),
-    ("适宜区县", lambda e: "、".join(d.name for d in e.suitable_districts())),
-    ("关键词", lambda e: "、".join(e.keywords)),
-    ("原文出处", lambda e: e.product.source),
-    ("增设", lambda e: "是" if e.added else ""),
-    ("已停用", lambda e: "是" if e.retired else ""),
-    ("备注", lambda e: e.note),
+    ("代码", lambda e: e.code, 10),
+    ("门类", lambda e: e.sector.category.name, 12),
+    ("产业", lambda e: e.sector.name, 18),
+    ("产业链", lambda e: e.chain.name, 18),
+    ("招商环节（产品方向）", lambda e: e.title, 28),
+    ("招商动作", lambda e: e.action, 8),
+    ("原文用语", lambda e: e.verb, 24),
+    ("环节类型", lambda e: e.gap, 10),
+    ("优先级", lambda e: e.priority, 6),
+    ("适宜集群", lambda e: "、".join(c.name for c in e.clusters), 36),
+    ("适宜区县", lambda e: "、".join(d.name for d in e.suitable_districts()), 40),
+    ("关键词", lambda e: "、".join(e.keywords), 40),
+    ("原文出处", lambda e: e.product.source, 60),
+    ("增设", lambda e: "是" if e.added else "", 6),
+    ("已停用", lambda e: "是" if e.retired else "", 6),
+    ("备注", lambda e: e.note, 30),
 ]
 
 
 def export_xlsx(entries: list[CatalogueEntry]) -> bytes:
     """The entries as an XLSX workbook, one row each, Chinese headers."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "产业链招商目录"
-    sheet.append([title for title, _ in EXPORT_COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for entry in entries:
-        sheet.append([value(entry) for _, value in EXPORT_COLUMNS])
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-            # Text that starts with = must stay text: Excel would run it as a formula.
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"
-    for column, width in zip(
-        "ABCDEFGHIJKLMNOP", (10, 12, 18, 18, 28, 8, 24, 10, 6, 36, 40, 40, 60, 6, 6, 30), strict=True
-    ):
-        sheet.column_dimensions[column].width = width
-    sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes("产业链招商目录", EXPORT_COLUMNS, entries)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from crm.auth.models import ADMIN, MANAGER
 from crm.auth.permissions import roles_required
+from crm.core.excel import XLSX
 from crm.core.forms import choices
 from crm.core.pagination import paginate
 from crm.extensions import db
@@ -90,7 +91,7 @@ def catalogue_export():
     entries = db.session.scalars(filters.statement()).unique().all()
     return send_file(
         io.BytesIO(cat.export_xlsx(entries)),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        mimetype=XLSX,
         as_attachment=True,
         download_name="产业链招商目录.xlsx",
     )

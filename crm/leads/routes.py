@@ -1,13 +1,15 @@
 """Lead pages: the list with filters, a lead's page with its timeline, and the verbs on it."""
 
+import io
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
 from crm.auth.models import ADMIN, MANAGER, OFFICER, User
 from crm.auth.permissions import get_visible_or_404, roles_required, scoped
+from crm.core.excel import XLSX, xlsx_bytes
 from crm.core.forms import choices
 from crm.core.pagination import paginate
 from crm.core.timeutil import SHANGHAI, today_local
@@ -56,10 +58,8 @@ def _date_arg(name: str):
         return None  # a malformed date filter is ignored, not an error
 
 
-@bp.route("/")
-def index():
-    """Leads the user may see, filtered by stage, source, owner, sector, cluster, district, overdue
-    and a created-date range, sorted as asked."""
+def _filtered():
+    """The list's query with the request's filters and sort: the page and its export agree."""
     args = request.args
     stmt = scoped(select(Lead), Lead)
     if args.get("stage") in STAGES:
@@ -93,9 +93,17 @@ def index():
         end = datetime.combine(until + timedelta(days=1), time.min, SHANGHAI).astimezone(UTC)
         stmt = stmt.where(Lead.created_at < end)
     sort = args.get("sort") if args.get("sort") in SORTS else "follow_up"
+    return stmt.order_by(*SORTS[sort]), sort
+
+
+@bp.route("/")
+def index():
+    """Leads the user may see, filtered by stage, source, owner, sector, cluster, district, overdue
+    and a created-date range, sorted as asked."""
+    stmt, sort = _filtered()
     return render_template(
         "leads/index.html",
-        page=paginate(stmt.order_by(*SORTS[sort])),
+        page=paginate(stmt),
         stages=STAGES,
         sources=SOURCES,
         sectors=db.session.scalars(select(Sector).order_by(Sector.sort_order)).all(),
@@ -104,6 +112,33 @@ def index():
         sorts=SORT_LABELS,
         sort=sort,
         today=today_local(),
+    )
+
+
+EXPORT_COLUMNS = [
+    ("线索名称", lambda lead: lead.title, 30),
+    ("企业", lambda lead: lead.enterprise.name, 30),
+    ("阶段", lambda lead: lead.stage, 10),
+    ("流失原因", lambda lead: lead.lost_reason or "", 12),
+    ("来源", lambda lead: lead.source, 12),
+    ("负责人", lambda lead: lead.owner.display_name, 10),
+    ("目录条目", lambda lead: lead.catalogue_entry.code if lead.catalogue_entry else "", 12),
+    ("意向区县", lambda lead: lead.intended_district.name if lead.intended_district else "", 14),
+    ("意向投资（万元）", lambda lead: lead.intended_investment_wan, 14),
+    ("最近联系", lambda lead: lead.last_contact_on, 12),
+    ("下次跟进", lambda lead: lead.next_follow_up_on, 12),
+]
+
+
+@bp.route("/export.xlsx")
+def export():
+    """What the list shows (all pages, same filters), within the user's permissions, as Excel."""
+    stmt, _ = _filtered()
+    return send_file(
+        io.BytesIO(xlsx_bytes("招商线索", EXPORT_COLUMNS, db.session.scalars(stmt).all())),
+        mimetype=XLSX,
+        as_attachment=True,
+        download_name="招商线索.xlsx",
     )
 
 
