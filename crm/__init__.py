@@ -82,8 +82,19 @@ def _register_blueprints(app: Flask) -> None:
     from crm.industry.routes import bp as industry_bp
     from crm.leads.routes import bp as leads_bp
     from crm.main.routes import bp as main_bp
+    from crm.search.routes import bp as search_bp
 
-    for blueprint in (auth_bp, main_bp, enterprises_bp, leads_bp, industry_bp, admin_bp, audit_bp, api_bp):
+    for blueprint in (
+        auth_bp,
+        main_bp,
+        search_bp,
+        enterprises_bp,
+        leads_bp,
+        industry_bp,
+        admin_bp,
+        audit_bp,
+        api_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

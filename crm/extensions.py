@@ -38,3 +38,11 @@ def _sqlite_enforces_foreign_keys(dbapi_connection, connection_record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def migration_include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Objects Alembic compares with the models: not the search index made by hand in 0004
+    (the FTS5 table and its shadow tables on SQLite, the pg_trgm indexes on PostgreSQL)."""
+    if type_ == "table" and name and name.startswith("search_fts"):
+        return False
+    return not (type_ == "index" and name and name.endswith("_trgm"))

@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from crm.extensions import migration_include_object
+
 config = context.config
 # Keep loggers configured elsewhere (the app's, pytest's) working after a migration.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -37,6 +39,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args.setdefault("include_object", migration_include_object)
     with target_db.engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:

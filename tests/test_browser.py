@@ -63,7 +63,7 @@ def test_manager_edits_a_catalogue_entry(page, live_server):
     page.get_by_role("button", name="登录").click()
     page.get_by_role("link", name="招商目录", exact=True).click()
     page.get_by_label("招商动作").select_option("补链")
-    page.get_by_label("搜索").fill("镁")
+    page.get_by_label("搜索", exact=True).fill("镁")
     page.get_by_role("button", name="筛选").click()
     expect(page.get_by_text("共 7 条")).to_be_visible()
     page.get_by_role("link", name="NF-MG-02").click()

@@ -162,5 +162,10 @@ class Contact(db.Model):
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="contacts")
 
+    @classmethod
+    def district_scope(cls, district_id: int):
+        """A contact is seen with its enterprise."""
+        return cls.enterprise.has(Enterprise.district_scope(district_id))
+
     def __repr__(self) -> str:
         return f"<Contact {self.name}>"

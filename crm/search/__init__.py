@@ -1,0 +1,1 @@
+"""One search box across enterprises, contacts and leads."""

@@ -1,0 +1,114 @@
+"""Chinese search across enterprises, contacts and leads, ranked, within the user's scope.
+
+Finding candidates: SQLite uses the FTS5 trigram index (search_fts, kept by triggers) for queries of
+3 characters or more, and a plain substring test on the tables for 1–2 characters (trigrams cannot
+match them; and LIKE on the FTS table itself returns nothing on SQLite 3.40). PostgreSQL uses
+substring tests that its pg_trgm GIN indexes accelerate. Ranking is the same on both: exact name,
+then name prefix, then name substring, then a hit in the other fields.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select, text
+
+from crm.auth.permissions import scoped
+from crm.enterprises.models import Contact, Enterprise
+from crm.extensions import db
+from crm.leads.models import Lead
+from crm.matching.terms import normalise
+
+KIND_LABELS = {"enterprise": "企业", "contact": "联系人", "lead": "线索"}
+CANDIDATES = 200
+
+
+@dataclass
+class Hit:
+    """One result: what it is, its title, a detail line, where to open it, its score."""
+
+    kind: str
+    id: int
+    title: str
+    detail: str
+    score: int
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+
+def _score(needle: str, name: str) -> int:
+    folded = normalise(name)
+    if folded == needle:
+        return 100
+    if folded.startswith(needle):
+        return 80
+    if needle in folded:
+        return 60
+    return 40
+
+
+def _has(column, needle: str):
+    return column.contains(needle, autoescape=True)
+
+
+def _fts_ids(needle: str) -> dict[str, list[int]]:
+    phrase = '"' + needle.replace('"', '""') + '"'
+    rows = db.session.execute(
+        text(
+            "SELECT kind, ref_id FROM search_fts WHERE search_fts MATCH :q ORDER BY bm25(search_fts) LIMIT :n"
+        ),
+        {"q": phrase, "n": CANDIDATES * 3},
+    )
+    ids: dict[str, list[int]] = {"enterprise": [], "contact": [], "lead": []}
+    for kind, ref_id in rows:
+        ids[kind].append(int(ref_id))
+    return ids
+
+
+def search(query: str, user=None, limit: int = 30) -> list[Hit]:
+    """The best `limit` hits for `query` that `user` may see (1-character queries included)."""
+    needle = normalise(query)[:64]
+    if not needle:
+        return []
+    use_fts = db.engine.dialect.name == "sqlite" and len(needle) >= 3
+    ids = _fts_ids(needle) if use_fts else None
+    enterprises = scoped(select(Enterprise), Enterprise, user).where(Enterprise.merged_into_id.is_(None))
+    contacts = scoped(select(Contact), Contact, user).where(Contact.active.is_(True))
+    leads = scoped(select(Lead), Lead, user)
+    if ids is not None:
+        enterprises = enterprises.where(Enterprise.id.in_(ids["enterprise"] or [0]))
+        contacts = contacts.where(Contact.id.in_(ids["contact"] or [0]))
+        leads = leads.where(Lead.id.in_(ids["lead"] or [0]))
+    else:
+        enterprises = enterprises.where(
+            or_(_has(Enterprise.search_text, needle), _has(func.lower(Enterprise.name), needle))
+        )
+        contacts = contacts.where(
+            or_(
+                _has(func.lower(Contact.name), needle),
+                _has(Contact.phone, needle),
+                _has(func.lower(Contact.email), needle),
+            )
+        )
+        leads = leads.where(_has(func.lower(Lead.title), needle))
+
+    hits = [
+        Hit("enterprise", e.id, e.name, e.credit_code or e.products[:40], _score(needle, e.name))
+        for e in db.session.scalars(enterprises.limit(CANDIDATES))
+    ]
+    hits += [
+        Hit("contact", c.enterprise_id, c.name, f"{c.enterprise.name} {c.title}", _score(needle, c.name) - 5)
+        for c in db.session.scalars(contacts.limit(CANDIDATES))
+    ]
+    hits += [
+        Hit(
+            "lead",
+            lead.id,
+            lead.title,
+            f"{lead.enterprise.name} · {lead.stage}",
+            _score(needle, lead.title) - 2,
+        )
+        for lead in db.session.scalars(leads.limit(CANDIDATES))
+    ]
+    hits.sort(key=lambda h: (-h.score, len(h.title), h.kind, h.id))
+    return hits[:limit]
