@@ -86,3 +86,20 @@ def test_district_users_read_their_leads_only(client, login_as, make_user):
         ).status_code
         == 403
     )
+
+
+def test_non_text_json_values_are_chinese_400s(client, login_as):
+    login_as("officer")
+    assert client.post("/api/v1/enterprises", json={"name": 123}).get_json() == {"error": "企业名称应为文本"}
+    firm = _firm()
+    for body, message in (
+        ({"enterprise_id": firm.id, "title": ["x"], "source": "展会"}, "线索名称应为文本"),
+        ({"enterprise_id": firm.id, "title": "某项目", "source": 5}, "请选择线索来源"),
+    ):
+        response = client.post("/api/v1/leads", json=body)
+        assert response.status_code == 400 and message in response.get_json()["error"], body
+    lead = client.post(
+        "/api/v1/leads", json={"enterprise_id": firm.id, "title": "某项目", "source": "展会"}
+    ).get_json()
+    response = client.post(f"/api/v1/leads/{lead['id']}/follow-ups", json={"kind": 1, "notes": {"a": 1}})
+    assert response.status_code == 400 and "请选择跟进方式" in response.get_json()["error"]

@@ -5,6 +5,9 @@ from crm.core.inputs import has_control_chars
 
 def clean_text(value: str | None, label: str, max_length: int, error: type[Exception] = ValueError) -> str:
     """The value without surrounding spaces; refused in Chinese if too long or holding control characters."""
+    if value is not None and not isinstance(value, str):
+        # JSON bodies and imports can carry numbers or lists where text is meant.
+        raise error(f"{label}应为文本")
     text = (value or "").strip()
     if has_control_chars(text):
         raise error(f"{label}包含无效的控制字符")

@@ -41,6 +41,11 @@ class LeadConflict(LeadError):
         super().__init__("该线索在您编辑期间已被他人修改，您的修改尚未保存。请刷新页面后重试。")
 
 
+def _text(value) -> str:
+    """A choice as submitted: stripped text, or "" for anything else (which then fails the choice)."""
+    return value.strip() if isinstance(value, str) else ""
+
+
 def _investment(value, label: str = "意向投资") -> int | None:
     try:
         amount = parse_revenue(value)
@@ -83,7 +88,7 @@ def validate(raw: dict, today: date | None = None, current_follow_up: date | Non
     title = clean_text(raw.get("title"), "线索名称", 128, LeadError)
     if len(title) < 2:
         raise LeadError("请填写线索名称（至少 2 个字）")
-    source = (raw.get("source") or "").strip()
+    source = _text(raw.get("source"))
     if source not in SOURCES:
         raise LeadError(f"请选择线索来源：{'、'.join(SOURCES)}")
     entry_id = None
@@ -191,7 +196,7 @@ def add_follow_up(lead: Lead, raw: dict, by: User, today: date | None = None) ->
     occurred = _date(raw.get("occurred_on"), "跟进日期") or today
     if occurred > today:
         raise LeadError("跟进日期不能晚于今天（计划中的跟进请填写“下次跟进日期”）")
-    kind = (raw.get("kind") or "").strip()
+    kind = _text(raw.get("kind"))
     if kind not in FOLLOW_UP_KINDS:
         raise LeadError(f"请选择跟进方式：{'、'.join(FOLLOW_UP_KINDS)}")
     notes = clean_text(raw.get("notes"), "情况记录", 5000, LeadError)
