@@ -8,16 +8,11 @@ from crm.auth.forms import ConfirmForm, PasswordResetForm, UserCreateForm
 from crm.auth.models import ADMIN, DISTRICT, ROLE_LABELS, User
 from crm.auth.permissions import roles_required
 from crm.auth.service import UserError, create_user, reset_password, set_active
-from crm.core.forms import choices
 from crm.core.pagination import paginate
 from crm.extensions import db
-from crm.industry.service import all_districts
+from crm.industry.service import district_choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def _district_choices():
-    return choices([("", "（不适用）")] + [(d.name, d.name) for d in all_districts()])
 
 
 @bp.route("/users")
@@ -46,7 +41,7 @@ def users():
 def new_user():
     """Create a user."""
     form = UserCreateForm()
-    form.district.choices = _district_choices()
+    form.district.choices = district_choices("（不适用）")
     # The district list is the validation: anything else posted is refused by the choice check.
     form.district.validate_choice = form.role.data == DISTRICT
     if form.validate_on_submit():

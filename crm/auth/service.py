@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,8 +20,13 @@ from crm.industry.service import resolve_district
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
-# Checked against when the username is unknown, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("lianzhao-timing-guard")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the username is unknown, so a wrong name takes as long as a wrong password.
+    Made on first use: a hash at import time would slow every process start (CLI, workers, tests)."""
+    return generate_password_hash("lianzhao-timing-guard")
 
 
 class UserError(ValueError):
@@ -123,7 +129,7 @@ def authenticate(username: str, password: str) -> User | None:
     """The active user with these credentials, else None."""
     user = find_user(username)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return None
     if not user.check_password(password or "") or not user.active:
         return None

@@ -10,7 +10,6 @@ from crm.audit.models import AuditLog
 from crm.auth.models import ADMIN, MANAGER, OFFICER
 from crm.auth.permissions import get_visible_or_404, roles_required, scoped
 from crm.core.excel import XLSX, xlsx_bytes
-from crm.core.forms import choices
 from crm.core.pagination import paginate
 from crm.enterprises.forms import ContactForm, EnterpriseForm
 from crm.enterprises.models import KINDS, OWNERSHIPS, Contact, Enterprise
@@ -23,7 +22,7 @@ from crm.enterprises.service import (
     visible_enterprises,
 )
 from crm.extensions import db
-from crm.industry.service import all_districts
+from crm.industry.service import district_choices
 from crm.leads.models import Lead
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
@@ -33,7 +32,7 @@ EDITORS = (OFFICER, MANAGER, ADMIN)
 
 def _form() -> EnterpriseForm:
     form = EnterpriseForm()
-    form.district.choices = choices([("", "（不适用）"), *((d.name, d.name) for d in all_districts())])
+    form.district.choices = district_choices("（不适用）")
     return form
 
 

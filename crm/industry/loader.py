@@ -33,7 +33,7 @@ from crm.industry.models import (
     Sector,
     Target,
 )
-from crm.industry.service import DATA_DIR, MapDataError, normalise_name, read_districts_file
+from crm.industry.service import DATA_DIR, MapDataError, read_districts_file
 from crm.matching.terms import find_terms, normalise
 
 # Catalogue fields that come from the data files (a manager may change each in the app).
@@ -145,9 +145,9 @@ class MapFiles:
 
     def district_name(self, label: str, where: str) -> str:
         """The canonical district name of a name or alias in the files."""
-        key = normalise_name(label)
+        key = normalise(label)
         for row in self.districts:
-            if key in {normalise_name(n) for n in [row["name"], *(row.get("aliases") or [])]}:
+            if key in {normalise(n) for n in [row["name"], *(row.get("aliases") or [])]}:
                 return row["name"]
         raise MapDataError(f"{where}：未知的区县“{label}”")
 

@@ -1,6 +1,5 @@
 """Verbs of the industry map: loading the reviewed data files, resolving district names."""
 
-import unicodedata
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -21,17 +20,13 @@ from crm.industry.models import (
     Sector,
     Target,
 )
+from crm.matching.terms import normalise
 
 DATA_DIR = Path(__file__).parent / "data"
 
 
 class MapDataError(ValueError):
     """A data file that cannot be loaded as it stands."""
-
-
-def normalise_name(text: str) -> str:
-    """A name folded for comparison: full-width to half-width (NFKC), no spaces."""
-    return "".join(unicodedata.normalize("NFKC", text or "").split())
 
 
 def read_districts_file(path: Path | None = None) -> list[dict]:
@@ -43,7 +38,7 @@ def read_districts_file(path: Path | None = None) -> list[dict]:
         if row.get("kind") not in DISTRICT_KINDS:
             raise MapDataError(f"{path.name}：{row.get('name')} 的类型 {row.get('kind')} 无效")
         for label in [row["name"], *(row.get("aliases") or [])]:
-            key = normalise_name(label)
+            key = normalise(label)
             if key in seen and seen[key] != row["name"]:
                 raise MapDataError(f"{path.name}：名称“{label}”同时指向 {seen[key]} 和 {row['name']}")
             seen[key] = row["name"]
@@ -57,11 +52,11 @@ def all_districts() -> list[District]:
 
 def resolve_district(name: str) -> District | None:
     """The district a name or alias refers to (秀山县 → 秀山土家族苗族自治县), or None."""
-    key = normalise_name(name)
+    key = normalise(name)
     if not key:
         return None
     for district in all_districts():
-        if key in {normalise_name(label) for label in [district.name, *(district.aliases or [])]}:
+        if key in {normalise(label) for label in [district.name, *(district.aliases or [])]}:
             return district
     return None
 
@@ -264,3 +259,10 @@ def attachment_counts(user=None) -> dict[str, dict[str, int]]:
             for node in (code, *parents.get(code, ())):
                 counts[node][kind] += number
     return counts
+
+
+def district_choices(empty_label: str):
+    """Options of a district <select>: an empty choice labelled `empty_label`, then every district."""
+    from crm.core.forms import choices
+
+    return choices([("", empty_label), *((d.name, d.name) for d in all_districts())])

@@ -10,13 +10,12 @@ from sqlalchemy import or_, select
 from crm.auth.models import ADMIN, MANAGER, OFFICER, User
 from crm.auth.permissions import get_visible_or_404, roles_required, scoped
 from crm.core.excel import XLSX, xlsx_bytes
-from crm.core.forms import choices
 from crm.core.pagination import paginate
 from crm.core.timeutil import SHANGHAI, today_local
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry, Chain, Cluster, Product, Sector
-from crm.industry.service import all_clusters, all_districts, resolve_district
+from crm.industry.service import all_clusters, all_districts, district_choices, resolve_district
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
 from crm.leads.models import PIPELINE, SOURCES, STAGES, Lead
 from crm.leads.service import LeadError, add_follow_up, create_lead, move_lead, sign_lead, update_lead
@@ -33,7 +32,7 @@ def _may_change(lead: Lead) -> bool:
 
 def _lead_form() -> LeadForm:
     form = LeadForm()
-    form.district.choices = choices([("", "（未定）"), *((d.name, d.name) for d in all_districts())])
+    form.district.choices = district_choices("（未定）")
     return form
 
 
