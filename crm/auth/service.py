@@ -153,7 +153,7 @@ def end_sessions(user: User) -> User:
 def load_session_user(session_id: str) -> User | None:
     """Flask-Login's loader: the user of a `id:version` cookie, if still valid and active."""
     user_id, _, version = (session_id or "").partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_version != int(version):

@@ -149,7 +149,7 @@ ACTIVE = ("线索", "初步接洽", "实地考察", "商务洽谈", "搁置")
 def todo():
     """我的待办: my follow-ups due today or overdue, and my open leads with no contact in 30 days."""
     today = today_local()
-    mine = select(Lead).where(Lead.owner_id == current_user.id, Lead.stage.in_(ACTIVE))
+    mine = scoped(select(Lead), Lead).where(Lead.owner_id == current_user.id, Lead.stage.in_(ACTIVE))
     due = db.session.scalars(
         mine.where(Lead.next_follow_up_on <= today).order_by(Lead.next_follow_up_on, Lead.id)
     ).all()
@@ -332,7 +332,9 @@ def reassign(lead_id: int):
     """Managers reassign a lead to another officer."""
     lead = get_visible_or_404(Lead, lead_id)
     owner_id = request.form.get("owner_id", "")
-    owner = db.session.get(User, int(owner_id)) if owner_id.isdigit() and len(owner_id) < 10 else None
+    # isascii: "²".isdigit() is True but int("²") fails.
+    valid = owner_id.isascii() and owner_id.isdigit() and len(owner_id) < 10
+    owner = db.session.get(User, int(owner_id)) if valid else None
     if owner is None or owner.role not in WORKERS or not owner.active:
         flash("请选择在职的招商专员或处室负责人", "danger")
         return redirect(url_for("leads.detail", lead_id=lead.id))
