@@ -79,6 +79,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.auth.admin import bp as admin_bp
     from crm.auth.routes import bp as auth_bp
     from crm.enterprises.routes import bp as enterprises_bp
+    from crm.imports.routes import bp as imports_bp
     from crm.industry.routes import bp as industry_bp
     from crm.leads.routes import bp as leads_bp
     from crm.main.routes import bp as main_bp
@@ -90,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
         search_bp,
         enterprises_bp,
         leads_bp,
+        imports_bp,
         industry_bp,
         admin_bp,
         audit_bp,

@@ -3,6 +3,7 @@
 from crm.audit.models import AuditLog
 from crm.auth.models import User
 from crm.enterprises.models import Contact, Enterprise
+from crm.imports.models import ImportBatch
 from crm.industry.models import (
     CatalogueEntry,
     Chain,
@@ -23,6 +24,7 @@ __all__ = [
     "Contact",
     "Enterprise",
     "FollowUp",
+    "ImportBatch",
     "Lead",
     "Project",
     "StageChange",

@@ -15,6 +15,7 @@ from crm.enterprises.service import (
     EnterpriseError,
     VersionConflict,
     create_enterprise,
+    current_values,
     update_enterprise,
     visible_enterprises,
 )
@@ -65,27 +66,8 @@ def _body() -> dict:
 
 
 def enterprise_json(e: Enterprise) -> dict:
-    """An enterprise as the API shows it."""
-    return {
-        "id": e.id,
-        "name": e.name,
-        "kind": e.kind,
-        "credit_code": e.credit_code,
-        "former_names": e.former_names,
-        "ownership": e.ownership,
-        "hq_province": e.hq_province,
-        "hq_city": e.hq_city,
-        "district": e.district.name if e.district else None,
-        "listed_exchange": e.listed_exchange,
-        "listed_code": e.listed_code,
-        "revenue_wan": e.revenue_wan,
-        "revenue_tier": e.revenue_tier,
-        "honours": e.honours,
-        "products": e.products,
-        "description": e.description,
-        "catalogue_codes": [c.code for c in e.catalogue_entries],
-        "version": e.version,
-    }
+    """An enterprise as the API shows it: its editable values (what PATCH starts from) and more."""
+    return {"id": e.id, **current_values(e), "revenue_tier": e.revenue_tier, "version": e.version}
 
 
 EDITORS = (OFFICER, MANAGER, ADMIN)

@@ -12,10 +12,23 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Column = tuple[str, Callable[[Any], Any], int]  # header, value of a row, width
 
 
-def xlsx_bytes(title: str, columns: list[Column], rows: Iterable[Any]) -> bytes:
-    """A one-sheet workbook: a bold header row, one row per item, frozen header."""
+def xlsx_bytes(
+    title: str,
+    columns: list[Column],
+    rows: Iterable[Any],
+    extra_sheets: Iterable[tuple[str, list[Column], Iterable[Any]]] = (),
+) -> bytes:
+    """A workbook: one sheet per (title, columns, rows), each with a bold frozen header row."""
     book = Workbook()
-    sheet = book.active
+    _fill(book.active, title, columns, rows)
+    for sheet_title, sheet_columns, sheet_rows in extra_sheets:
+        _fill(book.create_sheet(), sheet_title, sheet_columns, sheet_rows)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _fill(sheet, title: str, columns: list[Column], rows: Iterable[Any]) -> None:
     sheet.title = title[:31]
     sheet.append([header for header, _, _ in columns])
     for cell in sheet[1]:
@@ -31,6 +44,3 @@ def xlsx_bytes(title: str, columns: list[Column], rows: Iterable[Any]) -> bytes:
     for index, (_, _, width) in enumerate(columns, 1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

@@ -1,5 +1,6 @@
 """Times are stored in UTC and shown in Asia/Shanghai; values are shown the way a reader says them."""
 
+import re
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -53,3 +54,22 @@ def format_wan(value: int | None) -> str:
         yi = (Decimal(value) / 10_000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         return f"{yi:,} 亿元"
     return f"{value:,} 万元"
+
+
+_DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]00:00(?::00)?)?$")
+
+
+def parse_date_text(value) -> date | None:
+    """A calendar date as people type it or spreadsheets export it: 2026-12-01, 2026/12/1,
+    2026.12.01, 2026年12月1日 (a midnight time is accepted, as Excel adds one). None for blank;
+    ValueError for anything else."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    match = _DATE_TEXT.match(str(value).strip())
+    if not match:
+        raise ValueError(value)
+    return date(*(int(part) for part in match.groups()))

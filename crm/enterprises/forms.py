@@ -6,6 +6,7 @@ from wtforms.widgets import HiddenInput
 
 from crm.core.forms import BaseForm, CheckboxesField, choices
 from crm.enterprises.models import EXCHANGES, HONOURS, KINDS, OWNERSHIPS
+from crm.enterprises.service import current_values
 
 
 class EnterpriseForm(BaseForm):
@@ -29,51 +30,55 @@ class EnterpriseForm(BaseForm):
     )
     products = TextAreaField("主要产品", validators=[Length(max=4000)])
     description = TextAreaField("简介", validators=[Length(max=4000)])
+    legal_representative = StringField("法定代表人", validators=[Length(max=32)])
+    registered_capital = StringField("注册资本（如 5000万元人民币）", validators=[Length(max=64)])
+    established_on = StringField("成立日期", validators=[Length(max=20)], render_kw={"type": "date"})
+    business_scope = TextAreaField("经营范围", validators=[Length(max=4000)])
     catalogue_codes = StringField("目录条目代码（多个用逗号分隔，如 CH-PA-03）", validators=[Length(max=400)])
     confirm_duplicate = BooleanField("已核对：不是同一企业，仍然创建")
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
     def raw(self) -> dict:
         """The submitted values as the service takes them."""
-        return {
-            "name": self.name.data,
-            "kind": self.kind.data,
-            "credit_code": self.credit_code.data,
-            "former_names": self.former_names.data,
-            "ownership": self.ownership.data,
-            "hq_province": self.hq_province.data,
-            "hq_city": self.hq_city.data,
-            "district": self.district.data,
-            "listed_exchange": self.listed_exchange.data,
-            "listed_code": self.listed_code.data,
-            "revenue_wan": self.revenue_wan.data,
-            "honours": self.honours.data or [],
-            "products": self.products.data,
-            "description": self.description.data,
-            "catalogue_codes": self.catalogue_codes.data,
-        }
+        return {key: getattr(self, key).data for key in VALUE_FIELDS}
 
     def fill(self, enterprise) -> None:
         """Show an enterprise's current values."""
-        for key in (
-            "name",
-            "kind",
-            "credit_code",
-            "ownership",
-            "hq_province",
-            "hq_city",
-            "listed_exchange",
-            "listed_code",
-            "products",
-            "description",
-        ):
-            getattr(self, key).data = getattr(enterprise, key) or ""
-        self.former_names.data = "、".join(enterprise.former_names)
-        self.district.data = enterprise.district.name if enterprise.district else ""
-        self.revenue_wan.data = "" if enterprise.revenue_wan is None else str(enterprise.revenue_wan)
-        self.honours.data = list(enterprise.honours)
-        self.catalogue_codes.data = ", ".join(e.code for e in enterprise.catalogue_entries)
+        values = current_values(enterprise)
+        for key in VALUE_FIELDS:
+            value = values[key]
+            if key == "former_names":
+                value = "、".join(value)
+            elif key == "catalogue_codes":
+                value = ", ".join(value)
+            elif key != "honours":  # the checkboxes take the list itself
+                value = "" if value is None else str(value)
+            getattr(self, key).data = value
         self.version.data = enterprise.version
+
+
+# The form fields that carry an enterprise's values (the rest steer the save).
+VALUE_FIELDS = (
+    "name",
+    "kind",
+    "credit_code",
+    "former_names",
+    "ownership",
+    "hq_province",
+    "hq_city",
+    "district",
+    "listed_exchange",
+    "listed_code",
+    "revenue_wan",
+    "honours",
+    "products",
+    "description",
+    "legal_representative",
+    "registered_capital",
+    "established_on",
+    "business_scope",
+    "catalogue_codes",
+)
 
 
 class ContactForm(BaseForm):

@@ -1,12 +1,13 @@
 """Enterprises: outside targets (招商目标) and local firms in the cultivation pool (企业培育库)."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -69,6 +70,10 @@ class Enterprise(db.Model):
         "honours": "荣誉资质",
         "products": "主要产品",
         "description": "简介",
+        "legal_representative": "法定代表人",
+        "registered_capital": "注册资本",
+        "established_on": "成立日期",
+        "business_scope": "经营范围",
         "catalogue_entries": "目录条目",
         "merged_into_id": "已并入企业编号",
         "version": "版本",
@@ -99,6 +104,12 @@ class Enterprise(db.Model):
     honours: Mapped[list[str]] = mapped_column(JSON, default=list)
     products: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # Registry facts as enterprise-database exports (企查查, 天眼查 …) carry them. The registered
+    # capital stays text: it comes with its currency (“5000万美元”), which a number would lose.
+    legal_representative: Mapped[str | None] = mapped_column(String(32))
+    registered_capital: Mapped[str | None] = mapped_column(String(64))
+    established_on: Mapped[date | None] = mapped_column(Date)
+    business_scope: Mapped[str] = mapped_column(Text, default="")
     search_text: Mapped[str] = mapped_column(Text, default="")
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

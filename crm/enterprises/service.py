@@ -5,11 +5,14 @@ Every caller — page, API, import, CLI — goes through these, so the rules are
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.core.text import clean_text
+from crm.core.timeutil import parse_date_text, today_local
+from crm.core.validation import Problems
 from crm.enterprises.credit_code import credit_code_error, normalise_credit_code
 from crm.enterprises.models import EXCHANGES, HONOURS, KINDS, OWNERSHIPS, Contact, Enterprise
 from crm.enterprises.names import name_key
@@ -63,6 +66,10 @@ class EnterpriseData:
     honours: list[str] = field(default_factory=list)
     products: str = ""
     description: str = ""
+    legal_representative: str | None = None
+    registered_capital: str | None = None
+    established_on: date | None = None
+    business_scope: str = ""
     catalogue_codes: list[str] = field(default_factory=list)
 
 
@@ -107,53 +114,114 @@ def _text_list(values, label: str) -> list[str]:
 
 
 def validate(raw: dict) -> EnterpriseData:
-    """Check every field; the first problem is raised as an EnterpriseError."""
-    name = clean_text(raw.get("name"), "企业名称", 128, EnterpriseError)
-    if len(name) < 2:
-        raise EnterpriseError("请填写企业名称（至少 2 个字）")
-    kind = raw.get("kind") or "target"
-    if kind not in KINDS:
-        raise EnterpriseError(f"企业类别“{kind}”无效，可选：target（招商目标）、local（本地培育库）")
-    code = normalise_credit_code(raw.get("credit_code")) or None
-    if code and (error := credit_code_error(code)):
-        raise EnterpriseError(error)
-    district_id = None
-    if raw.get("district"):
-        district = resolve_district(str(raw["district"])[:64])
-        if district is None:
-            raise EnterpriseError(f"未知的区县或功能区：“{str(raw['district'])[:64]}”")
-        district_id = district.id
-    if kind == "local" and district_id is None:
-        raise EnterpriseError("本地培育库企业须填写所在区县")
-    honours = _text_list(raw.get("honours"), "荣誉资质")
-    unknown = [h for h in honours if h not in HONOURS]
-    if unknown:
-        raise EnterpriseError(f"荣誉资质“{'、'.join(unknown)}”无效，可选：{'、'.join(HONOURS)}")
-    exchange = _one_of(raw.get("listed_exchange"), EXCHANGES, "上市地")
-    listed_code = _optional(raw.get("listed_code"), "股票代码", 16)
-    if listed_code and not exchange:
-        raise EnterpriseError("填写股票代码时请同时选择上市地")
-    codes = _text_list(raw.get("catalogue_codes"), "目录条目")
-    for code_text in codes:
-        if get_entry(code_text) is None:
-            raise EnterpriseError(f"未知的目录条目代码“{code_text}”")
-    return EnterpriseData(
-        name=name,
-        kind=kind,
-        credit_code=code,
-        former_names=[n for n in _text_list(raw.get("former_names"), "曾用名") if n != name],
-        ownership=_one_of(raw.get("ownership"), OWNERSHIPS, "所有制"),
-        hq_province=_optional(raw.get("hq_province"), "总部省份", 16),
-        hq_city=_optional(raw.get("hq_city"), "总部城市", 32),
-        district_id=district_id,
-        listed_exchange=exchange,
-        listed_code=listed_code,
-        revenue_wan=parse_revenue(raw.get("revenue_wan")),
-        honours=honours,
-        products=clean_text(raw.get("products"), "主要产品", 4000, EnterpriseError),
-        description=clean_text(raw.get("description"), "简介", 4000, EnterpriseError),
-        catalogue_codes=sorted({c.upper() for c in codes}),
-    )
+    """Check every field. Problems are raised as one EnterpriseError: its message is the first,
+    its `.problems` lists each (field, message)."""
+    problems = Problems(EnterpriseError)
+    values: dict = {}
+    with problems.field("name"):
+        values["name"] = clean_text(raw.get("name"), "企业名称", 128, EnterpriseError)
+        if len(values["name"]) < 2:
+            raise EnterpriseError("请填写企业名称（至少 2 个字）")
+    with problems.field("kind"):
+        values["kind"] = raw.get("kind") or "target"
+        if values["kind"] not in KINDS:
+            raise EnterpriseError(
+                f"企业类别“{str(values['kind'])[:16]}”无效，可选：target（招商目标）、local（本地培育库）"
+            )
+    with problems.field("credit_code"):
+        values["credit_code"] = normalise_credit_code(raw.get("credit_code")) or None
+        if values["credit_code"] and (error := credit_code_error(values["credit_code"])):
+            raise EnterpriseError(error)
+    with problems.field("district"):
+        values["district_id"] = None
+        if raw.get("district"):
+            district = resolve_district(str(raw["district"])[:64])
+            if district is None:
+                raise EnterpriseError(f"未知的区县或功能区：“{str(raw['district'])[:64]}”")
+            values["district_id"] = district.id
+        if values.get("kind") == "local" and values["district_id"] is None:
+            raise EnterpriseError("本地培育库企业须填写所在区县")
+    with problems.field("honours"):
+        values["honours"] = _text_list(raw.get("honours"), "荣誉资质")
+        unknown = [h for h in values["honours"] if h not in HONOURS]
+        if unknown:
+            raise EnterpriseError(f"荣誉资质“{'、'.join(unknown)}”无效，可选：{'、'.join(HONOURS)}")
+    with problems.field("listed_exchange"):
+        values["listed_exchange"] = _one_of(raw.get("listed_exchange"), EXCHANGES, "上市地")
+    with problems.field("listed_code"):
+        values["listed_code"] = _optional(raw.get("listed_code"), "股票代码", 16)
+        if (
+            values["listed_code"]
+            and not values.get("listed_exchange")
+            and "listed_exchange" not in dict(problems.items)
+        ):
+            raise EnterpriseError("填写股票代码时请同时选择上市地")
+    with problems.field("established_on"):
+        try:
+            values["established_on"] = parse_date_text(raw.get("established_on"))
+        except ValueError as error:
+            shown = str(raw.get("established_on"))[:32]
+            raise EnterpriseError(f"成立日期“{shown}”不是有效日期（格式：2001-05-20）") from error
+        if values["established_on"] and values["established_on"] > today_local():
+            raise EnterpriseError("成立日期不能晚于今天")
+    with problems.field("catalogue_codes"):
+        codes = _text_list(raw.get("catalogue_codes"), "目录条目")
+        for code_text in codes:
+            if get_entry(code_text) is None:
+                raise EnterpriseError(f"未知的目录条目代码“{code_text}”")
+        values["catalogue_codes"] = sorted({c.upper() for c in codes})
+    with problems.field("former_names"):
+        values["former_names"] = [
+            n for n in _text_list(raw.get("former_names"), "曾用名") if n != values.get("name")
+        ]
+    with problems.field("ownership"):
+        values["ownership"] = _one_of(raw.get("ownership"), OWNERSHIPS, "所有制")
+    with problems.field("revenue_wan"):
+        values["revenue_wan"] = parse_revenue(raw.get("revenue_wan"))
+    for key, label, max_length in TEXT_FIELDS:
+        with problems.field(key):
+            text = clean_text(raw.get(key), label, max_length, EnterpriseError)
+            values[key] = text if key in ("products", "description", "business_scope") else text or None
+    problems.raise_first()
+    return EnterpriseData(**values)
+
+
+# Free-text fields: (field, label, longest length).
+TEXT_FIELDS = (
+    ("hq_province", "总部省份", 16),
+    ("hq_city", "总部城市", 32),
+    ("products", "主要产品", 4000),
+    ("description", "简介", 4000),
+    ("legal_representative", "法定代表人", 32),
+    ("registered_capital", "注册资本", 64),
+    ("business_scope", "经营范围", 4000),
+)
+
+
+def current_values(enterprise: Enterprise) -> dict:
+    """An enterprise's editable values in the shape validate() takes: what a partial update (API
+    PATCH, an import row that fills some columns, a merge) starts from."""
+    return {
+        "name": enterprise.name,
+        "kind": enterprise.kind,
+        "credit_code": enterprise.credit_code,
+        "former_names": list(enterprise.former_names),
+        "ownership": enterprise.ownership,
+        "hq_province": enterprise.hq_province,
+        "hq_city": enterprise.hq_city,
+        "district": enterprise.district.name if enterprise.district else None,
+        "listed_exchange": enterprise.listed_exchange,
+        "listed_code": enterprise.listed_code,
+        "revenue_wan": enterprise.revenue_wan,
+        "honours": list(enterprise.honours),
+        "products": enterprise.products,
+        "description": enterprise.description,
+        "legal_representative": enterprise.legal_representative,
+        "registered_capital": enterprise.registered_capital,
+        "established_on": enterprise.established_on.isoformat() if enterprise.established_on else None,
+        "business_scope": enterprise.business_scope,
+        "catalogue_codes": [c.code for c in enterprise.catalogue_entries],
+    }
 
 
 def _district_names() -> tuple[str, ...]:
@@ -161,6 +229,11 @@ def _district_names() -> tuple[str, ...]:
     for district in all_districts():
         names += [district.name, *district.aliases]
     return tuple(names)
+
+
+def folded_name(name: str) -> str:
+    """The name as duplicate detection compares it (see crm.enterprises.names.name_key)."""
+    return name_key(name, _district_names())
 
 
 def find_duplicates(
@@ -199,6 +272,10 @@ def _apply(enterprise: Enterprise, data: EnterpriseData) -> None:
         "honours",
         "products",
         "description",
+        "legal_representative",
+        "registered_capital",
+        "established_on",
+        "business_scope",
     ):
         if getattr(enterprise, key) != getattr(data, key):
             setattr(enterprise, key, getattr(data, key))
@@ -298,3 +375,10 @@ def visible_enterprises(q: str = ""):
             )
         )
     return stmt
+
+
+def refresh_keys(enterprise: Enterprise) -> None:
+    """Recompute the duplicate-detection and search keys (and normalise the values) after the
+    enterprise's values were changed directly, as a merge does; raises EnterpriseError if the
+    result would not pass validate()."""
+    _apply(enterprise, validate(current_values(enterprise)))

@@ -10,7 +10,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import MANAGER, OFFICER, User
 from crm.core.text import clean_text
-from crm.core.timeutil import today_local
+from crm.core.timeutil import parse_date_text, today_local
+from crm.core.validation import Problems
 from crm.enterprises.models import Enterprise
 from crm.enterprises.service import parse_revenue
 from crm.extensions import db
@@ -57,12 +58,8 @@ def _investment(value, label: str = "意向投资") -> int | None:
 
 
 def _date(value, label: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(str(value).strip())
+        return parse_date_text(value)
     except ValueError as error:
         raise LeadError(f"{label}“{value}”不是有效日期（格式：2026-12-01）") from error
 
@@ -85,35 +82,38 @@ def validate(raw: dict, today: date | None = None, current_follow_up: date | Non
     A past next-follow-up date is refused unless it is the one the lead already has (editing an
     overdue lead's title must not force a new date).
     """
-    title = clean_text(raw.get("title"), "线索名称", 128, LeadError)
-    if len(title) < 2:
-        raise LeadError("请填写线索名称（至少 2 个字）")
-    source = _text(raw.get("source"))
-    if source not in SOURCES:
-        raise LeadError(f"请选择线索来源：{'、'.join(SOURCES)}")
-    entry_id = None
-    if raw.get("catalogue_code"):
-        entry = get_entry(str(raw["catalogue_code"]).strip())
-        if entry is None or entry.retired:
-            raise LeadError(f"未知或已停用的目录条目代码“{str(raw['catalogue_code'])[:16]}”")
-        entry_id = entry.id
-    district_id = None
-    if raw.get("district"):
-        district = resolve_district(str(raw["district"])[:64])
-        if district is None:
-            raise LeadError(f"未知的区县或功能区：“{str(raw['district'])[:64]}”")
-        district_id = district.id
-    follow_up = _date(raw.get("next_follow_up_on"), "下次跟进日期")
-    if follow_up and follow_up < (today or today_local()) and follow_up != current_follow_up:
-        raise LeadError("下次跟进日期不能早于今天")
-    return LeadData(
-        title=title,
-        source=source,
-        catalogue_entry_id=entry_id,
-        intended_district_id=district_id,
-        intended_investment_wan=_investment(raw.get("intended_investment_wan")),
-        next_follow_up_on=follow_up,
-    )
+    problems = Problems(LeadError)
+    values: dict = {}
+    with problems.field("title"):
+        values["title"] = clean_text(raw.get("title"), "线索名称", 128, LeadError)
+        if len(values["title"]) < 2:
+            raise LeadError("请填写线索名称（至少 2 个字）")
+    with problems.field("source"):
+        values["source"] = _text(raw.get("source"))
+        if values["source"] not in SOURCES:
+            raise LeadError(f"请选择线索来源：{'、'.join(SOURCES)}")
+    with problems.field("catalogue_code"):
+        values["catalogue_entry_id"] = None
+        if raw.get("catalogue_code"):
+            entry = get_entry(str(raw["catalogue_code"]).strip())
+            if entry is None or entry.retired:
+                raise LeadError(f"未知或已停用的目录条目代码“{str(raw['catalogue_code'])[:16]}”")
+            values["catalogue_entry_id"] = entry.id
+    with problems.field("district"):
+        values["intended_district_id"] = None
+        if raw.get("district"):
+            district = resolve_district(str(raw["district"])[:64])
+            if district is None:
+                raise LeadError(f"未知的区县或功能区：“{str(raw['district'])[:64]}”")
+            values["intended_district_id"] = district.id
+    with problems.field("next_follow_up_on"):
+        follow_up = values["next_follow_up_on"] = _date(raw.get("next_follow_up_on"), "下次跟进日期")
+        if follow_up and follow_up < (today or today_local()) and follow_up != current_follow_up:
+            raise LeadError("下次跟进日期不能早于今天")
+    with problems.field("intended_investment_wan"):
+        values["intended_investment_wan"] = _investment(raw.get("intended_investment_wan"))
+    problems.raise_first()
+    return LeadData(**values)
 
 
 def _record_stage(lead: Lead, before: str | None, after: str, by: User | None, note: str = "") -> None:

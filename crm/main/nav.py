@@ -12,6 +12,7 @@ NAV_ITEMS = [
     ("leads.todo", "我的待办", (OFFICER, MANAGER)),
     ("leads.index", "招商线索", EVERYONE),
     ("leads.board", "线索看板", EVERYONE),
+    ("imports.index", "导入", (OFFICER, MANAGER)),
     ("industry.industry_map", "产业地图", EVERYONE),
     ("industry.catalogue", "招商目录", EVERYONE),
     ("industry.clusters", "产业集群", EVERYONE),

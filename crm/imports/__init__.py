@@ -1,0 +1,1 @@
+"""Importing enterprises and leads from Excel or CSV: upload, map columns, preview, confirm."""

@@ -1,0 +1,383 @@
+"""Importing enterprises and leads: mapping of database-export headers, per-row Chinese problems,
+nothing written before confirm or when any row is wrong, upsert by credit code, templates."""
+
+import io
+import re
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from crm.enterprises.credit_code import check_character
+from crm.enterprises.models import Enterprise
+from crm.enterprises.service import create_enterprise
+from crm.extensions import db
+from crm.imports.models import ImportBatch
+from crm.imports.reader import FileProblem, read_table
+from crm.leads.models import Lead
+
+
+def code(serial: int) -> str:
+    """A valid 统一社会信用代码 (GB 32100 check character) for a test firm."""
+    first17 = f"91320500MA{serial:07d}"
+    return first17 + check_character(first17)
+
+
+def xlsx(rows: list[list]) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# The layout of a 企查查-style export: a title line, then its own headers.
+EXPORT_HEADER = [
+    "企业名称",
+    "登记状态",
+    "法定代表人",
+    "注册资本",
+    "成立日期",
+    "统一社会信用代码",
+    "所属省份",
+    "所属城市",
+    "经营范围",
+    "主营产品",
+]
+
+
+def export_rows(*firms) -> list[list]:
+    return [["企查查数据导出 2026-11-24"], EXPORT_HEADER, *firms]
+
+
+def firm(name: str, serial: int, products: str = "PA66 改性材料", **overrides) -> list:
+    values = {
+        "企业名称": name,
+        "登记状态": "存续",
+        "法定代表人": "张某",
+        "注册资本": "5000万元人民币",
+        "成立日期": "2015-06-18",
+        "统一社会信用代码": code(serial) if serial else "",
+        "所属省份": "江苏省",
+        "所属城市": "苏州市",
+        "经营范围": "工程塑料制造；销售",
+        "主营产品": products,
+        **overrides,
+    }
+    return [values[h] for h in EXPORT_HEADER]
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def upload(client, data: bytes, filename: str = "导出.xlsx", kind: str = "enterprises"):
+    return client.post(
+        "/imports/",
+        data={"kind": kind, "file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def batch_of(response) -> ImportBatch:
+    assert response.status_code == 302, response.text
+    batch_id = int(re.search(r"/imports/(\d+)", response.headers["Location"]).group(1))
+    return db.session.get(ImportBatch, batch_id)
+
+
+def confirm(client, batch: ImportBatch):
+    db.session.refresh(batch)
+    return client.post(f"/imports/{batch.id}/confirm", data={"version": batch.version}, follow_redirects=True)
+
+
+def test_a_database_export_is_mapped_previewed_and_imported_only_on_confirm(client, login_as):
+    login_as("officer")
+    data = xlsx(
+        export_rows(firm("苏州示例新材料股份有限公司", 1), firm("无锡样本化工有限公司", 2, "PBAT 可降解材料"))
+    )
+    batch = batch_of(upload(client, data))
+    assert batch.header_row == 2  # the title line above the header is skipped
+    mapped = {batch.headers[int(c)]: key for c, key in batch.mapping.items()}
+    assert mapped == {
+        "企业名称": "name",
+        "法定代表人": "legal_representative",
+        "注册资本": "registered_capital",
+        "成立日期": "established_on",
+        "统一社会信用代码": "credit_code",
+        "所属省份": "hq_province",
+        "所属城市": "hq_city",
+        "经营范围": "business_scope",
+        "主营产品": "products",
+    }
+    page = client.get(f"/imports/{batch.id}")
+    assert "新建 2" in page.text and "有错误 0" in page.text
+    assert _count(Enterprise) == 0  # the preview writes nothing
+    done = confirm(client, batch)
+    assert "导入完成：新建 2 条" in done.text
+    firm_on_file = db.session.scalar(select(Enterprise).where(Enterprise.credit_code == code(1)))
+    assert firm_on_file.name == "苏州示例新材料股份有限公司"
+    assert firm_on_file.legal_representative == "张某"
+    assert firm_on_file.registered_capital == "5000万元人民币"
+    assert firm_on_file.established_on.isoformat() == "2015-06-18"
+    assert firm_on_file.hq_province == "江苏省" and "PA66" in firm_on_file.products
+    assert confirm(client, batch).status_code == 200 and _count(Enterprise) == 2  # not twice
+
+
+def test_any_bad_row_blocks_the_whole_file_with_row_and_column_messages(client, login_as):
+    login_as("officer")
+    bad_code = code(3)[:-1] + ("0" if code(3)[-1] != "0" else "1")
+    rows = export_rows(
+        firm("正常企业甲有限公司", 1),
+        firm("校验位错误企业有限公司", 0, 统一社会信用代码=bad_code),
+        firm("日期错误企业有限公司", 4, 成立日期="2015-13-45"),
+        firm("<script>alert(1)</script>", 5, 注册资本="x" * 80),
+    )
+    batch = batch_of(upload(client, xlsx(rows)))
+    page = client.get(f"/imports/{batch.id}").text
+    assert "有错误 3" in page
+    assert "第 4 行 · 统一社会信用代码（F 列）：统一社会信用代码校验位不符" in page
+    assert "第 5 行 · 成立日期（E 列）：成立日期“2015-13-45”不是有效日期" in page
+    assert "第 6 行 · 注册资本（D 列）：注册资本不能超过 64 个字符" in page
+    assert "<script>alert(1)</script>" not in page  # shown escaped
+    assert "disabled>第三步：确认导入" in page
+    response = confirm(client, batch)
+    assert "有 3 行存在问题" in response.text and "本次未导入任何数据" in response.text
+    assert _count(Enterprise) == 0  # not even the good row
+
+
+def test_rows_with_a_known_credit_code_update_that_enterprise(client, login_as):
+    login_as("officer")
+    existing = create_enterprise(
+        {
+            "name": "苏州示例新材料股份有限公司",
+            "credit_code": code(1),
+            "products": "旧产品",
+            "description": "保留",
+        }
+    )
+    db.session.commit()
+    rows = export_rows(firm("苏州示例新材料股份有限公司", 1, "PA66、PA6 切片"), firm("全新企业有限公司", 2))
+    batch = batch_of(upload(client, xlsx(rows)))
+    page = client.get(f"/imports/{batch.id}").text
+    assert "新建 1，更新 1" in page and "更新：" in page and "主要产品" in page
+    assert "导入完成：新建 1 条，更新 1 条" in confirm(client, batch).text
+    db.session.expire_all()
+    updated = db.session.get(Enterprise, existing.id)
+    assert updated.products == "PA66、PA6 切片"
+    assert updated.description == "保留"  # a column the file lacks is left alone
+    assert updated.version == 2
+    assert _count(Enterprise) == 2
+
+
+def test_same_name_firms_are_flagged_and_skipped_unless_asked(client, login_as):
+    login_as("officer")
+    existing = create_enterprise({"name": "重庆示例材料有限公司"})
+    db.session.commit()
+    rows = export_rows(firm("示例材料股份有限公司", 0))  # same firm after folding place and form
+    batch = batch_of(upload(client, xlsx(rows)))
+    page = client.get(f"/imports/{batch.id}").text
+    assert "疑似重复 1" in page and f"/enterprises/{existing.id}" in page and "将跳过" in page
+    assert "跳过 1 条" in confirm(client, batch).text
+    assert _count(Enterprise) == 1
+
+    batch = batch_of(upload(client, xlsx(rows)))
+    mapping = {f"column-{c}": key for c, key in batch.mapping.items()}
+    client.post(
+        f"/imports/{batch.id}/mapping", data={**mapping, "version": batch.version, "create_duplicates": "y"}
+    )
+    assert "新建 1 条" in confirm(client, batch).text
+    assert _count(Enterprise) == 2
+
+
+def test_the_same_firm_twice_in_one_file_is_an_error(client, login_as):
+    login_as("officer")
+    batch = batch_of(upload(client, xlsx(export_rows(firm("甲企业有限公司", 1), firm("乙企业有限公司", 1)))))
+    assert "与第 3 行是同一企业" in client.get(f"/imports/{batch.id}").text
+
+
+def test_remapping_columns_changes_the_preview_and_a_stale_confirm_is_refused(client, login_as):
+    login_as("officer")
+    rows = [["公司", "产品"], ["映射测试企业有限公司", "碳纤维"]]
+    batch = batch_of(upload(client, xlsx(rows)))
+    assert batch.mapping == {"1": "products"}  # “公司” alone is not a known header
+    page = client.get(f"/imports/{batch.id}").text
+    assert "还没有对应到必填项：企业名称" in page
+    seen = batch.version
+    client.post(
+        f"/imports/{batch.id}/mapping", data={"column-0": "name", "column-1": "products", "version": seen}
+    )
+    db.session.refresh(batch)
+    assert batch.mapping == {"0": "name", "1": "products"}
+    stale = client.post(f"/imports/{batch.id}/confirm", data={"version": seen}, follow_redirects=True)
+    assert "列对应关系在您查看预览后已被修改" in stale.text and _count(Enterprise) == 0
+    assert "新建 1 条" in confirm(client, batch).text
+
+
+def test_one_field_cannot_take_two_columns(client, login_as):
+    login_as("officer")
+    batch = batch_of(upload(client, xlsx([["企业名称", "公司名称"], ["甲有限公司", "乙有限公司"]])))
+    response = client.post(
+        f"/imports/{batch.id}/mapping",
+        data={"column-0": "name", "column-1": "name", "version": batch.version},
+        follow_redirects=True,
+    )
+    assert "“企业名称”只能对应一列" in response.text
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "message"),
+    [
+        ("notes.pdf", b"%PDF-1.4 not a sheet", "只能导入 .xlsx 或 .csv 文件"),
+        ("old.xls", b"\xd0\xcf\x11\xe0rest", "不支持旧版 .xls 格式"),
+        ("broken.xlsx", b"PK\x03\x04garbage", "无法读取该 Excel 文件"),
+        ("binary.csv", b"\x00\x01\x02", "不是电子表格"),
+        ("empty.csv", b"", "上传的文件是空的"),
+        ("only-header.csv", "企业名称,主要产品\n".encode(), "只有表头"),
+    ],
+)
+def test_files_that_are_not_usable_tables_get_a_chinese_message(client, login_as, filename, data, message):
+    login_as("officer")
+    response = upload(client, data, filename)
+    if response.status_code == 302:
+        pytest.fail("an unusable file was accepted")
+    assert response.status_code == 200 and message in response.text
+    assert _count(ImportBatch) == 0
+
+
+def test_gbk_csv_from_excel_is_read():
+    text = "企业名称,统一社会信用代码,主要产品\r\n示例股份有限公司," + code(7) + ",聚氨酯 MDI\r\n"
+    table = read_table("导出.csv", text.encode("gb18030"), "enterprises")
+    assert table.headers == ["企业名称", "统一社会信用代码", "主要产品"]
+    assert table.rows == [["2", "示例股份有限公司", code(7), "聚氨酯 MDI"]]
+
+
+def test_too_many_rows_are_refused_before_anything_is_kept():
+    data = ("企业名称\n" + "".join(f"企业{i}有限公司\n" for i in range(5100))).encode()
+    with pytest.raises(FileProblem, match="单次导入不超过 5000 行"):
+        read_table("big.csv", data, "enterprises")
+
+
+def test_excel_dates_and_numbers_become_the_text_people_typed():
+    from datetime import datetime
+
+    table = read_table(
+        "x.xlsx",
+        xlsx(
+            [["企业名称", "成立日期", "年营业收入（万元）"], ["甲有限公司", datetime(2001, 5, 20), 850000.0]]
+        ),
+        "enterprises",
+    )
+    assert table.rows == [["2", "甲有限公司", "2001-05-20", "850000"]]
+
+
+def test_templates_download_with_our_headers_and_import_back(client, login_as):
+    login_as("officer")
+    response = client.get("/imports/template/enterprises.xlsx")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data))
+    headers = [c.value for c in book.worksheets[0][1]]
+    assert headers[:2] == ["企业名称", "统一社会信用代码"] and "经营范围" in headers
+    assert book.worksheets[1].title == "填写说明"
+    # The template's own example row imports cleanly (after a valid code is filled in).
+    book.worksheets[0].cell(row=2, column=2, value=code(9))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    batch = batch_of(upload(client, buffer.getvalue()))
+    assert len(batch.mapping) == len(headers)
+    assert "新建 1 条" in confirm(client, batch).text
+    assert client.get("/imports/template/leads.xlsx").status_code == 200
+    assert client.get("/imports/template/other.xlsx").status_code == 404
+
+
+def test_leads_import_finds_the_enterprise_and_checks_every_field(client, login_as):
+    officer = login_as("officer")
+    firm_on_file = create_enterprise({"name": "苏州示例新材料股份有限公司", "credit_code": code(1)})
+    db.session.commit()
+    rows = [
+        [
+            "企业名称",
+            "统一社会信用代码",
+            "线索名称",
+            "来源",
+            "意向区县",
+            "意向投资（万元）",
+            "目录条目代码",
+            "下次跟进日期",
+        ],
+        ["", code(1), "PA66 改性基地", "展会", "长寿区", "50000", "", ""],
+        ["苏州示例新材料有限公司", "", "第二期", "以商招商", "", "", "", ""],
+        ["不存在的企业有限公司", "", "线索甲", "展会", "", "", "", ""],
+        ["苏州示例新材料股份有限公司", "", "线索乙", "电视广告", "火星区", "-5", "XX-99", "2020-01-01"],
+    ]
+    batch = batch_of(upload(client, xlsx(rows), kind="leads"))
+    page = client.get(f"/imports/{batch.id}").text
+    assert "有错误 2" in page
+    assert "第 4 行 · 企业名称（A 列）：企业库中没有“不存在的企业有限公司”" in page
+    for message in (
+        "请选择线索来源",
+        "未知的区县或功能区：“火星区”",
+        "意向投资",
+        "未知或已停用的目录条目代码“XX-99”",
+        "下次跟进日期不能早于今天",
+    ):
+        assert message in page
+    assert _count(Lead) == 0
+    assert "有 2 行存在问题" in confirm(client, batch).text and _count(Lead) == 0
+
+    batch = batch_of(upload(client, xlsx(rows[:3]), kind="leads"))
+    assert "新建 2 条" in confirm(client, batch).text
+    leads = db.session.scalars(select(Lead).order_by(Lead.id)).all()
+    assert [lead.enterprise_id for lead in leads] == [firm_on_file.id, firm_on_file.id]
+    assert leads[0].intended_district.name == "长寿区" and leads[0].intended_investment_wan == 50000
+    assert all(lead.owner_id == officer.id and lead.stage == "线索" for lead in leads)
+    assert all(lead.stage_changes for lead in leads)  # created through the service, history kept
+
+
+def test_an_officer_cannot_assign_imported_leads_to_someone_else(client, login_as, make_user):
+    other = make_user("officer")
+    login_as("officer")
+    create_enterprise({"name": "苏州示例新材料股份有限公司"})
+    db.session.commit()
+    rows = [
+        ["企业名称", "线索名称", "来源", "负责人"],
+        ["苏州示例新材料股份有限公司", "线索", "展会", other.username],
+    ]
+    batch = batch_of(upload(client, xlsx(rows), kind="leads"))
+    assert "只有处室负责人可以把线索指定给其他负责人" in client.get(f"/imports/{batch.id}").text
+
+
+def test_a_manager_assigns_imported_leads_by_username(client, login_as, make_user):
+    other = make_user("officer")
+    login_as("manager")
+    create_enterprise({"name": "苏州示例新材料股份有限公司"})
+    db.session.commit()
+    rows = [
+        ["企业名称", "线索名称", "来源", "负责人"],
+        ["苏州示例新材料股份有限公司", "线索", "展会", other.username],
+    ]
+    batch = batch_of(upload(client, xlsx(rows), kind="leads"))
+    assert "新建 1 条" in confirm(client, batch).text
+    assert db.session.scalar(select(Lead.owner_id)) == other.id
+
+
+def test_batches_are_private_to_their_creator_and_closed_to_district_users(client, login_as, make_user):
+    login_as("officer")
+    batch = batch_of(upload(client, xlsx([["企业名称"], ["甲有限公司"]])))
+    client.get("/logout")
+    login_as("officer")
+    assert client.get(f"/imports/{batch.id}").status_code == 404
+    assert client.post(f"/imports/{batch.id}/confirm", data={"version": 1}).status_code == 404
+    client.get("/logout")
+    login_as("district", "涪陵区")
+    assert client.get("/imports/").status_code == 403
+    assert client.get(f"/imports/{batch.id}").status_code == 403
+    assert _count(Enterprise) == 0
+
+
+def test_a_cancelled_batch_cannot_be_imported(client, login_as):
+    login_as("officer")
+    batch = batch_of(upload(client, xlsx([["企业名称"], ["甲有限公司"]])))
+    client.post(f"/imports/{batch.id}/cancel", data={"version": batch.version})
+    assert "已取消，不能再次导入" in confirm(client, batch).text
+    assert _count(Enterprise) == 0
