@@ -16,7 +16,7 @@ from crm.industry.models import (
     Target,
 )
 from crm.leads.models import FollowUp, Lead, StageChange
-from crm.projects.models import Project
+from crm.projects.models import Milestone, Project, ProjectUpdate
 
 __all__ = [
     "AuditLog",
@@ -26,7 +26,9 @@ __all__ = [
     "FollowUp",
     "ImportBatch",
     "Lead",
+    "Milestone",
     "Project",
+    "ProjectUpdate",
     "StageChange",
     "Chain",
     "Cluster",

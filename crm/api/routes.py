@@ -67,7 +67,14 @@ def _body() -> dict:
 
 def enterprise_json(e: Enterprise) -> dict:
     """An enterprise as the API shows it: its editable values (what PATCH starts from) and more."""
-    return {"id": e.id, **current_values(e), "revenue_tier": e.revenue_tier, "version": e.version}
+    return {
+        "id": e.id,
+        **current_values(e),
+        "revenue_tier": e.revenue_tier,
+        # Set when this record was merged into another: clients follow it to the kept record.
+        "merged_into_id": e.merged_into_id,
+        "version": e.version,
+    }
 
 
 EDITORS = (OFFICER, MANAGER, ADMIN)

@@ -197,7 +197,20 @@ def _entry(obj: Any, action: str, before: dict | None, after: dict | None) -> di
     }
 
 
+class AppendOnlyError(RuntimeError):
+    """Code tried to change or delete a row of an append-only model (a programming error)."""
+
+
+def _refuse_rewrites(session: Session) -> None:
+    # Records marked __append_only__ (progress updates, stage changes) are history: a correction
+    # is a new row, so an UPDATE or DELETE of one is a bug that must fail loudly.
+    for obj in [*session.deleted, *(o for o in session.dirty if session.is_modified(o))]:
+        if getattr(type(obj), "__append_only__", False):
+            raise AppendOnlyError(f"{type(obj).__name__} 只能追加，不能修改或删除")
+
+
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    _refuse_rewrites(session)
     # Updates and deletes are read before the flush: the old values are still loadable then.
     pending = session.info.setdefault(_PENDING, [])
     for obj in session.dirty:

@@ -1,33 +1,39 @@
-"""Enterprise pages: list, create (with the duplicate check), read, edit, contacts, export."""
+"""Enterprise pages: list, create (with the duplicate check), read, edit, contacts, export, merge."""
 
 import io
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
+from werkzeug.exceptions import NotFound
 
-from crm.audit.models import AuditLog
 from crm.auth.models import ADMIN, MANAGER, OFFICER
 from crm.auth.permissions import get_visible_or_404, roles_required, scoped
 from crm.core.excel import XLSX, xlsx_bytes
 from crm.core.pagination import paginate
 from crm.enterprises.forms import ContactForm, EnterpriseForm
-from crm.enterprises.models import KINDS, OWNERSHIPS, Contact, Enterprise
+from crm.enterprises.merge import absorbed_ids, final_enterprise, merge_enterprises, merge_problem
+from crm.enterprises.merge_forms import MergeForm, parse_id
+from crm.enterprises.models import KINDS, OWNERSHIPS, Enterprise
 from crm.enterprises.service import (
     DuplicateWarning,
     EnterpriseError,
     add_contact,
     create_enterprise,
+    find_duplicates,
     update_enterprise,
     visible_enterprises,
 )
 from crm.extensions import db
 from crm.industry.service import district_choices
 from crm.leads.models import Lead
+from crm.leads.timeline import build_timeline
+from crm.projects.models import Project
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 
 EDITORS = (OFFICER, MANAGER, ADMIN)
+TIMELINE_LIMIT = 100  # the newest; the whole history stays in the audit log
 
 
 def _form() -> EnterpriseForm:
@@ -74,6 +80,10 @@ EXPORT_COLUMNS = [
     ("荣誉资质", lambda e: "、".join(e.honours), 24),
     ("主要产品", lambda e: e.products, 40),
     ("目录条目", lambda e: "、".join(c.code for c in e.catalogue_entries), 20),
+    ("法定代表人", lambda e: e.legal_representative or "", 10),
+    ("注册资本", lambda e: e.registered_capital or "", 16),
+    ("成立日期", lambda e: e.established_on.isoformat() if e.established_on else "", 12),
+    ("经营范围", lambda e: e.business_scope, 40),
 ]
 
 
@@ -113,30 +123,42 @@ def new():
 
 @bp.route("/<int:enterprise_id>")
 def detail(enterprise_id: int):
-    """One enterprise: its facts, contacts, catalogue entries, leads and history."""
+    """One enterprise: its facts, contacts, catalogue entries, leads, probable duplicates and a
+    timeline that includes the history of the records merged into it."""
     enterprise = get_visible_or_404(Enterprise, enterprise_id)
+    if enterprise.merged_into_id is not None:
+        return _to_kept(enterprise)
     leads = db.session.scalars(scoped(select(Lead).where(Lead.enterprise_id == enterprise.id), Lead)).all()
-    contact_ids = [str(c.id) for c in enterprise.contacts]
-    history = db.session.scalars(
-        select(AuditLog)
-        .where(
-            or_(
-                (AuditLog.table_name == "enterprises") & (AuditLog.row_id == str(enterprise.id)),
-                (AuditLog.table_name == "contacts") & AuditLog.row_id.in_(contact_ids),
-            )
-        )
-        .order_by(AuditLog.id.desc())
-        .limit(50)
-    ).all()
+    can_edit = current_user.has_role(*EDITORS)
     return render_template(
         "enterprises/detail.html",
         enterprise=enterprise,
         leads=leads,
-        history=history,
+        timeline=build_timeline(
+            enterprise_ids=[enterprise.id, *absorbed_ids(enterprise)], limit=TIMELINE_LIMIT
+        ),
+        duplicates=_visible_duplicates(enterprise) if can_edit else [],
         contact_form=ContactForm(),
-        can_edit=current_user.has_role(*EDITORS),
-        labels={"enterprises": Enterprise.__field_labels__, "contacts": Contact.__field_labels__},
+        can_edit=can_edit,
     )
+
+
+def _to_kept(enterprise: Enterprise):
+    """An absorbed record's pages lead to the record it was merged into."""
+    kept = final_enterprise(enterprise)
+    flash(f"该企业已并入“{kept.name}”（编号 {kept.id}），已为您打开合并后的企业。", "info")
+    return redirect(url_for("enterprises.detail", enterprise_id=kept.id))
+
+
+def _visible_duplicates(enterprise: Enterprise) -> list[Enterprise]:
+    """Probable duplicates the current user may see (the finder itself knows no scope)."""
+    found = find_duplicates(
+        enterprise.name, enterprise.credit_code, enterprise.former_names, exclude_id=enterprise.id
+    )
+    if not found:
+        return []
+    visible = select(Enterprise).where(Enterprise.id.in_([e.id for e in found])).order_by(Enterprise.id)
+    return list(db.session.scalars(scoped(visible, Enterprise)))
 
 
 @bp.route("/<int:enterprise_id>/edit", methods=["GET", "POST"])
@@ -144,6 +166,8 @@ def detail(enterprise_id: int):
 def edit(enterprise_id: int):
     """Edit an enterprise; a save over someone else's newer save is refused."""
     enterprise = get_visible_or_404(Enterprise, enterprise_id)
+    if enterprise.merged_into_id is not None:
+        return _to_kept(enterprise)
     form = _form()
     if request.method == "GET":
         form.fill(enterprise)
@@ -165,6 +189,8 @@ def edit(enterprise_id: int):
 def new_contact(enterprise_id: int):
     """Add a contact person."""
     enterprise = get_visible_or_404(Enterprise, enterprise_id)
+    if enterprise.merged_into_id is not None:
+        return _to_kept(enterprise)
     form = ContactForm()
     if form.validate_on_submit():
         try:
@@ -179,3 +205,91 @@ def new_contact(enterprise_id: int):
         for errors in form.errors.values():
             flash(errors[0], "danger")
     return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id))
+
+
+def _mergeable(enterprise_id: int) -> Enterprise:
+    # Visibility first, then the role: a district user learns nothing about another district's
+    # firm (404), and one of their own district's firms is simply not theirs to merge (403).
+    enterprise = get_visible_or_404(Enterprise, enterprise_id)
+    if not current_user.has_role(*EDITORS):
+        abort(403)
+    return enterprise
+
+
+def _other(text) -> tuple[Enterprise | None, str | None]:
+    """The enterprise to absorb, from the typed or posted id, or a Chinese reason why not."""
+    other_id = parse_id(text)
+    if other_id is None:
+        return None, "请填写要并入的企业编号（正整数）"
+    try:
+        return get_visible_or_404(Enterprise, other_id), None
+    except NotFound:
+        return None, f"未找到编号为 {other_id} 的企业"
+
+
+@bp.route("/<int:enterprise_id>/merge")
+def merge_confirm(enterprise_id: int):
+    """The confirmation page of a merge: both records side by side and what will happen."""
+    keep = _mergeable(enterprise_id)
+    if keep.merged_into_id is not None:
+        return _to_kept(keep)
+    other, problem = _other(request.args.get("other_id"))
+    if other is not None:
+        problem = merge_problem(keep, other)
+    if problem:
+        flash(problem, "danger")
+        return redirect(url_for("enterprises.detail", enterprise_id=keep.id))
+    counts = {
+        e.id: {
+            "leads": db.session.scalar(select(func.count()).where(Lead.enterprise_id == e.id)),
+            "projects": db.session.scalar(select(func.count()).where(Project.enterprise_id == e.id)),
+            "contacts": len(e.contacts),
+        }
+        for e in (keep, other)
+    }
+    form = MergeForm(
+        formdata=None, other_id=str(other.id), keep_version=keep.version, absorbed_version=other.version
+    )
+    return render_template("enterprises/merge.html", keep=keep, other=other, counts=counts, form=form)
+
+
+@bp.route("/<int:enterprise_id>/merge", methods=["POST"])
+def merge(enterprise_id: int):
+    """Fold the enterprise `other_id` into this one (after the user ticked 已核对为同一企业)."""
+    keep = _mergeable(enterprise_id)
+    if keep.merged_into_id is not None:
+        return _to_kept(keep)
+    form = MergeForm()
+    back = url_for("enterprises.detail", enterprise_id=keep.id)
+    other, problem = _other(form.other_id.data)
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()))[0], "danger")
+        if other is not None:
+            back = url_for("enterprises.merge_confirm", enterprise_id=keep.id, other_id=other.id)
+        return redirect(back)
+    if problem:
+        flash(problem, "danger")
+        return redirect(back)
+    keep_version, absorbed_version = form.versions()
+    if keep_version is None or absorbed_version is None:
+        # Without the versions the user saw, a concurrent edit could be merged over unseen.
+        flash("页面缺少版本信息，请从合并确认页重新提交", "danger")
+        return redirect(url_for("enterprises.merge_confirm", enterprise_id=keep.id, other_id=other.id))
+    name = other.name
+    try:
+        merge_enterprises(
+            keep,
+            other,
+            current_user._get_current_object(),
+            keep_version=keep_version,
+            absorbed_version=absorbed_version,
+        )
+    except EnterpriseError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(
+            f"已将“{name}”（编号 {other.id}）并入本企业：其线索、联系人、项目和变更记录均已转入。", "success"
+        )
+    return redirect(back)

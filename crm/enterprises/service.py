@@ -321,6 +321,8 @@ def create_enterprise(raw: dict, confirm_duplicate: bool = False) -> Enterprise:
 
 def update_enterprise(enterprise: Enterprise, raw: dict, seen_version: int) -> Enterprise:
     """Save an edit; refused if someone saved the enterprise since the editor opened it."""
+    if enterprise.merged_into_id:
+        raise EnterpriseError(f"该企业已并入编号 {enterprise.merged_into_id} 的企业，请修改保留的那一条")
     if seen_version != enterprise.version:
         raise VersionConflict()
     data = validate(raw)

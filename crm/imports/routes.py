@@ -96,7 +96,9 @@ def batch(batch_id: int):
     result = preview(batch, current_user) if batch.status == "pending" else None
     shown = []
     if result:
-        shown = [r for r in result.rows if r.problems] + [r for r in result.rows if not r.problems][:SHOWN_ROWS]
+        shown = [r for r in result.rows if r.problems] + [r for r in result.rows if not r.problems][
+            :SHOWN_ROWS
+        ]
         shown.sort(key=lambda r: r.number)
     form = BatchForm(formdata=None, version=batch.version, create_duplicates=batch.create_duplicates)
     return render_template(
@@ -120,7 +122,8 @@ def mapping(batch_id: int):
         flash(first_error(form) or "提交无效", "danger")
         return redirect(url_for("imports.batch", batch_id=batch.id))
     chosen = {
-        str(index): request.form.get(f"column-{index}", "").strip()[:32] for index in range(len(batch.headers))
+        str(index): request.form.get(f"column-{index}", "").strip()[:32]
+        for index in range(len(batch.headers))
     }
     try:
         set_mapping(batch, chosen, form.create_duplicates.data)

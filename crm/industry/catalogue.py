@@ -7,6 +7,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from crm.audit.history import Change, changes_since, record_history
 from crm.audit.models import AuditLog
 from crm.core.excel import xlsx_bytes
 from crm.core.text import clean_text
@@ -39,17 +40,6 @@ class EditConflict(CatalogueError):
         self.entry = entry
         self.changes = changes
         super().__init__("此条目在您编辑期间已被他人修改，您的修改尚未保存。请核对下列变更后重新提交。")
-
-
-@dataclass
-class Change:
-    """One field someone else changed: who, when, from what to what."""
-
-    who: str
-    when: object
-    field: str
-    before: object
-    after: object
 
 
 @dataclass
@@ -143,24 +133,7 @@ def parse_keywords(text: str) -> list[str]:
 
 def entry_history(entry: CatalogueEntry, after_version: int = 0) -> list[AuditLog]:
     """The audit entries of this catalogue entry, oldest first (optionally only after a version)."""
-    stmt = (
-        select(AuditLog)
-        .where(AuditLog.table_name == CatalogueEntry.__tablename__, AuditLog.row_id == str(entry.id))
-        .order_by(AuditLog.id)
-    )
-    entries = list(db.session.scalars(stmt))
-    if after_version:
-        entries = [e for e in entries if (e.after or {}).get("version", 0) > after_version]
-    return entries
-
-
-def _changes_since(entry: CatalogueEntry, version: int) -> list[Change]:
-    return [
-        Change(log.actor_name, log.created_at, CatalogueEntry.__field_labels__.get(key, key), before, after)
-        for log in entry_history(entry, after_version=version)
-        for key, before, after in log.changes()
-        if key != "version" and key not in CatalogueEntry.__audit_hidden__
-    ]
+    return record_history(entry, after_version)
 
 
 def update_entry(entry: CatalogueEntry, values: dict, seen_version: int) -> CatalogueEntry:
@@ -168,7 +141,7 @@ def update_entry(entry: CatalogueEntry, values: dict, seen_version: int) -> Cata
     if not 1 <= seen_version <= entry.version:
         raise CatalogueError("版本号无效，请刷新页面后重新编辑")
     if seen_version != entry.version:
-        raise EditConflict(entry, _changes_since(entry, seen_version))
+        raise EditConflict(entry, changes_since(entry, seen_version))
     if entry.product.retired and not values["retired"]:
         raise CatalogueError("此条目的产品方向已从产业地图数据中移除，不能重新启用")
     if values["action"] not in ACTIONS or values["gap"] not in GAPS or values["priority"] not in PRIORITIES:
@@ -196,7 +169,7 @@ def update_entry(entry: CatalogueEntry, values: dict, seen_version: int) -> Cata
         # Another save committed between our read and our UPDATE (the WHERE version = … matched nothing).
         db.session.rollback()
         fresh = get_entry(entry.code)
-        raise EditConflict(fresh, _changes_since(fresh, seen_version)) from error
+        raise EditConflict(fresh, changes_since(fresh, seen_version)) from error
     return entry
 
 

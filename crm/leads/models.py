@@ -102,6 +102,7 @@ class StageChange(db.Model):
 
     __tablename__ = "lead_stage_changes"
     __audit_label__ = "线索阶段变更"
+    __append_only__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)

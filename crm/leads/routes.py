@@ -19,10 +19,12 @@ from crm.industry.service import all_clusters, all_districts, district_choices, 
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
 from crm.leads.models import PIPELINE, SOURCES, STAGES, Lead
 from crm.leads.service import LeadError, add_follow_up, create_lead, move_lead, sign_lead, update_lead
+from crm.leads.timeline import build_timeline
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
 WORKERS = (OFFICER, MANAGER)
+TIMELINE_LIMIT = 200  # a lead's whole story fits; beyond it the page says older events are left off
 
 
 def _may_change(lead: Lead) -> bool:
@@ -185,6 +187,9 @@ def board():
 def new(enterprise_id: int):
     """Log a lead for an enterprise; its owner is the officer who logs it."""
     enterprise = get_visible_or_404(Enterprise, enterprise_id)
+    if enterprise.merged_into_id is not None:
+        # A page opened before a merge: the lead belongs on the kept record, whose page says so.
+        return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id))
     form = _lead_form()
     if form.validate_on_submit():
         try:
@@ -201,13 +206,8 @@ def new(enterprise_id: int):
 
 @bp.route("/<int:lead_id>")
 def detail(lead_id: int):
-    """A lead with its timeline of follow-ups and stage changes."""
+    """A lead with its timeline of follow-ups, stage changes and edits."""
     lead = get_visible_or_404(Lead, lead_id)
-    events = [(f.occurred_on, "跟进", f) for f in lead.follow_ups]
-    events += [
-        (c.changed_at.date() if c.changed_at else today_local(), "阶段", c) for c in lead.stage_changes
-    ]
-    events.sort(key=lambda e: (e[0], e[1] == "阶段"), reverse=True)
     follow_form = FollowUpForm(
         formdata=None,
         occurred_on=today_local().isoformat(),
@@ -216,7 +216,7 @@ def detail(lead_id: int):
     return render_template(
         "leads/detail.html",
         lead=lead,
-        events=events,
+        timeline=build_timeline(lead_ids=[lead.id], limit=TIMELINE_LIMIT),
         may_change=_may_change(lead),
         follow_form=follow_form,
         move_form=MoveForm(formdata=None),

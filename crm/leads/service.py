@@ -29,6 +29,7 @@ from crm.leads.models import (
     StageChange,
 )
 from crm.projects.models import Project
+from crm.projects.service import open_project
 
 MAX_INVESTMENT_WAN = 100_000_000  # 1 万亿元
 
@@ -124,6 +125,8 @@ def create_lead(enterprise: Enterprise, raw: dict, owner: User, by: User | None 
     """A new lead at stage 线索."""
     if owner.role not in (OFFICER, MANAGER) or not owner.active:
         raise LeadError("线索负责人须为在职的招商专员或处室负责人")
+    if enterprise.merged_into_id:
+        raise LeadError(f"该企业已并入编号 {enterprise.merged_into_id} 的企业，请在保留的企业下登记线索")
     data = validate(raw)
     lead = Lead(enterprise=enterprise, owner=owner, stage=PIPELINE[0], version=1, **vars(data))
     db.session.add(lead)
@@ -237,18 +240,15 @@ def sign_lead(lead: Lead, raw: dict, by: User, today: date | None = None) -> Pro
         problems.append("签约须填写协议投资额（万元，大于 0）")
     if problems:
         raise LeadError("；".join(problems))
-    project = Project(
+    project = open_project(
         name=lead.title,
         enterprise=lead.enterprise,
         lead_id=lead.id,
         district_id=lead.intended_district_id,
-        catalogue_entry_id=lead.catalogue_entry_id,
+        catalogue_entry=lead.catalogue_entry,
         agreed_investment_wan=amount,
         signed_on=signed_on,
-        stage="签约",
-        version=1,
     )
-    db.session.add(project)
     before = lead.stage
     lead.stage = "签约"
     lead.next_follow_up_on = None

@@ -1,16 +1,54 @@
-"""Signed projects. Signing a lead creates one; the projects issue adds milestones and updates."""
+"""Signed projects, their milestones (planned and actual dates) and their append-only updates.
 
-from datetime import date, datetime
+A project's stage, actual milestone dates, funds in place and last update are derived from its
+updates (crm.projects.service.recompute); its health is computed from them and today's date."""
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.auth.models import User
 from crm.core.timeutil import utcnow
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry, District
 
 LIFECYCLE = ("签约", "注册", "供地", "开工", "竣工", "投产", "达产")
+TERMINATED = "终止"
+STAGES = (*LIFECYCLE, TERMINATED)
+MILESTONES = LIFECYCLE[1:]  # 签约's date is the signing date itself
+RANK = {stage: index for index, stage in enumerate(LIFECYCLE)}
+TERMINATION_REASONS = ("企业战略调整", "资金未落实", "要素保障不足", "政策条件变化", "合同解除", "其他")
+
+# Health, computed: what a badge and a filter show.
+BEHIND, STALLED, ON_TRACK = "滞后", "停滞", "正常推进"
+HEALTHS = (ON_TRACK, BEHIND, STALLED, TERMINATED)
+STALL_DAYS = 14
+
+project_entries = Table(
+    "project_catalogue_entries",
+    db.metadata,
+    Column("project_id", ForeignKey("projects.id"), primary_key=True),
+    Column("entry_id", ForeignKey("catalogue_entries.id"), primary_key=True),
+)
 
 
 class Project(db.Model):
@@ -23,29 +61,58 @@ class Project(db.Model):
         "enterprise_id": "企业编号",
         "lead_id": "线索编号",
         "district_id": "落地区县编号",
-        "catalogue_entry_id": "目录条目编号",
+        "park": "园区",
+        "catalogue_entry_id": "主目录条目编号",
+        "catalogue_entries": "目录条目",
         "agreed_investment_wan": "协议投资额（万元）",
+        "expected_output_wan": "预计年产值（万元）",
+        "expected_jobs": "预计就业（人）",
         "signed_on": "签约日期",
         "stage": "阶段",
+        "termination_reason": "终止原因",
+        "funds_in_place_wan": "实际到位资金（万元）",
+        "last_update_on": "最近更新日期",
         "version": "版本",
     }
-    __table_args__ = (CheckConstraint("agreed_investment_wan > 0", name="investment_positive"),)
+    __table_args__ = (
+        CheckConstraint("agreed_investment_wan > 0", name="investment_positive"),
+        CheckConstraint(
+            "stage IN ('签约', '注册', '供地', '开工', '竣工', '投产', '达产', '终止')", name="stage_known"
+        ),
+        CheckConstraint("(stage = '终止') = (termination_reason IS NOT NULL)", name="terminated_has_reason"),
+        CheckConstraint("funds_in_place_wan >= 0", name="funds_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), unique=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    park: Mapped[str | None] = mapped_column(String(64))
+    # The entry the lead intended: what coverage counts. `catalogue_entries` holds it and any others.
     catalogue_entry_id: Mapped[int] = mapped_column(ForeignKey("catalogue_entries.id"), index=True)
     agreed_investment_wan: Mapped[int] = mapped_column(Integer)
+    expected_output_wan: Mapped[int | None] = mapped_column(Integer)
+    expected_jobs: Mapped[int | None] = mapped_column(Integer)
     signed_on: Mapped[date] = mapped_column(Date)
-    stage: Mapped[str] = mapped_column(String(8), default="签约")
+    # Derived from the updates (never typed): see crm.projects.service.recompute.
+    stage: Mapped[str] = mapped_column(String(8), default="签约", index=True)
+    termination_reason: Mapped[str | None] = mapped_column(String(64))
+    funds_in_place_wan: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_update_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     enterprise: Mapped[Enterprise] = relationship()
     district: Mapped[District] = relationship()
     catalogue_entry: Mapped[CatalogueEntry] = relationship()
+    catalogue_entries: Mapped[list[CatalogueEntry]] = relationship(
+        secondary=project_entries, order_by=CatalogueEntry.code
+    )
+    milestones: Mapped[list["Milestone"]] = relationship(back_populates="project", order_by="Milestone.id")
+    updates: Mapped[list["ProjectUpdate"]] = relationship(
+        back_populates="project", order_by="ProjectUpdate.id", foreign_keys="ProjectUpdate.project_id"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -54,5 +121,127 @@ class Project(db.Model):
         """A district user sees only the projects in their district."""
         return cls.district_id == district_id
 
+    def milestone(self, stage: str) -> "Milestone | None":
+        return next((m for m in self.milestones if m.stage == stage), None)
+
+    def health(self, today: date) -> str:
+        """终止; 滞后 when a planned date of a stage not yet reached has passed; 停滞 when there has
+        been no update for 14 days (counted from signing before the first); else 正常推进."""
+        if self.stage == TERMINATED:
+            return TERMINATED
+        if any(m.is_late(self.stage, today) for m in self.milestones):
+            return BEHIND
+        if (today - (self.last_update_on or self.signed_on)).days >= STALL_DAYS:
+            return STALLED
+        return ON_TRACK
+
+    @property
+    def funds_rate(self) -> float | None:
+        return self.funds_in_place_wan / self.agreed_investment_wan if self.agreed_investment_wan else None
+
     def __repr__(self) -> str:
         return f"<Project {self.id} {self.name}>"
+
+
+def _rank_sql(column):
+    return case({stage: index for index, stage in enumerate(LIFECYCLE)}, value=column, else_=literal(-1))
+
+
+def health_sql(today: date):
+    """The same health as Project.health, as an SQL expression (for filters and counts)."""
+    late = exists(
+        select(Milestone.id).where(
+            Milestone.project_id == Project.id,
+            Milestone.planned_on < today,
+            Milestone.actual_on.is_(None),
+            _rank_sql(Milestone.stage) > _rank_sql(Project.stage),
+        )
+    )
+    stalled = func.coalesce(Project.last_update_on, Project.signed_on) <= today - timedelta(days=STALL_DAYS)
+    return case(
+        (Project.stage == TERMINATED, TERMINATED),
+        (late, BEHIND),
+        (stalled, STALLED),
+        else_=ON_TRACK,
+    )
+
+
+def reached_sql(stage: str):
+    """Projects that have reached `stage` (and were not terminated)."""
+    return and_(Project.stage != TERMINATED, _rank_sql(Project.stage) >= RANK[stage])
+
+
+class Milestone(db.Model):
+    """A stage of a project with its planned date (set by the bureau) and actual date (from updates)."""
+
+    __tablename__ = "project_milestones"
+    __audit_label__ = "项目节点"
+    __field_labels__ = {"stage": "节点", "planned_on": "计划日期", "actual_on": "实际日期"}
+    __table_args__ = (UniqueConstraint("project_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(8))
+    planned_on: Mapped[date | None] = mapped_column(Date)
+    actual_on: Mapped[date | None] = mapped_column(Date)
+
+    project: Mapped[Project] = relationship(back_populates="milestones")
+
+    @classmethod
+    def district_scope(cls, district_id: int):
+        return cls.project.has(Project.district_id == district_id)
+
+    def is_late(self, current_stage: str, today: date) -> bool:
+        """Planned before today, not reached, and the project not past this stage."""
+        return (
+            self.planned_on is not None
+            and self.planned_on < today
+            and self.actual_on is None
+            and RANK[self.stage] > RANK.get(current_stage, -1)
+        )
+
+    def __repr__(self) -> str:
+        return f"<Milestone {self.stage} {self.planned_on}/{self.actual_on}>"
+
+
+class ProjectUpdate(db.Model):
+    """A dated progress report. Never edited: a correction is a new update naming the one it corrects."""
+
+    __tablename__ = "project_updates"
+    __audit_label__ = "项目进展"
+    __append_only__ = True
+    __field_labels__ = {
+        "reported_on": "填报日期",
+        "stage_reached": "达到阶段",
+        "stage_reached_on": "实际日期",
+        "funds_wan": "本月到位资金（万元）",
+        "note": "进展情况",
+        "issues": "需协调事项",
+        "termination_reason": "终止原因",
+        "corrects_id": "更正的更新编号",
+    }
+    __table_args__ = (CheckConstraint("funds_wan IS NULL OR funds_wan >= 0", name="funds_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    reported_on: Mapped[date] = mapped_column(Date)
+    stage_reached: Mapped[str | None] = mapped_column(String(8))
+    stage_reached_on: Mapped[date | None] = mapped_column(Date)
+    funds_wan: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    issues: Mapped[str] = mapped_column(Text, default="")
+    termination_reason: Mapped[str | None] = mapped_column(String(64))
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("project_updates.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    project: Mapped[Project] = relationship(back_populates="updates", foreign_keys=[project_id])
+    corrects: Mapped["ProjectUpdate | None"] = relationship(remote_side=[id])
+    created_by: Mapped[User | None] = relationship()
+
+    @classmethod
+    def district_scope(cls, district_id: int):
+        return cls.project.has(Project.district_id == district_id)
+
+    def __repr__(self) -> str:
+        return f"<ProjectUpdate {self.id} {self.reported_on} {self.stage_reached}>"

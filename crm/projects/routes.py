@@ -1,0 +1,254 @@
+"""Project pages: the list with totals, 本区项目, the city overview, a project's page with its
+milestones and updates, the update form (district staff), the bureau's edit, the export."""
+
+import io
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm.auth.models import DISTRICT, MANAGER, OFFICER
+from crm.auth.permissions import get_visible_or_404
+from crm.core.excel import XLSX, xlsx_bytes
+from crm.core.forms import first_error
+from crm.core.pagination import paginate
+from crm.core.timeutil import today_local
+from crm.extensions import db
+from crm.industry.models import CatalogueEntry, Cluster, Sector
+from crm.industry.service import all_clusters, all_districts
+from crm.projects.forms import ProjectEditForm, UpdateForm
+from crm.projects.models import HEALTHS, MILESTONES, STAGES, STALL_DAYS, TERMINATED, Project
+from crm.projects.service import (
+    ProjectConflict,
+    ProjectError,
+    ProjectFilter,
+    add_update,
+    edit_values,
+    rates,
+    totals,
+    update_project,
+    visible_projects,
+)
+
+bp = Blueprint("projects", __name__, url_prefix="/projects")
+
+BUREAU = (OFFICER, MANAGER)  # who changes agreed figures and planned dates
+REPORTERS = (OFFICER, MANAGER, DISTRICT)  # who adds progress updates (district users: their own)
+
+
+def _filtered(today: date):
+    filters = ProjectFilter.from_args(request.args)
+    return filters, visible_projects(filters, today).order_by(Project.signed_on.desc(), Project.id.desc())
+
+
+def _choices() -> dict:
+    return {
+        "clusters": all_clusters(),
+        "districts": all_districts(),
+        "sectors": db.session.scalars(select(Sector).order_by(Sector.sort_order)).all(),
+        "stages": STAGES,
+        "healths": HEALTHS,
+    }
+
+
+@bp.route("/")
+def index():
+    """Projects the user may see, filtered, with the totals of everything the filters find."""
+    today = today_local()
+    filters, stmt = _filtered(today)
+    return render_template(
+        "projects/index.html",
+        page=paginate(stmt),
+        totals=totals(stmt),
+        filters=filters,
+        today=today,
+        **_choices(),
+    )
+
+
+EXPORT_COLUMNS = [
+    ("项目名称", lambda p: p.name, 30),
+    ("企业", lambda p: p.enterprise.name, 30),
+    ("区县", lambda p: p.district.name, 12),
+    ("园区", lambda p: p.park or "", 16),
+    ("目录条目", lambda p: "、".join(e.code for e in p.catalogue_entries), 18),
+    ("签约日期", lambda p: p.signed_on.isoformat(), 12),
+    ("阶段", lambda p: p.stage, 8),
+    ("健康状态", lambda p: p.health(EXPORT_DAY[0]), 10),
+    ("协议投资额（万元）", lambda p: p.agreed_investment_wan, 16),
+    ("实际到位资金（万元）", lambda p: p.funds_in_place_wan, 16),
+    ("预计年产值（万元）", lambda p: p.expected_output_wan, 16),
+    ("预计就业（人）", lambda p: p.expected_jobs, 12),
+    ("最近更新", lambda p: p.last_update_on.isoformat() if p.last_update_on else "", 12),
+]
+EXPORT_DAY = [date.today()]
+
+
+@bp.route("/export.xlsx")
+def export():
+    """What the list shows (all pages), within the user's scope, as Excel."""
+    today = today_local()
+    EXPORT_DAY[0] = today
+    _, stmt = _filtered(today)
+    return send_file(
+        io.BytesIO(xlsx_bytes("招商项目", EXPORT_COLUMNS, db.session.scalars(stmt).all())),
+        mimetype=XLSX,
+        as_attachment=True,
+        download_name="招商项目.xlsx",
+    )
+
+
+@bp.route("/mine")
+def mine():
+    """本区项目: a district user's projects, the ones needing an update soonest first."""
+    if current_user.role != DISTRICT:
+        return redirect(url_for("projects.index"))
+    today = today_local()
+    projects = db.session.scalars(visible_projects(today=today)).all()
+
+    def due(project: Project) -> date:
+        return (project.last_update_on or project.signed_on) + timedelta(days=STALL_DAYS)
+
+    live = sorted((p for p in projects if p.stage != TERMINATED), key=lambda p: (due(p), p.id))
+    ended = [p for p in projects if p.stage == TERMINATED]
+    week_end = today + timedelta(days=6 - today.weekday())
+    return render_template(
+        "projects/mine.html", projects=live, ended=ended, due=due, today=today, week_end=week_end
+    )
+
+
+@bp.route("/overview")
+def overview():
+    """The city's rates by district and by cluster, for projects signed in a period, as of today."""
+    today = today_local()
+    filters = ProjectFilter.from_args(request.args)
+    filters.signed_from = filters.signed_from or date(2023, 1, 1)  # the action plan's first year
+    filters.signed_to = filters.signed_to or today
+    period = ProjectFilter(signed_from=filters.signed_from, signed_to=filters.signed_to)
+    base = visible_projects(period, today)
+    names = {d.id: d.name for d in all_districts()}
+    by_district = sorted(
+        rates(base, today, Project.district_id, names.get), key=lambda r: (-r.agreed_wan, r.label)
+    )
+    clusters = {c.id: c for c in all_clusters()}
+    by_cluster = rates(
+        base.join(Project.catalogue_entry).join(CatalogueEntry.clusters),
+        today,
+        Cluster.id,
+        lambda ident: clusters[ident].short_name if ident in clusters else str(ident),
+    )
+    order = {c.short_name: c.sort_order for c in clusters.values()}
+    by_cluster.sort(key=lambda r: order.get(r.label, 999))
+    return render_template(
+        "projects/overview.html",
+        total=rates(base, today)[0],
+        by_district=by_district,
+        by_cluster=by_cluster,
+        period=period,
+        today=today,
+        district_ids={d.name: d.name for d in all_districts()},
+        cluster_codes={c.short_name: c.code for c in clusters.values()},
+    )
+
+
+def _may_report(project: Project) -> bool:
+    """District users report on their own projects (scope already enforced); the bureau on all."""
+    return current_user.role in REPORTERS
+
+
+@bp.route("/<int:project_id>")
+def detail(project_id: int):
+    """A project: its figures, milestones (plan against actual) and every update."""
+    project = get_visible_or_404(Project, project_id)
+    today = today_local()
+    form = UpdateForm(formdata=None, reported_on=today.isoformat())
+    corrected = {u.corrects_id for u in project.updates if u.corrects_id}
+    return render_template(
+        "projects/detail.html",
+        project=project,
+        today=today,
+        health=project.health(today),
+        form=form,
+        may_report=_may_report(project),
+        may_edit=current_user.role in BUREAU,
+        corrected=corrected,
+        correcting=_correcting(project),
+        milestones=[project.milestone(stage) for stage in MILESTONES],
+    )
+
+
+def _correcting(project: Project):
+    """The update the form corrects when opened with ?correct=<id>."""
+    ident = request.args.get("correct", "")
+    return next((u for u in project.updates if ident.isdigit() and u.id == int(ident)), None)
+
+
+@bp.route("/<int:project_id>/updates", methods=["POST"])
+def new_update(project_id: int):
+    """Add a progress update (district staff for their district; officers and managers)."""
+    project = get_visible_or_404(Project, project_id)
+    if not _may_report(project):
+        abort(403)
+    form = UpdateForm()
+    if not form.validate_on_submit():
+        flash(first_error(form) or "提交无效", "danger")
+        return redirect(url_for("projects.detail", project_id=project.id))
+    before = project.health(today_local())
+    try:
+        add_update(project, {name: field.data for name, field in form._fields.items()}, current_user)
+    except ProjectError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(
+            url_for("projects.detail", project_id=project.id, correct=form.corrects_id.data or None)
+        )
+    db.session.commit()
+    after = project.health(today_local())
+    change = f"，健康状态：{before} → {after}" if after != before else ""
+    flash(f"已添加进展更新{change}。", "success")
+    return redirect(url_for("projects.detail", project_id=project.id))
+
+
+@bp.route("/<int:project_id>/edit", methods=["GET", "POST"])
+def edit(project_id: int):
+    """The bureau edits agreed figures, catalogue entries and planned dates (optimistic lock)."""
+    project = get_visible_or_404(Project, project_id)
+    if current_user.role not in BUREAU:
+        abort(403)
+    form = ProjectEditForm()
+    values = edit_values(project)
+    conflict = []
+    if request.method == "POST":
+        if form.validate_on_submit():
+            submitted = {key: request.form.get(key, "") for key in values}
+            try:
+                update_project(project, submitted, form.version.data or 0)
+            except ProjectConflict as error:
+                db.session.rollback()
+                conflict = error.changes
+                flash(str(error), "danger")
+                project = get_visible_or_404(Project, project_id)
+                values = {**edit_values(project), **submitted}
+                form.version.data = project.version
+            except ProjectError as error:
+                db.session.rollback()
+                flash(str(error), "danger")
+                values = submitted
+            else:
+                db.session.commit()
+                flash("已保存项目信息。", "success")
+                return redirect(url_for("projects.detail", project_id=project.id))
+        else:
+            flash(first_error(form) or "提交无效", "danger")
+    else:
+        form.version.data = project.version
+    return render_template(
+        "projects/edit.html",
+        project=project,
+        form=form,
+        values=values,
+        conflict=conflict,
+        milestones=MILESTONES,
+        districts=all_districts(),
+    )

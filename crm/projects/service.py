@@ -1,0 +1,474 @@
+"""Verbs on projects: open one at signing, add progress updates (append-only), derive the current
+figures from them, edit the agreed figures and plans (optimistic lock), list and total them.
+
+Pages, the API and the brief all call these, so the rules and the numbers are the same everywhere."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm.audit.history import Change, changes_since
+from crm.auth.models import User
+from crm.auth.permissions import scoped
+from crm.core.text import clean_text
+from crm.core.timeutil import parse_date_text, today_local
+from crm.core.validation import Problems
+from crm.extensions import db
+from crm.industry.catalogue import get_entry
+from crm.industry.models import CatalogueEntry, Chain, Cluster, Product, Sector
+from crm.industry.service import resolve_district
+from crm.projects.models import (
+    HEALTHS,
+    LIFECYCLE,
+    MILESTONES,
+    RANK,
+    STAGES,
+    TERMINATED,
+    TERMINATION_REASONS,
+    Milestone,
+    Project,
+    ProjectUpdate,
+    health_sql,
+)
+
+MAX_WAN = 100_000_000  # 1 万亿元: larger is a typing error
+MAX_JOBS = 1_000_000
+
+
+class ProjectError(ValueError):
+    """A change to a project that cannot be made; the message says why, in Chinese."""
+
+
+class ProjectConflict(ProjectError):
+    """Someone saved the project after this editor opened it; `changes` says what they changed."""
+
+    def __init__(self, changes: list[Change]):
+        self.changes = changes
+        super().__init__("该项目在您编辑期间已被他人修改，您的修改尚未保存。请核对下列变更后重新提交。")
+
+
+def _amount(value, label: str, maximum: int = MAX_WAN) -> int | None:
+    """A whole non-negative number (commas allowed), or None for blank."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ProjectError(f"{label}应为数字")
+    text = str(value).replace(",", "").replace("，", "").strip()
+    try:
+        number = float(text)
+    except ValueError as error:
+        raise ProjectError(f"{label}“{text[:20]}”应为不小于 0 的数字") from error
+    if number != number or number < 0:
+        raise ProjectError(f"{label}不能为负数")
+    if number > maximum:
+        raise ProjectError(f"{label}超出合理范围，请确认单位")
+    return round(number)
+
+
+def _date(value, label: str) -> date | None:
+    try:
+        return parse_date_text(value if not isinstance(value, str) else value[:32])
+    except (ValueError, TypeError) as error:
+        raise ProjectError(f"{label}“{str(value)[:32]}”不是有效日期（格式：2026-12-01）") from error
+
+
+# ---------------------------------------------------------------- opening and deriving
+
+
+def open_project(
+    *, name, enterprise, lead_id, district_id, catalogue_entry, agreed_investment_wan, signed_on
+) -> Project:
+    """A newly signed project with an (unplanned) milestone row per stage after 签约."""
+    project = Project(
+        name=name,
+        enterprise=enterprise,
+        lead_id=lead_id,
+        district_id=district_id,
+        catalogue_entry=catalogue_entry,
+        catalogue_entries=[catalogue_entry],
+        agreed_investment_wan=agreed_investment_wan,
+        signed_on=signed_on,
+        stage=LIFECYCLE[0],
+        funds_in_place_wan=0,
+        version=1,
+        milestones=[Milestone(stage=stage) for stage in MILESTONES],
+    )
+    db.session.add(project)
+    return project
+
+
+def effective_updates(project: Project) -> list[ProjectUpdate]:
+    """The updates that count: every one not replaced by a correction, oldest first."""
+    corrected = {u.corrects_id for u in project.updates if u.corrects_id}
+    return [u for u in project.updates if u.id not in corrected]
+
+
+def recompute(project: Project) -> None:
+    """Set the project's stage, milestone actual dates, funds in place and last update from its
+    updates. Nothing else writes these."""
+    effective = effective_updates(project)
+    reached: dict[str, date | None] = {}
+    for update in effective:
+        if update.stage_reached in RANK:
+            reached[update.stage_reached] = update.stage_reached_on
+    terminations = [u for u in effective if u.stage_reached == TERMINATED]
+    stage = max(reached, key=RANK.__getitem__) if reached else LIFECYCLE[0]
+    values = {
+        "stage": TERMINATED if terminations else stage,
+        "termination_reason": terminations[-1].termination_reason if terminations else None,
+        "funds_in_place_wan": sum(u.funds_wan or 0 for u in effective),
+        "last_update_on": max((u.reported_on for u in project.updates), default=None),
+    }
+    for key, value in values.items():
+        if getattr(project, key) != value:
+            setattr(project, key, value)
+    for milestone in project.milestones:
+        actual = reached.get(milestone.stage)
+        if milestone.actual_on != actual:
+            milestone.actual_on = actual
+
+
+# ---------------------------------------------------------------- updates
+
+
+def add_update(project: Project, raw: dict, by: User, today: date | None = None) -> ProjectUpdate:
+    """Append a progress update (or a correction of an earlier one) and re-derive the figures."""
+    today = today or today_local()
+    problems = Problems(ProjectError)
+    values: dict = {}
+    corrects = None
+    with problems.field("corrects_id"):
+        if raw.get("corrects_id") not in (None, ""):
+            ident = str(raw["corrects_id"]).strip()
+            corrects = next((u for u in project.updates if ident.isdigit() and u.id == int(ident)), None)
+            if corrects is None:
+                raise ProjectError("要更正的更新不存在或不属于本项目")
+            if any(u.corrects_id == corrects.id for u in project.updates):
+                raise ProjectError("该条更新已被更正过，请更正最新的那一条")
+    with problems.field("reported_on"):
+        values["reported_on"] = _date(raw.get("reported_on"), "填报日期") or today
+        if values["reported_on"] > today:
+            raise ProjectError("填报日期不能晚于今天")
+        if values["reported_on"] < project.signed_on:
+            raise ProjectError("填报日期不能早于签约日期")
+    # What the project stands at without the update being corrected: the new stage must move on.
+    basis = [u for u in effective_updates(project) if u is not corrects]
+    current = _stage_of(basis)
+    with problems.field("stage_reached"):
+        stage = (raw.get("stage_reached") or "").strip() if isinstance(raw.get("stage_reached"), str) else ""
+        values["stage_reached"] = stage or None
+        if stage and stage not in (*MILESTONES, TERMINATED):
+            raise ProjectError(f"阶段“{stage[:8]}”无效，可选：{'、'.join((*MILESTONES, TERMINATED))}")
+        if current == TERMINATED and corrects is None:
+            raise ProjectError("项目已终止，不能再填报进展；如终止有误，请更正终止的那条更新")
+        if stage in RANK and current in RANK and RANK[stage] <= RANK[current]:
+            raise ProjectError(
+                f"项目已处于“{current}”，达到阶段只能向后推进；如之前填报有误，请对该条更新提交更正"
+            )
+    with problems.field("stage_reached_on"):
+        values["stage_reached_on"] = None
+        if values.get("stage_reached"):
+            day = _date(raw.get("stage_reached_on"), "实际日期") or values.get("reported_on") or today
+            if day > today:
+                raise ProjectError("实际日期不能晚于今天")
+            if day < project.signed_on:
+                raise ProjectError("实际日期不能早于签约日期")
+            values["stage_reached_on"] = day
+    with problems.field("termination_reason"):
+        reason = raw.get("termination_reason") if isinstance(raw.get("termination_reason"), str) else ""
+        values["termination_reason"] = None
+        if values.get("stage_reached") == TERMINATED:
+            if reason not in TERMINATION_REASONS:
+                raise ProjectError(f"终止项目须选择原因：{'、'.join(TERMINATION_REASONS)}")
+            values["termination_reason"] = reason
+    with problems.field("funds_wan"):
+        values["funds_wan"] = _amount(raw.get("funds_wan"), "本月到位资金（万元）")
+    with problems.field("note"):
+        values["note"] = clean_text(raw.get("note"), "进展情况", 5000, ProjectError)
+        if values.get("stage_reached") == TERMINATED and not values["note"]:
+            raise ProjectError("终止项目须在“进展情况”中说明经过")
+    with problems.field("issues"):
+        values["issues"] = clean_text(raw.get("issues"), "需协调事项", 2000, ProjectError)
+    problems.raise_first()
+    if not (values["stage_reached"] or values["funds_wan"] is not None or values["note"] or values["issues"]):
+        raise ProjectError("请至少填写一项：达到阶段、本月到位资金、进展情况或需协调事项")
+    update = ProjectUpdate(project=project, corrects=corrects, created_by=by, **values)
+    db.session.add(update)
+    db.session.flush()  # the new update's id, so recompute sees it in place
+    recompute(project)
+    db.session.flush()
+    return update
+
+
+def _stage_of(updates: list[ProjectUpdate]) -> str:
+    if any(u.stage_reached == TERMINATED for u in updates):
+        return TERMINATED
+    reached = [u.stage_reached for u in updates if u.stage_reached in RANK]
+    return max(reached, key=RANK.__getitem__) if reached else LIFECYCLE[0]
+
+
+# ---------------------------------------------------------------- edits by the bureau
+
+
+def edit_values(project: Project) -> dict:
+    """The project's editable values as the edit form and the API take them."""
+    values = {
+        "name": project.name,
+        "park": project.park or "",
+        "district": project.district.name,
+        "agreed_investment_wan": project.agreed_investment_wan,
+        "expected_output_wan": project.expected_output_wan,
+        "expected_jobs": project.expected_jobs,
+        "catalogue_codes": [e.code for e in project.catalogue_entries],
+    }
+    for milestone in project.milestones:
+        values[f"planned_{milestone.stage}"] = (
+            milestone.planned_on.isoformat() if milestone.planned_on else ""
+        )
+    return values
+
+
+def update_project(project: Project, raw: dict, seen_version: int) -> Project:
+    """Save the bureau's edit of the agreed figures and plans; refused, with what the other editor
+    changed, when the project moved on since the form was opened."""
+    if not isinstance(seen_version, int) or not 1 <= seen_version <= project.version:
+        raise ProjectError("版本号无效，请刷新页面后重新编辑")
+    if seen_version != project.version:
+        raise ProjectConflict(changes_since(project, seen_version))
+    problems = Problems(ProjectError)
+    values: dict = {}
+    with problems.field("name"):
+        values["name"] = clean_text(raw.get("name"), "项目名称", 128, ProjectError)
+        if len(values["name"]) < 2:
+            raise ProjectError("请填写项目名称（至少 2 个字）")
+    with problems.field("park"):
+        values["park"] = clean_text(raw.get("park"), "园区", 64, ProjectError) or None
+    with problems.field("district"):
+        district = resolve_district(str(raw.get("district") or "")[:64])
+        if district is None:
+            raise ProjectError(f"未知的区县或功能区：“{str(raw.get('district') or '')[:64]}”")
+        values["district_id"] = district.id
+    with problems.field("agreed_investment_wan"):
+        values["agreed_investment_wan"] = _amount(raw.get("agreed_investment_wan"), "协议投资额（万元）")
+        if not values["agreed_investment_wan"]:
+            raise ProjectError("协议投资额须大于 0（万元）")
+    with problems.field("expected_output_wan"):
+        values["expected_output_wan"] = _amount(raw.get("expected_output_wan"), "预计年产值（万元）")
+    with problems.field("expected_jobs"):
+        values["expected_jobs"] = _amount(raw.get("expected_jobs"), "预计就业（人）", MAX_JOBS)
+    entries: list[CatalogueEntry] = []
+    with problems.field("catalogue_codes"):
+        codes = raw.get("catalogue_codes") or []
+        if isinstance(codes, str):
+            codes = [c for c in codes.replace("，", ",").replace("、", ",").split(",")]
+        for code in dict.fromkeys(str(c).strip().upper() for c in codes if str(c).strip()):
+            entry = get_entry(code[:16])
+            if entry is None:
+                raise ProjectError(f"未知的目录条目代码“{code[:16]}”")
+            entries.append(entry)
+        if project.catalogue_entry not in entries:
+            entries.insert(0, project.catalogue_entry)  # the signed entry stays: coverage counts it
+    planned: dict[str, date | None] = {}
+    previous = project.signed_on
+    for stage in MILESTONES:
+        with problems.field(f"planned_{stage}"):
+            day = _date(raw.get(f"planned_{stage}"), f"{stage}计划日期")
+            if day and day < project.signed_on:
+                raise ProjectError(f"{stage}计划日期不能早于签约日期")
+            if day and previous and day < previous:
+                raise ProjectError(f"{stage}计划日期不能早于前一节点的计划日期")
+            planned[stage] = day
+            previous = day or previous
+    problems.raise_first()
+    with db.session.no_autoflush:
+        for key, value in values.items():
+            if getattr(project, key) != value:
+                setattr(project, key, value)
+        if [e.id for e in project.catalogue_entries] != [e.id for e in entries]:
+            project.catalogue_entries = entries
+        for milestone in project.milestones:
+            if milestone.planned_on != planned[milestone.stage]:
+                milestone.planned_on = planned[milestone.stage]
+        if db.session.is_modified(project) or any(db.session.is_modified(m) for m in project.milestones):
+            # Bump even when only plans changed: the version is what the next editor checks.
+            project.version += 1
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        db.session.rollback()
+        fresh = db.session.get(Project, project.id)
+        raise ProjectConflict(changes_since(fresh, seen_version)) from error
+    return project
+
+
+# ---------------------------------------------------------------- lists and totals
+
+
+@dataclass
+class ProjectFilter:
+    """The filters of the project list, its export and its API, read from query parameters."""
+
+    cluster: str = ""
+    district: str = ""
+    stage: str = ""
+    health: str = ""
+    sector: str = ""
+    signed_from: date | None = None
+    signed_to: date | None = None
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> "ProjectFilter":
+        def day(name):
+            try:
+                return parse_date_text((args.get(name) or "")[:32])
+            except ValueError:
+                return None  # a malformed date filter is ignored, not an error
+
+        return cls(
+            cluster=(args.get("cluster") or "")[:8].upper(),
+            district=(args.get("district") or "")[:64],
+            stage=args.get("stage") if args.get("stage") in STAGES else "",
+            health=args.get("health") if args.get("health") in HEALTHS else "",
+            sector=(args.get("sector") or "")[:8],
+            signed_from=day("signed_from"),
+            signed_to=day("signed_to"),
+            q=(args.get("q") or "").strip()[:64],
+        )
+
+    def apply(self, stmt: Select, today: date) -> Select:
+        if self.cluster:
+            stmt = stmt.where(
+                Project.catalogue_entry.has(CatalogueEntry.clusters.any(Cluster.code == self.cluster))
+            )
+        if self.district:
+            district = resolve_district(self.district)
+            stmt = stmt.where(Project.district_id == (district.id if district else -1))
+        if self.stage:
+            stmt = stmt.where(Project.stage == self.stage)
+        if self.health:
+            stmt = stmt.where(health_sql(today) == self.health)
+        if self.sector:
+            sector_entries = (
+                select(CatalogueEntry.id)
+                .join(CatalogueEntry.product)
+                .join(Product.chain)
+                .join(Chain.sector)
+                .where(Sector.code == self.sector)
+            )
+            stmt = stmt.where(Project.catalogue_entry_id.in_(sector_entries))
+        if self.signed_from:
+            stmt = stmt.where(Project.signed_on >= self.signed_from)
+        if self.signed_to:
+            stmt = stmt.where(Project.signed_on <= self.signed_to)
+        if self.q:
+            stmt = stmt.where(Project.name.contains(self.q, autoescape=True))
+        return stmt
+
+
+def visible_projects(filters: ProjectFilter | None = None, today: date | None = None, user=None) -> Select:
+    """SELECT of the projects the user may see, filtered: behind the list, its export and the API."""
+    stmt = scoped(select(Project), Project, user)
+    return (filters or ProjectFilter()).apply(stmt, today or today_local())
+
+
+@dataclass
+class Totals:
+    count: int
+    agreed_wan: int
+    funds_wan: int
+
+    @property
+    def funds_rate(self) -> float | None:
+        return self.funds_wan / self.agreed_wan if self.agreed_wan else None
+
+
+def totals(stmt: Select) -> Totals:
+    """Count, agreed investment and funds in place of the projects a SELECT finds."""
+    sub = stmt.order_by(None).subquery()
+    count, agreed, funds = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(sub.c.agreed_investment_wan), 0),
+            func.coalesce(func.sum(sub.c.funds_in_place_wan), 0),
+        )
+    ).one()
+    return Totals(int(count), int(agreed), int(funds))
+
+
+# ---------------------------------------------------------------- rates officials report
+
+
+@dataclass
+class Rates:
+    """开工率, 投产率, 资金到位率 and 履约率 of a set of signed projects, as of a day."""
+
+    label: str
+    signed: int
+    started: int
+    producing: int
+    agreed_wan: int
+    funds_wan: int
+    on_schedule: int
+    terminated: int
+
+    def _share(self, part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    @property
+    def start_rate(self) -> float | None:
+        return self._share(self.started, self.signed)
+
+    @property
+    def production_rate(self) -> float | None:
+        return self._share(self.producing, self.signed)
+
+    @property
+    def funds_rate(self) -> float | None:
+        return self._share(self.funds_wan, self.agreed_wan)
+
+    @property
+    def performance_rate(self) -> float | None:
+        return self._share(self.on_schedule, self.signed)
+
+
+def rates(stmt: Select, today: date, group=None, label_of=None) -> list[Rates]:
+    """The rates of the projects a SELECT finds, in total or per `group` column (a join path may be
+    needed in `stmt`): signed = the projects; started = reached 开工 (and not terminated); producing
+    = reached 投产; on schedule (履约) = not terminated and not behind a planned date."""
+    from crm.projects.models import BEHIND, reached_sql
+
+    sub = (
+        stmt.order_by(None)
+        .with_only_columns(
+            Project.id,
+            Project.agreed_investment_wan,
+            Project.funds_in_place_wan,
+            Project.stage,
+            reached_sql("开工").label("started"),
+            reached_sql("投产").label("producing"),
+            health_sql(today).label("health"),
+            *([group.label("grp")] if group is not None else []),
+        )
+        .subquery()
+    )
+    one = lambda condition: func.sum(case((condition, 1), else_=0))  # noqa: E731
+    columns = [
+        func.count(),
+        one(sub.c.started),
+        one(sub.c.producing),
+        func.coalesce(func.sum(sub.c.agreed_investment_wan), 0),
+        func.coalesce(func.sum(sub.c.funds_in_place_wan), 0),
+        one(sub.c.health.not_in((BEHIND, TERMINATED))),
+        one(sub.c.stage == TERMINATED),
+    ]
+    if group is None:
+        row = db.session.execute(select(*columns)).one()
+        return [Rates("合计", *(int(v or 0) for v in row))]
+    result = db.session.execute(select(sub.c.grp, *columns).group_by(sub.c.grp)).all()
+    return [
+        Rates(label_of(row[0]) if label_of else str(row[0]), *(int(v or 0) for v in row[1:]))
+        for row in result
+    ]
