@@ -83,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.industry.routes import bp as industry_bp
     from crm.leads.routes import bp as leads_bp
     from crm.main.routes import bp as main_bp
+    from crm.projects.routes import bp as projects_bp
     from crm.search.routes import bp as search_bp
 
     for blueprint in (
@@ -92,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
         enterprises_bp,
         leads_bp,
         imports_bp,
+        projects_bp,
         industry_bp,
         admin_bp,
         audit_bp,

@@ -18,6 +18,8 @@ from crm.extensions import db
 from crm.industry.service import all_districts, catalogue_entries
 from crm.leads.models import FOLLOW_UP_KINDS, LOST_REASONS, SOURCES
 from crm.leads.service import add_follow_up, create_lead, move_lead, sign_lead
+from crm.projects.models import MILESTONES, TERMINATION_REASONS
+from crm.projects.service import add_update, edit_values, update_project
 
 SEED = 2027
 BRANDS = "华 峰 鑫 泰 宏 盛 嘉 恒 瑞 丰 远 达 博 科 创 新 源 锦 隆 辉 晟 祥 铭 润 凯 腾 宇 航 骏 昊".split()
@@ -89,6 +91,7 @@ def load_demo_data(today=None) -> dict[str, int]:
     if not officers:
         return {}
     created = {"enterprises": 0, "leads": 0, "follow_ups": 0, "projects": 0}
+    signed_in: dict[int, int] = {}  # cluster id → signed leads so far
     entries = list(catalogue_entries(include_retired=False))
     all_places = all_districts()
     stage_plan = (
@@ -96,7 +99,7 @@ def load_demo_data(today=None) -> dict[str, int]:
         + ["初步接洽"] * 4
         + ["实地考察"] * 3
         + ["商务洽谈"] * 3
-        + ["签约"] * 3
+        + ["签约"] * 5
         + ["搁置", "流失"]
     )
     for index, entry in enumerate(entries):
@@ -142,9 +145,15 @@ def load_demo_data(today=None) -> dict[str, int]:
             )
             if rng.random() > 0.6:
                 continue
-            _demo_lead(
-                rng, firm, entry, rng.choice(officers), rng.choice(stage_plan), today, created, all_places
-            )
+            stage = rng.choice(stage_plan)
+            # Every key cluster gets a few signed projects, so its brief and rates show something.
+            thin = [c for c in entry.clusters if c.kind == "重点" and signed_in.get(c.id, 0) < 4]
+            if thin and stage in ("线索", "初步接洽"):
+                stage = "签约"
+            if stage == "签约":
+                for cluster in entry.clusters:
+                    signed_in[cluster.id] = signed_in.get(cluster.id, 0) + 1
+            _demo_lead(rng, firm, entry, rng.choice(officers), stage, today, created, all_places)
         if index % 40 == 0:
             db.session.flush()
     return created
@@ -195,15 +204,17 @@ def _demo_lead(rng, firm, entry, owner, stage, today, created, all_places) -> No
     for step in path[: path.index(target) + 1] if target else []:
         move_lead(lead, step, owner)
     if stage == "签约":
-        sign_lead(
+        project = sign_lead(
             lead,
             {
-                "signed_on": today - timedelta(days=rng.randint(0, 60)),
+                # Signed over the last 2¾ years (the plan runs from 2023): every stage can be reached.
+                "signed_on": today - timedelta(days=rng.randint(10, 1000)),
                 "agreed_investment_wan": lead.intended_investment_wan,
             },
             owner,
             today=today,
         )
+        _demo_project(rng, project, owner, today)
         created["projects"] += 1
     elif stage == "搁置":
         move_lead(lead, "搁置", owner, note="企业暂缓投资计划")
@@ -212,3 +223,115 @@ def _demo_lead(rng, firm, entry, owner, stage, today, created, all_places) -> No
     if lead.stage not in ("签约", "流失"):
         # Some follow-ups are due or overdue, so 我的待办 and the warnings have something to show.
         lead.next_follow_up_on = today + timedelta(days=rng.randint(-10, 21))
+
+
+# What a demo project's history shows: a health state to end in (weights as in a real portfolio).
+PROFILES = ["正常推进"] * 5 + ["滞后"] * 3 + ["停滞"] * 2 + ["终止"]
+UPDATE_NOTES = {
+    "注册": "项目公司完成工商注册",
+    "供地": "完成土地摘牌，签订出让合同",
+    "开工": "举行开工仪式，主体厂房开始施工",
+    "竣工": "主体工程竣工验收",
+    "投产": "首条产线投产试运行",
+    "达产": "产线全面达产",
+}
+
+
+def _demo_project(rng, project, owner, today) -> None:
+    """Plans and a history of updates ending in one health state: reported by the district's own
+    staff where a demo account exists, else by the officer who signed it."""
+    reporter = (
+        db.session.scalar(select(User).where(User.district_id == project.district_id, User.active.is_(True)))
+        or owner
+    )
+    profile = rng.choice(PROFILES)
+    # Plan: each milestone 60–200 days after the previous one.
+    planned, day = {}, project.signed_on
+    for stage in MILESTONES:
+        day = day + timedelta(days=rng.randint(60, 200))
+        planned[stage] = day
+    # Reach the milestones whose (slightly shifted) actual date is already past.
+    last = project.signed_on
+    reached = []
+    for stage in MILESTONES:
+        actual = planned[stage] + timedelta(days=rng.randint(-10, 15))
+        if actual >= today - timedelta(days=3) or (profile == "终止" and len(reached) >= 2):
+            break
+        reached.append((stage, max(actual, last)))
+        last = max(actual, last)
+    upcoming = [stage for stage in MILESTONES if stage not in dict(reached)]
+    # Shape the plan of what is still ahead so the project ends in its profile's health.
+    if upcoming:
+        first = upcoming[0]
+        if profile == "滞后":
+            shift = (today - timedelta(days=rng.randint(5, 40))) - planned[first]
+        else:
+            shift = (today + timedelta(days=rng.randint(10, 60))) - planned[first]
+        for stage in upcoming:
+            planned[stage] = planned[stage] + shift
+    previous = project.signed_on
+    for stage in MILESTONES:  # plans stay in order, whatever the shift did
+        planned[stage] = previous = max(planned[stage], previous)
+    values = edit_values(project)
+    values.update({f"planned_{stage}": day.isoformat() for stage, day in planned.items()})
+    values["expected_output_wan"] = project.agreed_investment_wan * rng.choice([1, 2, 3])
+    values["expected_jobs"] = rng.choice([80, 150, 300, 600])
+    update_project(project, values, project.version)
+    agreed = project.agreed_investment_wan
+    for stage, actual in reached:
+        add_update(
+            project,
+            {
+                "reported_on": actual,
+                "stage_reached": stage,
+                "stage_reached_on": actual,
+                "funds_wan": agreed * rng.choice([5, 10, 15]) // 100,
+                "note": UPDATE_NOTES[stage],
+            },
+            reporter,
+            today=today,
+        )
+    if profile == "终止":
+        add_update(
+            project,
+            {
+                "reported_on": today - timedelta(days=rng.randint(1, 30)),
+                "stage_reached": "终止",
+                "termination_reason": rng.choice(TERMINATION_REASONS),
+                "note": "企业调整投资计划，经协商解除投资协议",
+            },
+            reporter,
+            today=today,
+        )
+        return
+    if profile == "停滞":
+        quiet_since = today - timedelta(days=rng.randint(20, 60))
+        if quiet_since > max(last, project.signed_on):
+            add_update(
+                project, {"reported_on": quiet_since, "note": "按计划推进前期工作"}, reporter, today=today
+            )
+        return
+    latest = add_update(
+        project,
+        {
+            "reported_on": today - timedelta(days=rng.randint(0, 9)),
+            "funds_wan": agreed * rng.choice([2, 4, 6]) // 100,
+            "note": "本月资金按计划到位，项目推进正常",
+            "issues": rng.choice(["", "", "需协调施工用电增容", "需协调环评批复进度"]),
+        },
+        reporter,
+        today=today,
+    )
+    if project.id % 5 == 0:
+        # Now and then a figure was mistyped and corrected: the record keeps both.
+        add_update(
+            project,
+            {
+                "reported_on": latest.reported_on,
+                "corrects_id": latest.id,
+                "funds_wan": latest.funds_wan // 2,
+                "note": "更正：本月到位资金按银行回单核减",
+            },
+            reporter,
+            today=today,
+        )

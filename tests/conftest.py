@@ -191,9 +191,15 @@ def login_as(client, make_user):
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_app(tmp_path_factory):
+    """The app behind the live server, for journeys that need data the UI cannot make (projects)."""
+    return build_app(fresh_database_url(tmp_path_factory.mktemp("live"), "live"), WTF_CSRF_ENABLED=True)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
     """The app served on a free loopback port over its own fresh database; yields the base URL."""
-    app = build_app(fresh_database_url(tmp_path_factory.mktemp("live"), "live"), WTF_CSRF_ENABLED=True)
+    app = live_app
     with app.app_context():
         for role, district in (("officer", None), ("manager", None), ("district", "涪陵区"), ("admin", None)):
             create_user(f"live_{role}", PASSWORD, role, display_name=f"浏览器{role}", district_name=district)

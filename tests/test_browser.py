@@ -130,3 +130,57 @@ def test_officer_logs_an_enterprise_a_lead_and_a_follow_up(page, live_server):
     )
     expect(page.get_by_text("线索“钛合金板材扩产”已移至“实地考察”。")).to_be_visible()
     expect(page.locator("section.board-column[data-stage='实地考察']")).to_contain_text("钛合金板材扩产")
+
+
+def test_district_user_keeps_a_project_current_and_cannot_reach_another(page, live_server, live_app):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from crm.core.timeutil import today_local
+    from crm.enterprises.service import create_enterprise
+    from crm.extensions import db
+    from crm.industry.models import CatalogueEntry
+    from crm.industry.service import resolve_district
+    from crm.projects.service import open_project
+
+    with live_app.app_context():
+        entry = db.session.scalar(select(CatalogueEntry).order_by(CatalogueEntry.id))
+        ids = {}
+        for district in ("涪陵区", "长寿区"):
+            project = open_project(
+                name=f"{district}浏览器测试项目",
+                enterprise=create_enterprise(
+                    {"name": f"{district}浏览器测试企业有限公司"}, confirm_duplicate=True
+                ),
+                lead_id=None,
+                district_id=resolve_district(district).id,
+                catalogue_entry=entry,
+                agreed_investment_wan=20_000,
+                signed_on=today_local() - timedelta(days=30),  # no update since: 停滞
+            )
+            db.session.flush()
+            ids[district] = project.id
+        db.session.commit()
+
+    page.goto(live_server + "/login")
+    page.get_by_label("用户名").fill("live_district")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("link", name="本区项目").click()
+    listing = page.get_by_test_id("my-projects")
+    expect(listing).to_contain_text("涪陵区浏览器测试项目")
+    expect(listing).not_to_contain_text("长寿区浏览器测试项目")
+    expect(listing.locator("[data-health]").first).to_have_text("停滞")
+
+    listing.get_by_role("link", name="涪陵区浏览器测试项目").click()
+    page.get_by_label("本月到位资金（万元）").fill("5000")
+    page.get_by_label("进展情况").fill("首笔资金到位")
+    page.get_by_role("button", name="提交进展").click()
+    expect(page.get_by_text("健康状态：停滞 → 正常推进")).to_be_visible()
+    expect(page.get_by_test_id("funds")).to_contain_text("5,000 万元（到位率 25.0%）")
+    expect(page.get_by_test_id("updates")).to_contain_text("首笔资金到位")
+
+    response = page.goto(f"{live_server}/projects/{ids['长寿区']}")
+    assert response.status == 404
+    expect(page.get_by_text("您访问的页面或数据不存在。")).to_be_visible()

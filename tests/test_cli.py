@@ -178,6 +178,20 @@ def test_demo_data_covers_every_stage_cluster_and_most_districts(runner):
     assert all(leads_by_cluster.values()), leads_by_cluster
     signed = db.session.scalar(select(func.count()).select_from(Project))
     assert signed == db.session.scalar(select(func.count()).select_from(Lead).where(Lead.stage == "签约")) > 0
+    from crm.projects.models import HEALTHS
+    from crm.projects.models import STAGES as PROJECT_STAGES
+
+    projects = db.session.scalars(select(Project)).all()
+    assert {p.stage for p in projects} == set(PROJECT_STAGES)
+    from crm.core.timeutil import today_local as today
+
+    assert {p.health(today()) for p in projects} == set(HEALTHS)
+    assert all(p.updates for p in projects if p.stage != "签约")
+    assert any(u.corrects_id for p in projects for u in p.updates)  # a correction on file
+    assert len({p.district_id for p in projects}) >= 10
+    for cluster in db.session.scalars(select(Cluster).where(Cluster.kind == "重点")):
+        places = {p.district_id for p in projects if cluster in p.catalogue_entry.clusters}
+        assert len(places) >= 3, cluster.name
     oldest = db.session.scalar(select(func.min(FollowUp.occurred_on)))
     from crm.core.timeutil import today_local
 

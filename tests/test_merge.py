@@ -287,7 +287,9 @@ def test_the_api_points_at_the_kept_record_and_refuses_writes_to_the_absorbed_on
     db.session.commit()
     body = client.get(f"/api/v1/enterprises/{absorbed.id}").get_json()
     assert body["merged_into_id"] == keep.id
-    refused = client.patch(f"/api/v1/enterprises/{absorbed.id}", json={"version": body["version"], "products": "x"})
+    refused = client.patch(
+        f"/api/v1/enterprises/{absorbed.id}", json={"version": body["version"], "products": "x"}
+    )
     assert refused.status_code == 400 and f"已并入编号 {keep.id}" in refused.get_json()["error"]
     lead = client.post(
         "/api/v1/leads", json={"enterprise_id": absorbed.id, "title": "并入后的线索", "source": "展会"}

@@ -5,10 +5,11 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import or_, select
 
-from crm.auth.models import ADMIN, MANAGER, OFFICER
+from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER
 from crm.auth.permissions import get_visible_or_404, roles_required, scoped
 from crm.core.inputs import InvalidInput
 from crm.core.pagination import page_json, paginate
+from crm.core.timeutil import today_local
 from crm.enterprises.models import Enterprise
 from crm.enterprises.service import (
     DuplicateWarning,
@@ -22,6 +23,8 @@ from crm.enterprises.service import (
 from crm.extensions import db
 from crm.leads.models import STAGES, FollowUp, Lead
 from crm.leads.service import LeadConflict, LeadError, add_follow_up, create_lead, move_lead, update_lead
+from crm.projects.models import Project, ProjectUpdate
+from crm.projects.service import ProjectError, ProjectFilter, add_update, visible_projects
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -47,6 +50,7 @@ def index():
             "me": url_for("api.me"),
             "enterprises": url_for("api.enterprises"),
             "leads": url_for("api.leads"),
+            "projects": url_for("api.projects"),
         },
     )
 
@@ -264,3 +268,83 @@ def create_follow_up_api(lead_id: int):
         return jsonify(error=str(error)), 400
     db.session.commit()
     return jsonify(follow_up_json(created)), 201
+
+
+def project_json(project: Project, today) -> dict:
+    """A project as the API shows it; stage and figures are derived from its updates."""
+    return {
+        "id": project.id,
+        "name": project.name,
+        "enterprise_id": project.enterprise_id,
+        "enterprise": project.enterprise.name,
+        "lead_id": project.lead_id,
+        "district": project.district.name,
+        "park": project.park,
+        "catalogue_codes": [e.code for e in project.catalogue_entries],
+        "stage": project.stage,
+        "health": project.health(today),
+        "termination_reason": project.termination_reason,
+        "signed_on": project.signed_on.isoformat(),
+        "agreed_investment_wan": project.agreed_investment_wan,
+        "funds_in_place_wan": project.funds_in_place_wan,
+        "expected_output_wan": project.expected_output_wan,
+        "expected_jobs": project.expected_jobs,
+        "last_update_on": project.last_update_on.isoformat() if project.last_update_on else None,
+        "milestones": [
+            {
+                "stage": m.stage,
+                "planned_on": m.planned_on.isoformat() if m.planned_on else None,
+                "actual_on": m.actual_on.isoformat() if m.actual_on else None,
+            }
+            for m in project.milestones
+        ],
+        "version": project.version,
+    }
+
+
+def project_update_json(update: ProjectUpdate) -> dict:
+    return {
+        "id": update.id,
+        "project_id": update.project_id,
+        "reported_on": update.reported_on.isoformat(),
+        "stage_reached": update.stage_reached,
+        "stage_reached_on": update.stage_reached_on.isoformat() if update.stage_reached_on else None,
+        "funds_wan": update.funds_wan,
+        "note": update.note,
+        "issues": update.issues,
+        "termination_reason": update.termination_reason,
+        "corrects_id": update.corrects_id,
+        "created_by": update.created_by.display_name if update.created_by else None,
+    }
+
+
+@bp.route("/projects")
+def projects():
+    """Projects the user may see (district users: their district's), with the list page's filters."""
+    today = today_local()
+    filters = ProjectFilter.from_args(request.args)
+    stmt = visible_projects(filters, today).order_by(Project.id)
+    return jsonify(page_json(paginate(stmt), lambda p: project_json(p, today)))
+
+
+@bp.route("/projects/<int:project_id>")
+def project(project_id: int):
+    """One project with its milestones and its updates, oldest first."""
+    target = get_visible_or_404(Project, project_id)
+    return jsonify(
+        {**project_json(target, today_local()), "updates": [project_update_json(u) for u in target.updates]}
+    )
+
+
+@bp.route("/projects/<int:project_id>/updates", methods=["POST"])
+@roles_required(OFFICER, MANAGER, DISTRICT)
+def create_project_update_api(project_id: int):
+    """Append a progress update (or a correction: `corrects_id`); the project's figures follow."""
+    target = get_visible_or_404(Project, project_id)
+    try:
+        created = add_update(target, _body(), current_user._get_current_object())
+    except ProjectError as error:
+        db.session.rollback()
+        return jsonify(error=str(error)), 400
+    db.session.commit()
+    return jsonify({**project_update_json(created), "project": project_json(target, today_local())}), 201

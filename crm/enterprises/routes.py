@@ -134,6 +134,9 @@ def detail(enterprise_id: int):
         "enterprises/detail.html",
         enterprise=enterprise,
         leads=leads,
+        projects=db.session.scalars(
+            scoped(select(Project).where(Project.enterprise_id == enterprise.id), Project)
+        ).all(),
         timeline=build_timeline(
             enterprise_ids=[enterprise.id, *absorbed_ids(enterprise)], limit=TIMELINE_LIMIT
         ),

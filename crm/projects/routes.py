@@ -67,32 +67,32 @@ def index():
     )
 
 
-EXPORT_COLUMNS = [
-    ("项目名称", lambda p: p.name, 30),
-    ("企业", lambda p: p.enterprise.name, 30),
-    ("区县", lambda p: p.district.name, 12),
-    ("园区", lambda p: p.park or "", 16),
-    ("目录条目", lambda p: "、".join(e.code for e in p.catalogue_entries), 18),
-    ("签约日期", lambda p: p.signed_on.isoformat(), 12),
-    ("阶段", lambda p: p.stage, 8),
-    ("健康状态", lambda p: p.health(EXPORT_DAY[0]), 10),
-    ("协议投资额（万元）", lambda p: p.agreed_investment_wan, 16),
-    ("实际到位资金（万元）", lambda p: p.funds_in_place_wan, 16),
-    ("预计年产值（万元）", lambda p: p.expected_output_wan, 16),
-    ("预计就业（人）", lambda p: p.expected_jobs, 12),
-    ("最近更新", lambda p: p.last_update_on.isoformat() if p.last_update_on else "", 12),
-]
-EXPORT_DAY = [date.today()]
+def _export_columns(today: date) -> list:
+    return [
+        ("项目名称", lambda p: p.name, 30),
+        ("企业", lambda p: p.enterprise.name, 30),
+        ("区县", lambda p: p.district.name, 12),
+        ("园区", lambda p: p.park or "", 16),
+        ("目录条目", lambda p: "、".join(e.code for e in p.catalogue_entries), 18),
+        ("签约日期", lambda p: p.signed_on.isoformat(), 12),
+        ("阶段", lambda p: p.stage, 8),
+        (f"健康状态（{today}）", lambda p: p.health(today), 14),
+        ("协议投资额（万元）", lambda p: p.agreed_investment_wan, 16),
+        ("实际到位资金（万元）", lambda p: p.funds_in_place_wan, 16),
+        ("预计年产值（万元）", lambda p: p.expected_output_wan, 16),
+        ("预计就业（人）", lambda p: p.expected_jobs, 12),
+        ("最近更新", lambda p: p.last_update_on.isoformat() if p.last_update_on else "", 12),
+    ]
 
 
 @bp.route("/export.xlsx")
 def export():
     """What the list shows (all pages), within the user's scope, as Excel."""
     today = today_local()
-    EXPORT_DAY[0] = today
     _, stmt = _filtered(today)
+    rows = db.session.scalars(stmt).all()
     return send_file(
-        io.BytesIO(xlsx_bytes("招商项目", EXPORT_COLUMNS, db.session.scalars(stmt).all())),
+        io.BytesIO(xlsx_bytes("招商项目", _export_columns(today), rows)),
         mimetype=XLSX,
         as_attachment=True,
         download_name="招商项目.xlsx",
@@ -147,7 +147,6 @@ def overview():
         by_cluster=by_cluster,
         period=period,
         today=today,
-        district_ids={d.name: d.name for d in all_districts()},
         cluster_codes={c.short_name: c.code for c in clusters.values()},
     )
 

@@ -1,0 +1,401 @@
+"""Projects: figures derived from append-only updates, computed health on fixed dates, the
+bureau's edit with its optimistic lock, strict district scope on every route, the API."""
+
+import io
+import json
+import re
+from datetime import date, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from crm.audit.listeners import AppendOnlyError
+from crm.core.timeutil import today_local
+from crm.enterprises.service import create_enterprise
+from crm.extensions import db
+from crm.industry.models import CatalogueEntry
+from crm.industry.service import resolve_district
+from crm.projects.models import Project, ProjectUpdate, health_sql
+from crm.projects.service import (
+    ProjectConflict,
+    ProjectError,
+    add_update,
+    edit_values,
+    open_project,
+    update_project,
+)
+
+SIGNED = date(2026, 1, 5)
+
+
+@pytest.fixture
+def make_project():
+    counter = iter(range(1, 1000))
+
+    def factory(district="涪陵区", signed_on=SIGNED, agreed=100_000, name=None):
+        number = next(counter)
+        firm = create_enterprise({"name": f"项目测试企业{number}号有限公司"}, confirm_duplicate=True)
+        project = open_project(
+            name=name or f"测试项目{number}",
+            enterprise=firm,
+            lead_id=None,
+            district_id=resolve_district(district).id,
+            catalogue_entry=db.session.scalar(select(CatalogueEntry).order_by(CatalogueEntry.id)),
+            agreed_investment_wan=agreed,
+            signed_on=signed_on,
+        )
+        db.session.commit()
+        return project
+
+    return factory
+
+
+def plan(project, **dates):
+    values = edit_values(project)
+    values.update({f"planned_{stage}": day.isoformat() for stage, day in dates.items()})
+    update_project(project, values, project.version)
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- derived figures and health
+
+
+def test_health_on_fixed_dates(make_project, make_user):
+    reporter = make_user("district", "涪陵区")
+    project = make_project()
+    plan(project, 注册=date(2026, 2, 1), 供地=date(2026, 4, 1))
+    # Signed 5 Jan, no update yet: on track for 13 days, stalled from day 14.
+    assert project.health(date(2026, 1, 18)) == "正常推进"
+    assert project.health(date(2026, 1, 19)) == "停滞"
+    add_update(
+        project,
+        {"reported_on": "2026-01-20", "stage_reached": "注册", "stage_reached_on": "2026-01-20"},
+        reporter,
+        today=date(2026, 1, 20),
+    )
+    assert project.stage == "注册" and project.milestone("注册").actual_on == date(2026, 1, 20)
+    assert project.health(date(2026, 1, 25)) == "正常推进"
+    # 供地 planned for 1 April and not reached: behind from 2 April (behind wins over stalled).
+    assert project.health(date(2026, 4, 1)) == "停滞"
+    assert project.health(date(2026, 4, 2)) == "滞后"
+    add_update(
+        project, {"reported_on": "2026-04-03", "stage_reached": "供地"}, reporter, today=date(2026, 4, 3)
+    )
+    assert project.health(date(2026, 4, 3)) == "正常推进"
+    add_update(
+        project,
+        {
+            "reported_on": "2026-04-10",
+            "stage_reached": "终止",
+            "termination_reason": "合同解除",
+            "note": "协议解除",
+        },
+        reporter,
+        today=date(2026, 4, 10),
+    )
+    assert project.health(date(2027, 1, 1)) == "终止" and project.termination_reason == "合同解除"
+    db.session.commit()
+
+
+def test_sql_health_agrees_with_the_model(make_project, make_user):
+    reporter = make_user("district", "涪陵区")
+    projects = [make_project() for _ in range(4)]
+    plan(projects[1], 注册=date(2026, 1, 10))
+    add_update(projects[2], {"reported_on": "2026-02-01", "note": "推进中"}, reporter, today=date(2026, 2, 1))
+    add_update(
+        projects[3],
+        {"reported_on": "2026-01-06", "stage_reached": "终止", "termination_reason": "其他", "note": "终止"},
+        reporter,
+        today=date(2026, 1, 6),
+    )
+    db.session.commit()
+    for day in (date(2026, 1, 8), date(2026, 1, 20), date(2026, 2, 10), date(2026, 3, 1)):
+        in_sql = dict(db.session.execute(select(Project.id, health_sql(day))).all())
+        assert in_sql == {p.id: p.health(day) for p in projects}
+
+
+def test_funds_and_stage_come_from_the_updates_and_corrections_replace_them(make_project, make_user):
+    reporter = make_user("district", "涪陵区")
+    project = make_project(agreed=10_000)
+    first = add_update(
+        project, {"reported_on": "2026-02-01", "stage_reached": "开工", "funds_wan": "3,000"}, reporter
+    )
+    add_update(project, {"reported_on": "2026-03-01", "funds_wan": 2000}, reporter)
+    assert project.funds_in_place_wan == 5000 and project.funds_rate == 0.5 and project.stage == "开工"
+    # 开工 was a typing error for 注册: the correction replaces it, the original stays on file.
+    add_update(
+        project,
+        {
+            "reported_on": "2026-03-02",
+            "corrects_id": first.id,
+            "stage_reached": "注册",
+            "funds_wan": 1000,
+            "note": "更正",
+        },
+        reporter,
+    )
+    db.session.commit()
+    assert project.stage == "注册" and project.funds_in_place_wan == 3000
+    assert project.milestone("开工").actual_on is None
+    assert db.session.scalar(select(func.count()).select_from(ProjectUpdate)) == 3
+    with pytest.raises(ProjectError, match="已被更正过"):
+        add_update(project, {"corrects_id": first.id, "note": "再次更正"}, reporter)
+
+
+def test_updates_can_never_be_rewritten(make_project, make_user):
+    reporter = make_user("district", "涪陵区")
+    project = make_project()
+    update = add_update(project, {"note": "第一次填报"}, reporter)
+    db.session.commit()
+    update.note = "改写历史"
+    with pytest.raises(AppendOnlyError):
+        db.session.flush()
+    db.session.rollback()
+    db.session.delete(db.session.get(ProjectUpdate, update.id))
+    with pytest.raises(AppendOnlyError):
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.get(ProjectUpdate, update.id).note == "第一次填报"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"stage_reached": "签约"}, "阶段“签约”无效"),
+        ({"stage_reached": "注册", "stage_reached_on": "2025-12-31"}, "实际日期不能早于签约日期"),
+        ({"reported_on": "2999-01-01", "note": "x"}, "填报日期不能晚于今天"),
+        ({"funds_wan": "-5"}, "不能为负数"),
+        ({"funds_wan": "很多"}, "应为不小于 0 的数字"),
+        ({"stage_reached": "终止", "note": "x"}, "终止项目须选择原因"),
+        ({"note": "x" * 5001}, "进展情况不能超过 5000 个字符"),
+        ({}, "请至少填写一项"),
+        ({"corrects_id": "99999", "note": "x"}, "要更正的更新不存在"),
+    ],
+)
+def test_bad_updates_are_refused_in_chinese_and_change_nothing(make_project, make_user, raw, message):
+    project = make_project()
+    with pytest.raises(ProjectError, match=message):
+        add_update(project, raw, make_user("officer"))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(ProjectUpdate)) == 0
+    assert db.session.get(Project, project.id).stage == "签约"
+
+
+def test_stages_only_move_forward_without_a_correction(make_project, make_user):
+    reporter = make_user("officer")
+    project = make_project()
+    add_update(project, {"stage_reached": "开工", "stage_reached_on": "2026-03-01"}, reporter)
+    with pytest.raises(ProjectError, match="只能向后推进"):
+        add_update(project, {"stage_reached": "供地"}, reporter)
+
+
+# ---------------------------------------------------------------- the bureau's edit
+
+
+def test_a_second_concurrent_edit_is_refused_with_what_changed(make_project, make_user, client, login_as):
+    project = make_project()
+    login_as("manager")
+    seen = project.version
+    form = {
+        **{k: v for k, v in edit_values(project).items() if k != "catalogue_codes"},
+        "catalogue_codes": "",
+    }
+    first = client.post(
+        f"/projects/{project.id}/edit", data={**form, "agreed_investment_wan": "120000", "version": seen}
+    )
+    assert first.status_code == 302
+    second = client.post(
+        f"/projects/{project.id}/edit", data={**form, "park": "白涛化工园区", "version": seen}
+    )
+    assert second.status_code == 200
+    assert "该项目在您编辑期间已被他人修改" in second.text and "协议投资额（万元）" in second.text
+    db.session.expire_all()
+    fresh = db.session.get(Project, project.id)
+    assert fresh.agreed_investment_wan == 120000 and fresh.park is None
+
+
+def test_planned_dates_are_checked(make_project):
+    project = make_project()
+    values = {**edit_values(project), "planned_注册": "2026-06-01", "planned_供地": "2026-05-01"}
+    with pytest.raises(ProjectError, match="供地计划日期不能早于前一节点"):
+        update_project(project, values, project.version)
+    with pytest.raises(ProjectError, match="版本号无效"):
+        update_project(project, edit_values(project), 0)
+    db.session.rollback()
+    assert all(m.planned_on is None for m in db.session.get(Project, project.id).milestones)
+
+
+def test_a_stale_version_in_the_service_lists_the_other_editors_changes(make_project):
+    project = make_project()
+    seen = project.version
+    update_project(project, {**edit_values(project), "park": "长寿经开区"}, seen)
+    db.session.commit()
+    with pytest.raises(ProjectConflict) as refused:
+        update_project(project, {**edit_values(project), "expected_jobs": "300"}, seen)
+    assert [(c.field, c.before, c.after) for c in refused.value.changes] == [("园区", None, "长寿经开区")]
+
+
+def test_district_staff_add_updates_but_cannot_edit_the_agreement(make_project, client, login_as):
+    project = make_project("涪陵区")
+    login_as("district", "涪陵区")
+    assert client.get(f"/projects/{project.id}/edit").status_code == 403
+    response = client.post(
+        f"/projects/{project.id}/updates",
+        data={"reported_on": today_local().isoformat(), "funds_wan": "800", "note": "资金到位"},
+        follow_redirects=True,
+    )
+    assert "已添加进展更新" in response.text
+    db.session.expire_all()
+    assert db.session.get(Project, project.id).funds_in_place_wan == 800
+
+
+# ---------------------------------------------------------------- scope, every route
+
+
+def _project_routes(app):
+    return sorted(
+        (rule.rule, sorted(rule.methods - {"HEAD", "OPTIONS"}))
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(("/projects", "/api/v1/projects"))
+    )
+
+
+def test_every_project_route_keeps_other_districts_out(app, make_project, client, login_as):
+    mine = make_project("涪陵区", name="涪陵的项目")
+    theirs = make_project("长寿区", name="长寿的项目")
+    login_as("district", "涪陵区")
+    checked = set()
+    for rule, methods in _project_routes(app):
+        for method in methods:
+            checked.add((rule, method))
+            if "<int:project_id>" in rule:
+                url = rule.replace("<int:project_id>", str(theirs.id))
+                data = {"note": "越权填报", "funds_wan": "1"}
+                if method == "GET":
+                    response = client.get(url)
+                elif rule.startswith("/api"):
+                    response = client.post(url, json=data)
+                else:
+                    response = client.post(url, data=data)
+                assert response.status_code in (403, 404), (rule, method, response.status_code)
+            else:
+                response = client.get(rule)
+                assert response.status_code in (200, 302), (rule, response.status_code)
+                if rule.startswith("/api"):
+                    body = json.dumps(response.get_json(), ensure_ascii=False)
+                elif rule.endswith(".xlsx"):
+                    sheet = load_workbook(io.BytesIO(response.data)).active
+                    body = " ".join(str(c.value) for row in sheet.iter_rows() for c in row)
+                else:
+                    body = response.get_data(as_text=True)
+                assert "长寿的项目" not in body, rule
+                if rule in ("/projects/", "/api/v1/projects", "/projects/export.xlsx", "/projects/mine"):
+                    assert "涪陵的项目" in body, rule
+    db.session.expire_all()
+    assert db.session.get(Project, theirs.id).funds_in_place_wan == 0
+    assert db.session.scalar(select(func.count()).select_from(ProjectUpdate)) == 0
+    assert {rule for rule, _ in checked} >= {
+        "/projects/",
+        "/projects/<int:project_id>",
+        "/projects/<int:project_id>/updates",
+        "/projects/<int:project_id>/edit",
+        "/api/v1/projects",
+        "/api/v1/projects/<int:project_id>",
+        "/api/v1/projects/<int:project_id>/updates",
+    }
+    assert client.get(f"/projects/{mine.id}").status_code == 200
+
+
+def test_the_other_district_sees_only_its_own(make_project, client, login_as):
+    make_project("涪陵区", name="涪陵的项目")
+    theirs = make_project("长寿区", name="长寿的项目")
+    login_as("district", "长寿区")
+    body = client.get("/api/v1/projects").get_json()
+    assert [item["name"] for item in body["items"]] == ["长寿的项目"]
+    assert client.get(f"/projects/{theirs.id}").status_code == 200
+
+
+def test_overview_rates_state_their_period_and_match_the_database(make_project, make_user, client, login_as):
+    reporter = make_user("officer")
+    started = make_project(agreed=10_000)
+    add_update(
+        started, {"stage_reached": "开工", "stage_reached_on": "2026-03-01", "funds_wan": 4000}, reporter
+    )
+    make_project(agreed=30_000)
+    make_project(agreed=50_000, signed_on=date(2022, 6, 1))  # before the default period
+    db.session.commit()
+    login_as("manager")
+    page = client.get("/projects/overview").text
+    assert f"2023-01-01 至 {today_local()} 签约的项目" in page
+    assert "50.0%" in page  # 开工率: 1 of the 2 signed in the period
+    assert "10.0%" in page  # 资金到位率: 4 000 of 40 000
+
+
+# ---------------------------------------------------------------- API contract
+
+
+def test_api_lists_and_updates_projects(make_project, client, login_as):
+    project = make_project("涪陵区")
+    login_as("district", "涪陵区")
+    body = client.get("/api/v1/projects").get_json()
+    assert set(body) >= {"items", "page", "per_page", "total"}
+    item = body["items"][0]
+    assert {k: item[k] for k in ("id", "name", "district", "stage")} == {
+        "id": project.id,
+        "name": project.name,
+        "district": "涪陵区",
+        "stage": "签约",
+    }
+    assert item["health"] in ("正常推进", "停滞")
+    created = client.post(
+        f"/api/v1/projects/{project.id}/updates", json={"stage_reached": "注册", "funds_wan": 500}
+    )
+    assert created.status_code == 201 and created.get_json()["project"]["stage"] == "注册"
+    bad = client.post(f"/api/v1/projects/{project.id}/updates", json={"funds_wan": -1})
+    assert bad.status_code == 400 and "不能为负数" in bad.get_json()["error"]
+    detail = client.get(f"/api/v1/projects/{project.id}").get_json()
+    assert [u["stage_reached"] for u in detail["updates"]] == ["注册"]
+
+
+def test_signing_a_lead_opens_a_project_with_its_milestones(client, login_as):
+    from crm.leads.service import add_follow_up, create_lead, move_lead, sign_lead
+
+    officer = login_as("officer")
+    firm = create_enterprise({"name": "签约测试企业有限公司"})
+    entry = db.session.scalar(select(CatalogueEntry).order_by(CatalogueEntry.id))
+    lead = create_lead(
+        firm,
+        {
+            "title": "签约测试",
+            "source": "展会",
+            "district": "涪陵区",
+            "catalogue_code": entry.code,
+            "intended_investment_wan": 5000,
+        },
+        officer,
+    )
+    add_follow_up(lead, {"kind": "电话", "notes": "联系"}, officer)
+    for stage in ("初步接洽", "实地考察", "商务洽谈"):
+        move_lead(lead, stage, officer)
+    project = sign_lead(
+        lead, {"signed_on": today_local().isoformat(), "agreed_investment_wan": 5000}, officer
+    )
+    db.session.commit()
+    assert [m.stage for m in project.milestones] == ["注册", "供地", "开工", "竣工", "投产", "达产"]
+    assert [e.code for e in project.catalogue_entries] == [entry.code]
+    assert client.get(f"/projects/{project.id}").status_code == 200
+    assert f'href="/projects/{project.id}"' in client.get(f"/leads/{lead.id}").text
+    assert f'href="/projects/{project.id}"' in client.get(f"/enterprises/{firm.id}").text
+
+
+def test_mine_orders_by_the_update_due_soonest(make_project, make_user, client, login_as):
+    reporter = make_user("district", "涪陵区")
+    fresh = make_project(name="刚更新的项目", signed_on=today_local() - timedelta(days=30))
+    add_update(fresh, {"note": "刚更新"}, reporter)
+    make_project(name="久未更新的项目", signed_on=today_local() - timedelta(days=40))
+    db.session.commit()
+    login_as("district", "涪陵区")
+    page = client.get("/projects/mine").text
+    assert page.index("久未更新的项目") < page.index("刚更新的项目")
+    assert re.search(r"已过期", page)
