@@ -24,7 +24,13 @@ from crm.extensions import db
 from crm.leads.models import STAGES, FollowUp, Lead
 from crm.leads.service import LeadConflict, LeadError, add_follow_up, create_lead, move_lead, update_lead
 from crm.projects.models import Project, ProjectUpdate
-from crm.projects.service import ProjectError, ProjectFilter, add_update, visible_projects
+from crm.projects.service import (
+    ProjectError,
+    ProjectFilter,
+    UpdateRace,
+    add_update_retrying,
+    visible_projects,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -340,11 +346,20 @@ def project(project_id: int):
 @roles_required(OFFICER, MANAGER, DISTRICT)
 def create_project_update_api(project_id: int):
     """Append a progress update (or a correction: `corrects_id`); the project's figures follow."""
-    target = get_visible_or_404(Project, project_id)
+    get_visible_or_404(Project, project_id)  # 404 before the body is even read
+    body = _body()
     try:
-        created = add_update(target, _body(), current_user._get_current_object())
+        created = add_update_retrying(
+            lambda: get_visible_or_404(Project, project_id), body, current_user._get_current_object()
+        )
+    except UpdateRace as error:
+        db.session.rollback()
+        return jsonify(error=str(error)), 409
     except ProjectError as error:
         db.session.rollback()
         return jsonify(error=str(error)), 400
     db.session.commit()
-    return jsonify({**project_update_json(created), "project": project_json(target, today_local())}), 201
+    return (
+        jsonify({**project_update_json(created), "project": project_json(created.project, today_local())}),
+        201,
+    )

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from flask_wtf.file import FileField
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, IntegerField, SelectField
 from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
@@ -23,6 +24,7 @@ from crm.imports.service import ImportProblem, apply, preview, set_mapping, star
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
 IMPORTERS = (OFFICER, MANAGER)
+CHANGED_MEANWHILE = "该批次刚被另一操作修改或处理（如重复点击确认），本次操作未生效，请查看最新状态。"
 SHOWN_ROWS = 500  # the preview lists every row with a problem, and the others up to this many
 
 
@@ -34,7 +36,7 @@ class UploadForm(BaseForm):
 class BatchForm(BaseForm):
     """The mapping and confirm forms: CSRF, the batch version seen, the duplicates choice."""
 
-    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    version = IntegerField("页面版本", widget=HiddenInput(), validators=[Optional()])
     create_duplicates = BooleanField("疑似重复的行仍然新建（不勾选则跳过这些行）")
 
 
@@ -128,6 +130,9 @@ def mapping(batch_id: int):
     try:
         set_mapping(batch, chosen, form.create_duplicates.data)
         db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        flash(CHANGED_MEANWHILE, "danger")
     except ImportProblem as error:
         db.session.rollback()
         flash(str(error), "danger")
@@ -148,6 +153,11 @@ def confirm(batch_id: int):
         return redirect(url_for("imports.batch", batch_id=batch.id))
     try:
         counts = apply(batch, current_user, form.version.data or 0)
+    except StaleDataError:
+        # Another request (a second click, another tab) changed or imported the batch meanwhile:
+        # the version check in the UPDATE refused this one, and the rollback undoes its rows.
+        db.session.rollback()
+        flash(CHANGED_MEANWHILE, "danger")
     except ImportProblem as error:
         db.session.rollback()
         flash(str(error), "danger")
@@ -167,9 +177,19 @@ def cancel(batch_id: int):
     """Drop a pending batch."""
     batch = _batch(batch_id)
     form = BatchForm()
-    if form.validate_on_submit() and batch.status == "pending":
-        batch.status = "cancelled"
-        batch.rows = []  # the file's cells are not kept once the batch is dropped
+    if not form.validate_on_submit():
+        flash(first_error(form) or "提交无效", "danger")
+        return redirect(url_for("imports.batch", batch_id=batch.id))
+    if batch.status != "pending":
+        flash(f"该批次{batch.status_label}，不能取消", "danger")
+        return redirect(url_for("imports.batch", batch_id=batch.id))
+    batch.status = "cancelled"
+    batch.rows = []  # the file's cells are not kept once the batch is dropped
+    try:
         db.session.commit()
-        flash("已取消该导入，未写入任何数据。", "success")
+    except StaleDataError:
+        db.session.rollback()
+        flash(CHANGED_MEANWHILE, "danger")
+        return redirect(url_for("imports.batch", batch_id=batch.id))
+    flash("已取消该导入，未写入任何数据。", "success")
     return redirect(url_for("imports.index"))

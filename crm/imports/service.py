@@ -333,6 +333,11 @@ def apply(batch: ImportBatch, user: User, seen_version: int) -> dict[str, int]:
         raise ImportProblem(f"还没有对应到必填项：{'、'.join(result.missing)}")
     if result.error_count:
         raise ImportProblem(f"有 {result.error_count} 行存在问题，请修改文件后重新上传；本次未导入任何数据")
+    # Claim the batch first: a second confirm racing this one (a double click, another tab) fails
+    # on the batch's version here, before it writes a single row, instead of importing twice.
+    batch.status = "applied"
+    batch.applied_at = utcnow()
+    db.session.flush()
     counts = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0}
     for row in result.rows:
         try:
@@ -344,8 +349,6 @@ def apply(batch: ImportBatch, user: User, seen_version: int) -> dict[str, int]:
             counts["unchanged" if row.action == "unchanged" else "skipped"] += 1
         else:
             counts["updated" if row.action == "update" else "created"] += 1
-    batch.status = "applied"
-    batch.applied_at = utcnow()
     batch.result = counts
     db.session.flush()
     return counts

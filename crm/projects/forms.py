@@ -28,10 +28,11 @@ class UpdateForm(BaseForm):
         default="",
         validate_choice=False,
     )
-    corrects_id = StringField(widget=HiddenInput(), validators=[Length(max=12)])
+    # Hidden fields still need a Chinese label: a forged value's message names the field.
+    corrects_id = StringField("更正的更新编号", widget=HiddenInput(), validators=[Length(max=12)])
 
 
 class ProjectEditForm(BaseForm):
     """CSRF and the version seen; the fields are read from the request (one per milestone)."""
 
-    version = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    version = IntegerField("页面版本", widget=HiddenInput(), validators=[Optional()])

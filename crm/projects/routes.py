@@ -23,7 +23,7 @@ from crm.projects.service import (
     ProjectConflict,
     ProjectError,
     ProjectFilter,
-    add_update,
+    add_update_retrying,
     edit_values,
     rates,
     totals,
@@ -195,7 +195,11 @@ def new_update(project_id: int):
         return redirect(url_for("projects.detail", project_id=project.id))
     before = project.health(today_local())
     try:
-        add_update(project, {name: field.data for name, field in form._fields.items()}, current_user)
+        add_update_retrying(
+            lambda: get_visible_or_404(Project, project_id),
+            {name: field.data for name, field in form._fields.items()},
+            current_user,
+        )
     except ProjectError as error:
         db.session.rollback()
         flash(str(error), "danger")

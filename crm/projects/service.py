@@ -3,6 +3,7 @@ figures from them, edit the agreed figures and plans (optimistic lock), list and
 
 Pages, the API and the brief all call these, so the rules and the numbers are the same everywhere."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -49,6 +50,13 @@ class ProjectConflict(ProjectError):
         super().__init__("该项目在您编辑期间已被他人修改，您的修改尚未保存。请核对下列变更后重新提交。")
 
 
+class UpdateRace(ProjectError):
+    """The project changed while an update was being added; the caller rolls back and may retry."""
+
+    def __init__(self):
+        super().__init__("该项目刚被他人更新，您的进展尚未保存，请刷新页面核对后重新提交。")
+
+
 def _amount(value, label: str, maximum: int = MAX_WAN) -> int | None:
     """A whole non-negative number (commas allowed), or None for blank."""
     if value is None or value == "":
@@ -60,11 +68,17 @@ def _amount(value, label: str, maximum: int = MAX_WAN) -> int | None:
         number = float(text)
     except ValueError as error:
         raise ProjectError(f"{label}“{text[:20]}”应为不小于 0 的数字") from error
-    if number != number or number < 0:
+    if number != number:  # NaN
+        raise ProjectError(f"{label}应为数字")
+    if number < 0:
         raise ProjectError(f"{label}不能为负数")
     if number > maximum:
         raise ProjectError(f"{label}超出合理范围，请确认单位")
-    return round(number)
+    if not number.is_integer():
+        # Stored as whole numbers: rounding 0.5 万元 (or half a job) away would change the figure
+        # without a word.
+        raise ProjectError(f"{label}应为整数（“{text[:20]}”）")
+    return int(number)
 
 
 def _date(value, label: str) -> date | None:
@@ -157,7 +171,10 @@ def add_update(project: Project, raw: dict, by: User, today: date | None = None)
     basis = [u for u in effective_updates(project) if u is not corrects]
     current = _stage_of(basis)
     with problems.field("stage_reached"):
-        stage = (raw.get("stage_reached") or "").strip() if isinstance(raw.get("stage_reached"), str) else ""
+        stage = raw.get("stage_reached") or ""
+        if not isinstance(stage, str):
+            raise ProjectError("达到阶段应为文本，如“开工”")
+        stage = stage.strip()
         values["stage_reached"] = stage or None
         if stage and stage not in (*MILESTONES, TERMINATED):
             raise ProjectError(f"阶段“{stage[:8]}”无效，可选：{'、'.join((*MILESTONES, TERMINATED))}")
@@ -196,10 +213,29 @@ def add_update(project: Project, raw: dict, by: User, today: date | None = None)
         raise ProjectError("请至少填写一项：达到阶段、本月到位资金、进展情况或需协调事项")
     update = ProjectUpdate(project=project, corrects=corrects, created_by=by, **values)
     db.session.add(update)
-    db.session.flush()  # the new update's id, so recompute sees it in place
-    recompute(project)
-    db.session.flush()
+    try:
+        db.session.flush()  # the new update's id, so recompute sees it in place
+        recompute(project)
+        db.session.flush()
+    except StaleDataError as error:
+        # Someone saved the project (an update, the bureau's edit) after it was read here: the
+        # figures recomputed from a stale list of updates would overwrite theirs. Nothing is kept.
+        raise UpdateRace() from error
     return update
+
+
+def add_update_retrying(load: Callable[[], Project], raw: dict, by: User) -> ProjectUpdate:
+    """add_update on the project `load` returns, tried once more on a fresh read if the project
+    changed meanwhile: an update is appended, never overwrites, so a race is not a conflict of
+    intent; the retry checks it again against what the other save did. Rolls back a failed try."""
+    for attempt in (1, 2):
+        try:
+            return add_update(load(), raw, by)
+        except UpdateRace:
+            db.session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _stage_of(updates: list[ProjectUpdate]) -> str:
@@ -246,6 +282,8 @@ def update_project(project: Project, raw: dict, seen_version: int) -> Project:
     with problems.field("park"):
         values["park"] = clean_text(raw.get("park"), "园区", 64, ProjectError) or None
     with problems.field("district"):
+        if not str(raw.get("district") or "").strip():
+            raise ProjectError("请选择落地区县")
         district = resolve_district(str(raw.get("district") or "")[:64])
         if district is None:
             raise ProjectError(f"未知的区县或功能区：“{str(raw.get('district') or '')[:64]}”")
