@@ -105,9 +105,9 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from crm.auth.cli import users_cli
     from crm.demo import demo_cli
-    from crm.industry.cli import map_cli
+    from crm.industry.cli import map_cli, match_command
 
-    for group in (users_cli, map_cli, demo_cli):
+    for group in (users_cli, map_cli, demo_cli, match_command):
         app.cli.add_command(group)
 
 

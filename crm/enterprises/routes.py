@@ -25,6 +25,7 @@ from crm.enterprises.service import (
     visible_enterprises,
 )
 from crm.extensions import db
+from crm.industry.matching import match_enterprise
 from crm.industry.service import district_choices
 from crm.leads.models import Lead
 from crm.leads.timeline import build_timeline
@@ -141,6 +142,7 @@ def detail(enterprise_id: int):
             enterprise_ids=[enterprise.id, *absorbed_ids(enterprise)], limit=TIMELINE_LIMIT
         ),
         duplicates=_visible_duplicates(enterprise) if can_edit else [],
+        match=match_enterprise(enterprise),
         contact_form=ContactForm(),
         can_edit=can_edit,
     )

@@ -1,11 +1,12 @@
 """`flask map …`: load the industry map's reviewed data files into the database, or export them."""
 
+import csv
 import json
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
-from crm.core.cli import committing
+from crm.core.cli import CliError, committing
 from crm.industry.loader import load_map
 from crm.industry.service import export_map
 
@@ -25,3 +26,49 @@ def load_command():
 def export_command():
     """Print the whole map and catalogue as UTF-8 JSON."""
     click.echo(json.dumps(export_map(), ensure_ascii=False, indent=2))
+
+
+@click.command("match")
+@with_appcontext
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--top", "top", default="5", metavar="N", help="每个列表最多列出几项（默认 5）")
+def match_command(file: str, top: str):
+    """Match firms in a UTF-8 CSV (header with name and products) against the catalogue: one JSON
+    object per line, best first in every list."""
+    from crm.industry.matching import get_matcher
+
+    if not top.isdigit() or not 1 <= int(top) <= 1000:
+        raise CliError(f"--top 应为 1 到 1000 之间的整数（收到“{top[:20]}”）")
+    try:
+        with open(file, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = [h.strip() for h in reader.fieldnames or []]
+            missing = [column for column in ("name", "products") if column not in header]
+            if missing:
+                raise CliError(
+                    f"CSV 表头缺少列：{'、'.join(missing)}。表头须包含 name 和 products"
+                    f"（可另有 description、tags 等列）；现有表头：{'、'.join(header) or '（空）'}"
+                )
+            reader.fieldnames = header
+            matcher = get_matcher()
+            limit = int(top)
+            lines = []
+            for row in reader:
+                result = matcher.match(
+                    name=row.get("name") or "",
+                    products=row.get("products") or "",
+                    description=row.get("description") or "",
+                    tags=row.get("tags") or "",
+                )
+                lines.append(json.dumps(result.as_json(row.get("name") or "", limit), ensure_ascii=False))
+                if len(lines) >= 1000:  # written in blocks: one echo per line costs as much as a match
+                    click.echo("\n".join(lines))
+                    lines.clear()
+            if lines:
+                click.echo("\n".join(lines))
+    except FileNotFoundError as error:
+        raise CliError(f"找不到文件：{file}") from error
+    except UnicodeDecodeError as error:
+        raise CliError("文件不是 UTF-8 编码的 CSV，请另存为 UTF-8 后重试") from error
+    except csv.Error as error:
+        raise CliError(f"CSV 格式有误：{error}") from error

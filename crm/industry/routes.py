@@ -14,6 +14,7 @@ from crm.core.pagination import paginate
 from crm.extensions import db
 from crm.industry import catalogue as cat
 from crm.industry.forms import CatalogueEntryForm
+from crm.industry.matching import gaps, recommendations
 from crm.industry.models import ACTIONS, GAPS, PRIORITIES, Cluster, Sector, Target
 from crm.industry.service import all_clusters, attachment_counts, map_tree
 
@@ -107,6 +108,16 @@ def catalogue_entry(code: str):
         history=cat.entry_history(entry),
         can_edit=current_user.has_role(*EDITORS),
         counts=attachment_counts(),
+        recommended=recommendations({entry.code}, per_entry=10).get(entry.code, []),
+    )
+
+
+@bp.route("/catalogue/gaps")
+def catalogue_gaps():
+    """空白环节: per cluster, the entries nobody is working on, with firms on file that fit them."""
+    cluster = (request.args.get("cluster") or "")[:8].upper() or None
+    return render_template(
+        "industry/gaps.html", report=gaps(cluster), clusters=all_clusters(), chosen=cluster
     )
 
 

@@ -14,6 +14,7 @@ from crm.core.pagination import paginate
 from crm.core.timeutil import SHANGHAI, today_local
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.industry.matching import suggest
 from crm.industry.models import CatalogueEntry, Chain, Cluster, Product, Sector
 from crm.industry.service import all_clusters, all_districts, district_choices, resolve_district
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
@@ -191,6 +192,10 @@ def new(enterprise_id: int):
         # A page opened before a merge: the lead belongs on the kept record, whose page says so.
         return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id))
     form = _lead_form()
+    if request.method == "GET":
+        # A suggestion accepted with one click arrives as query parameters; the officer still saves.
+        form.catalogue_code.data = request.args.get("catalogue_code", "")[:16]
+        form.district.data = request.args.get("district", "")[:64]
     if form.validate_on_submit():
         try:
             lead = create_lead(enterprise, form.data, current_user._get_current_object())
@@ -201,7 +206,9 @@ def new(enterprise_id: int):
             db.session.commit()
             flash("已登记线索。", "success")
             return redirect(url_for("leads.detail", lead_id=lead.id))
-    return render_template("leads/form.html", form=form, enterprise=enterprise, lead=None)
+    return render_template(
+        "leads/form.html", form=form, enterprise=enterprise, lead=None, suggestions=suggest(enterprise)
+    )
 
 
 @bp.route("/<int:lead_id>")

@@ -1,0 +1,358 @@
+"""The matcher: which catalogue entries, sectors, clusters and districts suit a firm's profile.
+
+Pure Python over plain data (no Flask, no database): the caller builds a `Matcher` once from the
+catalogue (crm.industry.matching does it from the database) and calls `match()` per profile.
+
+How a profile is read. Chinese has no spaces, and firms describe products in trade words rather
+than in the plan's wording, so the matcher uses a dictionary of known terms rather than a general
+word segmenter (which would need a model and splits chemical names badly: 聚偏氟乙烯 is one term):
+
+1. Terms, longest first, non-overlapping (无取向硅钢 is not also 取向硅钢), after normalising width,
+   dashes, spaces and case, so PA—66, PA-66 and ＰＡ６６ are one term and 1,4-丁二醇 stays whole.
+   Terms come from three levels:
+   - an entry's own name, keywords and synonyms  → that entry (strongest);
+   - trade words of a chain (vocabulary.yaml)    → the chain, shared by its entries;
+   - trade words of a cluster (vocabulary.yaml)  → the cluster directly.
+   Each hit weighs by specificity: longer terms and terms naming fewer targets weigh more.
+2. Character bigrams of entry names (IDF-weighted, small) rank the entries within a chain when
+   only a chain word matched (铝型材 → 大型复杂断面型材 rather than 再生铝).
+
+Scores flow upward: an entry's score counts for each of its clusters (the first in the plan's
+order fully, others at 80 % — a tie-break for entries the plan shares between clusters); a chain
+hit counts for each cluster in proportion to how many of the chain's entries belong to it.
+Districts come from the best clusters: their core districts first, then the other listed ones.
+"""
+
+import heapq
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from crm.matching.terms import ASCII_WORD, normalise
+
+ENTRY_WEIGHT = 4.0
+CHAIN_WEIGHT = 2.0
+CLUSTER_WEIGHT = 2.0
+BIGRAM_WEIGHT = 0.35
+NAME_WEIGHT = 0.5  # the firm's name says less than its products (南山铝业 does say 铝)
+SHARED_CLUSTER = 0.8
+LISTED_DISTRICT = 0.6
+MAX_ENTRIES = 20  # the best entries are what anyone reads; the rest cost time
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """What the matcher knows of a catalogue entry."""
+
+    code: str
+    title: str
+    terms: tuple[str, ...]  # name, keywords, synonyms
+    chain: str
+    sector: str
+    clusters: tuple[str, ...]  # cluster names, in the plan's order
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    name: str
+    short_name: str
+    core_districts: tuple[str, ...]
+    districts: tuple[str, ...]
+
+
+@dataclass
+class Scored:
+    name: str
+    score: float
+    terms: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EntryMatch:
+    code: str
+    product: str
+    score: float
+    terms: list[str]
+
+
+@dataclass
+class MatchResult:
+    entries: list[EntryMatch]
+    sectors: list[Scored]
+    clusters: list[Scored]
+    districts: list[Scored]
+    why: list[str]
+
+    def as_json(self, name: str = "", top: int | None = None) -> dict:
+        """The shape of `flask match`: one object per profile, best first in every list."""
+        cut = slice(None, top)
+        return {
+            "name": name,
+            "clusters": [{"name": c.name, "score": c.score} for c in self.clusters[cut]],
+            "sectors": [{"name": s.name, "score": s.score} for s in self.sectors[cut]],
+            "catalogue": [
+                {"code": e.code, "product": e.product, "score": e.score} for e in self.entries[cut]
+            ],
+            "districts": [{"name": d.name, "score": d.score} for d in self.districts[cut]],
+            "why": self.why,
+        }
+
+
+EMPTY = MatchResult([], [], [], [], [])
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1) if not ASCII_WORD.match(text[i])}
+
+
+def _specificity(term: str, targets: int) -> float:
+    # A longer term is more specific (2 characters → 0.67, 6+ → 2); one naming many targets less.
+    # Latin acronyms (PVDF, MDI) are specific despite their length.
+    # A single character is only listed where it is an element's name (锆, 钒, 钛): specific.
+    if len(term) == 1 or term.isascii():
+        length = max(1.0, min(len(term), 6) / 3)
+    else:
+        length = min(len(term), 6) / 3
+    return length / math.sqrt(targets)
+
+
+class Matcher:
+    """An index of the catalogue, built once; `match()` is then cheap (see bench/)."""
+
+    def __init__(
+        self,
+        entries: list[EntryInfo],
+        clusters: list[ClusterInfo],
+        chain_terms: dict[str, list[str]] | None = None,
+        cluster_terms: dict[str, list[str]] | None = None,
+    ):
+        self.entries = entries
+        self.clusters = {c.name: c for c in clusters}
+        self.cluster_order = {c.name: index for index, c in enumerate(clusters)}
+        short = {c.short_name: c.name for c in clusters}
+        # term → [(kind, target index or name)]; and how each term is written (for the reasons).
+        targets: dict[str, list[tuple[str, object]]] = defaultdict(list)
+        self.display: dict[str, str] = {}
+
+        def spelled(words) -> set[str]:
+            folded = set()
+            for word in words:
+                key = normalise(word)
+                if key:
+                    self.display.setdefault(key, word.strip())
+                    folded.add(key)
+            return folded
+
+        for index, entry in enumerate(entries):
+            for term in spelled((entry.title, *entry.terms)):
+                targets[term].append(("entry", index))
+        chains = {entry.chain for entry in entries}
+        for chain, words in (chain_terms or {}).items():
+            if chain in chains:
+                for term in spelled(words):
+                    targets[term].append(("chain", chain))
+        for chain in chains:
+            for term in spelled([chain]):
+                targets[term].append(("chain", chain))
+        for cluster, words in (cluster_terms or {}).items():
+            if cluster in short:
+                for term in spelled(words):
+                    targets[term].append(("cluster", short[cluster]))
+        self.weights: dict[str, list[tuple[str, object, float]]] = {}
+        base = {"entry": ENTRY_WEIGHT, "chain": CHAIN_WEIGHT, "cluster": CLUSTER_WEIGHT}
+        for term, hits in targets.items():
+            unique = list(dict.fromkeys(hits))
+            spec = _specificity(term, len(unique))
+            self.weights[term] = [(kind, target, base[kind] * spec) for kind, target in unique]
+        # Lookup by a term's first two characters: most positions of a text start no term.
+        self.by_prefix: dict[str, list[int]] = defaultdict(list)
+        for term in self.weights:
+            lengths = self.by_prefix[term[:2]]
+            if len(term) not in lengths:
+                lengths.append(len(term))
+        for lengths in self.by_prefix.values():
+            lengths.sort(reverse=True)
+        # Chains: their entries, and each cluster's share of them.
+        self.chain_entries: dict[str, list[int]] = defaultdict(list)
+        for index, entry in enumerate(entries):
+            self.chain_entries[entry.chain].append(index)
+        self.chain_clusters: dict[str, dict[str, float]] = {}
+        for chain, members in self.chain_entries.items():
+            counts: dict[str, float] = defaultdict(float)
+            for index in members:
+                for cluster in entries[index].clusters:
+                    counts[cluster] += 1
+            self.chain_clusters[chain] = {c: n / len(members) for c, n in counts.items()}
+        # Bigrams of entry names, IDF-weighted.
+        postings: dict[str, list[int]] = defaultdict(list)  # bigram → entries whose name has it
+        for index, entry in enumerate(entries):
+            for gram in _bigrams(normalise(entry.title)):
+                postings[gram].append(index)
+        total = max(len(entries), 1)
+        self.entry_grams: list[dict[str, float]] = [{} for _ in entries]
+        for gram, ids in postings.items():
+            for index in ids:
+                self.entry_grams[index][gram] = math.log(total / len(ids)) * BIGRAM_WEIGHT
+
+    # ---------------------------------------------------------------- reading a text
+
+    def terms_in(self, text: str) -> list[str]:
+        """Known terms in `text`, left to right, longest match at each position, no overlaps."""
+        found = []
+        i, size = 0, len(text)
+        while i < size:
+            lengths = self.by_prefix.get(text[i : i + 2])
+            single = text[i] if text[i] in self.weights else None
+            hit = None
+            for length in lengths or ():
+                if i + length > size:
+                    continue
+                candidate = text[i : i + length]
+                if candidate in self.weights and self._bounded(text, i, i + length):
+                    hit = candidate
+                    break
+            if hit is None and single and self._bounded(text, i, i + 1):
+                hit = single
+            if hit:
+                found.append(hit)
+                i += len(hit)
+            else:
+                i += 1
+        return found
+
+    @staticmethod
+    def _bounded(text: str, start: int, end: int) -> bool:
+        # Latin abbreviations stand alone: PE is not in PET, PC is not in PPC.
+        if ASCII_WORD.match(text[start]) and start > 0 and ASCII_WORD.match(text[start - 1]):
+            return False
+        return not (ASCII_WORD.match(text[end - 1]) and end < len(text) and ASCII_WORD.match(text[end]))
+
+    # ---------------------------------------------------------------- scoring
+
+    def match(self, name: str = "", products: str = "", description: str = "", tags: str = "") -> MatchResult:
+        """Rank entries, sectors, clusters and districts for a firm's profile, with the reasons."""
+        body = normalise(" ".join(t for t in (products, description, tags) if t))
+        title = normalise(name)
+        if not body:
+            # A name alone is no profile: 华峰 or 新材料 says nothing certain about products.
+            return EMPTY
+        entry_score: dict[int, float] = defaultdict(float)
+        entry_terms: dict[int, list[str]] = defaultdict(list)
+        chain_score: dict[str, float] = defaultdict(float)
+        chain_terms: dict[str, list[str]] = defaultdict(list)
+        cluster_score: dict[str, float] = defaultdict(float)
+        cluster_terms: dict[str, list[str]] = defaultdict(list)
+        for text, factor in ((body, 1.0), (title, NAME_WEIGHT)):
+            for term in self.terms_in(text):
+                for kind, target, weight in self.weights[term]:
+                    if kind == "entry":
+                        entry_score[target] += weight * factor
+                        entry_terms[target].append(term)
+                    elif kind == "chain":
+                        chain_score[target] += weight * factor
+                        chain_terms[target].append(term)
+                    else:
+                        cluster_score[target] += weight * factor
+                        cluster_terms[target].append(term)
+        if not entry_score and not chain_score and not cluster_score:
+            return EMPTY
+        # Only entries hit by a term of their own or of their chain are candidates; bigrams of
+        # their names then rank them (铝型材 → 大型复杂断面型材 before 再生铝).
+        direct = set(entry_terms) | {i for chain in chain_score for i in self.chain_entries[chain]}
+        # Every pair of the products text (no need to skip Latin ones: entry name bigrams never
+        # hold them); the firm's name counts through its terms only.
+        pairs = {body[i : i + 2] for i in range(len(body) - 1)}
+        entry_grams = self.entry_grams
+        for index in direct:
+            bonus = sum(weight for gram, weight in entry_grams[index].items() if gram in pairs)
+            if bonus:
+                entry_score[index] += bonus
+        # An entry also gets a share of its chain's hits (so 铝型材 ranks the 铝合金 entries).
+        ranked_entries: dict[int, float] = dict(entry_score)
+        for chain, score in chain_score.items():
+            share = score / len(self.chain_entries[chain])
+            for index in self.chain_entries[chain]:
+                ranked_entries[index] = ranked_entries.get(index, 0.0) + share
+
+        sectors: dict[str, float] = defaultdict(float)
+        clusters: dict[str, float] = defaultdict(float, cluster_score)
+        for index in entry_terms:
+            entry = self.entries[index]
+            sectors[entry.sector] += entry_score[index]
+            for position, cluster in enumerate(entry.clusters):
+                clusters[cluster] += entry_score[index] * (1.0 if position == 0 else SHARED_CLUSTER)
+        for chain, score in chain_score.items():
+            sectors[self.entries[self.chain_entries[chain][0]].sector] += score
+            for cluster, share in self.chain_clusters[chain].items():
+                clusters[cluster] += score * share
+        cluster_list = sorted(
+            (Scored(c, round(s, 2)) for c, s in clusters.items() if s > 0),
+            key=lambda c: (-c.score, self.cluster_order.get(c.name, 99)),
+        )
+        for item in cluster_list:
+            item.terms = self._spelled(cluster_terms, item.name)
+        best = heapq.nsmallest(
+            MAX_ENTRIES, ((-score, self.entries[i].code, i) for i, score in ranked_entries.items())
+        )
+        entries = [
+            EntryMatch(
+                self.entries[i].code, self.entries[i].title, round(-score, 2), self._spelled(entry_terms, i)
+            )
+            for score, _, i in best
+        ]
+        return MatchResult(
+            entries=entries,
+            sectors=sorted((Scored(n, round(s, 2)) for n, s in sectors.items()), key=lambda s: -s.score),
+            clusters=cluster_list,
+            districts=self._districts(cluster_list),
+            why=self._why(entry_terms, chain_terms, cluster_terms),
+        )
+
+    def _districts(self, clusters: list[Scored]) -> list[Scored]:
+        """The best clusters' districts: core ones at the cluster's score, others at 60 %."""
+        if not clusters:
+            return []
+        best = clusters[0].score
+        found: dict[str, float] = {}
+        for cluster in clusters:
+            if cluster.score < best / 2:
+                break
+            info = self.clusters.get(cluster.name)
+            if info is None:
+                continue
+            for district in info.core_districts:
+                found[district] = max(found.get(district, 0.0), cluster.score)
+            for district in info.districts:
+                found[district] = max(found.get(district, 0.0), cluster.score * LISTED_DISTRICT)
+        return sorted((Scored(d, round(s, 2)) for d, s in found.items()), key=lambda d: -d.score)
+
+    def _spelled(self, found: dict, key) -> list[str]:
+        """The terms matched for `key`, once each, as the catalogue or vocabulary writes them."""
+        return list(dict.fromkeys(self.display.get(t, t) for t in found.get(key, ())))
+
+    def shown(self, terms: list[str]) -> str:
+        """Matched terms as the catalogue or the vocabulary writes them, once each."""
+        return "、".join(dict.fromkeys(self.display.get(t, t) for t in terms))
+
+    def _why(self, entry_terms, chain_terms, cluster_terms) -> list[str]:
+        reasons = []
+        for index, terms in sorted(entry_terms.items(), key=lambda kv: -len(kv[1])):
+            entry = self.entries[index]
+            reasons.append(f"“{self.shown(terms)}”对应目录条目 {entry.code} {entry.title}")
+        for chain, terms in chain_terms.items():
+            reasons.append(f"“{self.shown(terms)}”属于产业链“{chain}”")
+        for cluster, terms in cluster_terms.items():
+            reasons.append(f"“{self.shown(terms)}”指向{cluster}")
+        return reasons[:12]
+
+
+VOCABULARY = Path(__file__).with_name("vocabulary.yaml")
+
+
+def load_vocabulary(path: Path = VOCABULARY) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The trade words by chain and by cluster (short name)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return data.get("chains") or {}, data.get("clusters") or {}
