@@ -59,6 +59,7 @@ def match_command(file: str, top: str):
                     products=row.get("products") or "",
                     description=row.get("description") or "",
                     tags=row.get("tags") or "",
+                    limit=limit,
                 )
                 lines.append(json.dumps(result.as_json(row.get("name") or "", limit), ensure_ascii=False))
                 if len(lines) >= 1000:  # written in blocks: one echo per line costs as much as a match

@@ -27,6 +27,7 @@ import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 import yaml
@@ -40,7 +41,7 @@ BIGRAM_WEIGHT = 0.35
 NAME_WEIGHT = 0.5  # the firm's name says less than its products (南山铝业 does say 铝)
 SHARED_CLUSTER = 0.8
 LISTED_DISTRICT = 0.6
-MAX_ENTRIES = 20  # the best entries are what anyone reads; the rest cost time
+MAX_ENTRIES = 20  # by default: the best entries are what anyone reads; the rest cost time
 
 
 @dataclass(frozen=True)
@@ -63,14 +64,14 @@ class ClusterInfo:
     districts: tuple[str, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class Scored:
     name: str
     score: float
     terms: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class EntryMatch:
     code: str
     product: str
@@ -132,6 +133,13 @@ class Matcher:
         self.entries = entries
         self.clusters = {c.name: c for c in clusters}
         self.cluster_order = {c.name: index for index, c in enumerate(clusters)}
+        # Each cluster's districts with their factor: core ones 1.0, the other listed ones 0.6.
+        self.cluster_districts: dict[str, list[tuple[str, float]]] = {}
+        for cluster in clusters:
+            pairs = {district: 1.0 for district in cluster.core_districts}
+            for district in cluster.districts:
+                pairs.setdefault(district, LISTED_DISTRICT)
+            self.cluster_districts[cluster.name] = list(pairs.items())  # core first, in the text's order
         short = {c.short_name: c.name for c in clusters}
         # term → [(kind, target index or name)]; and how each term is written (for the reasons).
         targets: dict[str, list[tuple[str, object]]] = defaultdict(list)
@@ -161,12 +169,16 @@ class Matcher:
             if cluster in short:
                 for term in spelled(words):
                     targets[term].append(("cluster", short[cluster]))
-        self.weights: dict[str, list[tuple[str, object, float]]] = {}
+        # term → ((entry index, weight)…, (chain, weight)…, (cluster, weight)…): what a hit adds.
+        self.weights: dict[str, tuple[tuple, tuple, tuple]] = {}
         base = {"entry": ENTRY_WEIGHT, "chain": CHAIN_WEIGHT, "cluster": CLUSTER_WEIGHT}
         for term, hits in targets.items():
             unique = list(dict.fromkeys(hits))
             spec = _specificity(term, len(unique))
-            self.weights[term] = [(kind, target, base[kind] * spec) for kind, target in unique]
+            self.weights[term] = tuple(
+                tuple((target, base[kind] * spec) for k, target in unique if k == kind)
+                for kind in ("entry", "chain", "cluster")
+            )
         # Lookup by a term's first two characters: most positions of a text start no term.
         self.by_prefix: dict[str, list[int]] = defaultdict(list)
         for term in self.weights:
@@ -175,6 +187,11 @@ class Matcher:
                 lengths.append(len(term))
         for lengths in self.by_prefix.values():
             lengths.sort(reverse=True)
+        # What an entry's score adds to clusters: its first cluster fully, the others at 80 %.
+        self.entry_clusters = [
+            tuple((c, 1.0 if position == 0 else SHARED_CLUSTER) for position, c in enumerate(e.clusters))
+            for e in entries
+        ]
         # Chains: their entries, and each cluster's share of them.
         self.chain_entries: dict[str, list[int]] = defaultdict(list)
         for index, entry in enumerate(entries):
@@ -192,10 +209,11 @@ class Matcher:
             for gram in _bigrams(normalise(entry.title)):
                 postings[gram].append(index)
         total = max(len(entries), 1)
-        self.entry_grams: list[dict[str, float]] = [{} for _ in entries]
+        grams: list[dict[str, float]] = [{} for _ in entries]
         for gram, ids in postings.items():
             for index in ids:
-                self.entry_grams[index][gram] = math.log(total / len(ids)) * BIGRAM_WEIGHT
+                grams[index][gram] = math.log(total / len(ids)) * BIGRAM_WEIGHT
+        self.entry_grams = [tuple(g.items()) for g in grams]
 
     # ---------------------------------------------------------------- reading a text
 
@@ -232,106 +250,123 @@ class Matcher:
 
     # ---------------------------------------------------------------- scoring
 
-    def match(self, name: str = "", products: str = "", description: str = "", tags: str = "") -> MatchResult:
-        """Rank entries, sectors, clusters and districts for a firm's profile, with the reasons."""
+    def match(
+        self,
+        name: str = "",
+        products: str = "",
+        description: str = "",
+        tags: str = "",
+        limit: int = MAX_ENTRIES,
+    ) -> MatchResult:
+        """Rank entries, sectors, clusters and districts for a firm's profile, with the reasons;
+        the entry and district lists hold the best `limit` (what a reader or `--top` asks for)."""
         body = normalise(" ".join(t for t in (products, description, tags) if t))
         title = normalise(name)
         if not body:
             # A name alone is no profile: 华峰 or 新材料 says nothing certain about products.
             return EMPTY
-        entry_score: dict[int, float] = defaultdict(float)
-        entry_terms: dict[int, list[str]] = defaultdict(list)
-        chain_score: dict[str, float] = defaultdict(float)
-        chain_terms: dict[str, list[str]] = defaultdict(list)
-        cluster_score: dict[str, float] = defaultdict(float)
-        cluster_terms: dict[str, list[str]] = defaultdict(list)
+        weights, display = self.weights, self.display
+        entry_score: dict[int, float] = {}
+        entry_terms: dict[int, list[str]] = {}
+        chain_score: dict[str, float] = {}
+        chain_terms: dict[str, list[str]] = {}
+        cluster_score: dict[str, float] = {}
+        cluster_terms: dict[str, list[str]] = {}
         for text, factor in ((body, 1.0), (title, NAME_WEIGHT)):
-            for term in self.terms_in(text):
-                for kind, target, weight in self.weights[term]:
-                    if kind == "entry":
-                        entry_score[target] += weight * factor
-                        entry_terms[target].append(term)
-                    elif kind == "chain":
-                        chain_score[target] += weight * factor
-                        chain_terms[target].append(term)
-                    else:
-                        cluster_score[target] += weight * factor
-                        cluster_terms[target].append(term)
+            for term in self.terms_in(text) if text else ():
+                entry_hits, chain_hits, cluster_hits = weights[term]
+                shown = display.get(term, term)  # reasons quote the catalogue's own spelling
+                for target, weight in entry_hits:
+                    entry_score[target] = entry_score.get(target, 0.0) + weight * factor
+                    entry_terms.setdefault(target, []).append(shown)
+                for target, weight in chain_hits:
+                    chain_score[target] = chain_score.get(target, 0.0) + weight * factor
+                    chain_terms.setdefault(target, []).append(shown)
+                for target, weight in cluster_hits:
+                    cluster_score[target] = cluster_score.get(target, 0.0) + weight * factor
+                    cluster_terms.setdefault(target, []).append(shown)
         if not entry_score and not chain_score and not cluster_score:
             return EMPTY
         # Only entries hit by a term of their own or of their chain are candidates; bigrams of
-        # their names then rank them (铝型材 → 大型复杂断面型材 before 再生铝).
-        direct = set(entry_terms) | {i for chain in chain_score for i in self.chain_entries[chain]}
-        # Every pair of the products text (no need to skip Latin ones: entry name bigrams never
-        # hold them); the firm's name counts through its terms only.
+        # their names then rank them (铝型材 → 大型复杂断面型材 before 再生铝). Every pair of the
+        # products text is looked up (entry name bigrams hold no Latin); the name counts by terms.
+        chain_entries = self.chain_entries
+        direct = set(entry_terms)
+        for chain in chain_score:
+            direct.update(chain_entries[chain])
         pairs = {body[i : i + 2] for i in range(len(body) - 1)}
         entry_grams = self.entry_grams
         for index in direct:
-            bonus = sum(weight for gram, weight in entry_grams[index].items() if gram in pairs)
+            bonus = sum([weight for gram, weight in entry_grams[index] if gram in pairs])
             if bonus:
-                entry_score[index] += bonus
+                entry_score[index] = entry_score.get(index, 0.0) + bonus
         # An entry also gets a share of its chain's hits (so 铝型材 ranks the 铝合金 entries).
-        ranked_entries: dict[int, float] = dict(entry_score)
+        ranked_entries = dict(entry_score)
         for chain, score in chain_score.items():
-            share = score / len(self.chain_entries[chain])
-            for index in self.chain_entries[chain]:
+            members = chain_entries[chain]
+            share = score / len(members)
+            for index in members:
                 ranked_entries[index] = ranked_entries.get(index, 0.0) + share
 
-        sectors: dict[str, float] = defaultdict(float)
-        clusters: dict[str, float] = defaultdict(float, cluster_score)
+        sectors: dict[str, float] = {}
+        clusters = dict(cluster_score)
+        entry_list = self.entries
         for index in entry_terms:
-            entry = self.entries[index]
-            sectors[entry.sector] += entry_score[index]
-            for position, cluster in enumerate(entry.clusters):
-                clusters[cluster] += entry_score[index] * (1.0 if position == 0 else SHARED_CLUSTER)
+            score = entry_score[index]
+            sector = entry_list[index].sector
+            sectors[sector] = sectors.get(sector, 0.0) + score
+            for cluster, factor in self.entry_clusters[index]:
+                clusters[cluster] = clusters.get(cluster, 0.0) + score * factor
         for chain, score in chain_score.items():
-            sectors[self.entries[self.chain_entries[chain][0]].sector] += score
+            sector = entry_list[chain_entries[chain][0]].sector
+            sectors[sector] = sectors.get(sector, 0.0) + score
             for cluster, share in self.chain_clusters[chain].items():
-                clusters[cluster] += score * share
-        cluster_list = sorted(
-            (Scored(c, round(s, 2)) for c, s in clusters.items() if s > 0),
-            key=lambda c: (-c.score, self.cluster_order.get(c.name, 99)),
-        )
-        for item in cluster_list:
-            item.terms = self._spelled(cluster_terms, item.name)
-        best = heapq.nsmallest(
-            MAX_ENTRIES, ((-score, self.entries[i].code, i) for i, score in ranked_entries.items())
-        )
+                clusters[cluster] = clusters.get(cluster, 0.0) + score * share
+        order = self.cluster_order
+        cluster_list = [
+            Scored(name, round(-negative, 2), self._spelled(cluster_terms, name))
+            for negative, _, name in sorted((-s, order.get(c, 99), c) for c, s in clusters.items() if s > 0)
+        ]
         entries = [
             EntryMatch(
-                self.entries[i].code, self.entries[i].title, round(-score, 2), self._spelled(entry_terms, i)
+                entry_list[i].code, entry_list[i].title, round(score, 2), self._spelled(entry_terms, i)
             )
-            for score, _, i in best
+            for i, score in heapq.nlargest(limit, ranked_entries.items(), key=itemgetter(1))
         ]
         return MatchResult(
             entries=entries,
-            sectors=sorted((Scored(n, round(s, 2)) for n, s in sectors.items()), key=lambda s: -s.score),
+            sectors=[
+                Scored(n, round(s, 2)) for n, s in sorted(sectors.items(), key=itemgetter(1), reverse=True)
+            ],
             clusters=cluster_list,
-            districts=self._districts(cluster_list),
+            districts=self._districts(cluster_list, limit),
             why=self._why(entry_terms, chain_terms, cluster_terms),
         )
 
-    def _districts(self, clusters: list[Scored]) -> list[Scored]:
+    def _districts(self, clusters: list[Scored], limit: int) -> list[Scored]:
         """The best clusters' districts: core ones at the cluster's score, others at 60 %."""
         if not clusters:
             return []
         best = clusters[0].score
+        qualifying = [c for c in clusters if c.score >= best / 2]
+        if len(qualifying) == 1:  # the usual case: the cluster's own order is the ranking
+            return [
+                Scored(district, round(best * factor, 2))
+                for district, factor in self.cluster_districts.get(clusters[0].name, ())[:limit]
+            ]
         found: dict[str, float] = {}
-        for cluster in clusters:
-            if cluster.score < best / 2:
-                break
-            info = self.clusters.get(cluster.name)
-            if info is None:
-                continue
-            for district in info.core_districts:
-                found[district] = max(found.get(district, 0.0), cluster.score)
-            for district in info.districts:
-                found[district] = max(found.get(district, 0.0), cluster.score * LISTED_DISTRICT)
-        return sorted((Scored(d, round(s, 2)) for d, s in found.items()), key=lambda d: -d.score)
+        for cluster in qualifying:
+            for district, factor in self.cluster_districts.get(cluster.name, ()):
+                score = cluster.score * factor
+                if score > found.get(district, 0.0):
+                    found[district] = score
+        ranked = heapq.nlargest(limit, found.items(), key=itemgetter(1))
+        return [Scored(district, round(score, 2)) for district, score in ranked]
 
-    def _spelled(self, found: dict, key) -> list[str]:
-        """The terms matched for `key`, once each, as the catalogue or vocabulary writes them."""
-        return list(dict.fromkeys(self.display.get(t, t) for t in found.get(key, ())))
+    @staticmethod
+    def _spelled(found: dict, key) -> list[str]:
+        """The terms matched for `key`, once each (already in the catalogue's spelling)."""
+        return list(dict.fromkeys(found.get(key, ())))
 
     def shown(self, terms: list[str]) -> str:
         """Matched terms as the catalogue or the vocabulary writes them, once each."""
@@ -341,11 +376,11 @@ class Matcher:
         reasons = []
         for index, terms in sorted(entry_terms.items(), key=lambda kv: -len(kv[1])):
             entry = self.entries[index]
-            reasons.append(f"“{self.shown(terms)}”对应目录条目 {entry.code} {entry.title}")
+            reasons.append(f"“{'、'.join(dict.fromkeys(terms))}”对应目录条目 {entry.code} {entry.title}")
         for chain, terms in chain_terms.items():
-            reasons.append(f"“{self.shown(terms)}”属于产业链“{chain}”")
+            reasons.append(f"“{'、'.join(dict.fromkeys(terms))}”属于产业链“{chain}”")
         for cluster, terms in cluster_terms.items():
-            reasons.append(f"“{self.shown(terms)}”指向{cluster}")
+            reasons.append(f"“{'、'.join(dict.fromkeys(terms))}”指向{cluster}")
         return reasons[:12]
 
 
