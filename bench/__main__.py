@@ -205,6 +205,52 @@ def bench_matching(app, tmp: str) -> None:
     )
 
 
+def bench_briefs(app) -> None:
+    """One cluster brief against WeasyPrint alone on the same final HTML (median of 3, after a
+    warm-up), and all 14 briefs, on the demo data."""
+    from datetime import UTC, datetime
+
+    from weasyprint import HTML
+
+    from crm.core.timeutil import today_local
+    from crm.demo import load_demo_accounts
+    from crm.demo_data import load_demo_data
+    from crm.extensions import db
+    from crm.industry.service import all_clusters
+    from reports.figures import Scope, gather, week_of
+    from reports.render import brief_html, html_to_pdf
+
+    with app.app_context():
+        load_demo_accounts()
+        load_demo_data()
+        db.session.commit()
+        week = week_of(today_local())
+
+        def whole(scope):
+            return html_to_pdf(brief_html(gather(scope, week, datetime.now(UTC), today_local())))
+
+        whole(Scope("LA"))  # warm-up: fonts and WeasyPrint's own caches
+        html = brief_html(gather(Scope("LA"), week, datetime.now(UTC), today_local()))
+        ours, theirs = [], []
+        for _ in range(3):
+            start = time.perf_counter()
+            whole(Scope("LA"))
+            ours.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            HTML(string=html, base_url=str(ROOT / "reports" / "templates")).write_pdf()
+            theirs.append(time.perf_counter() - start)
+        scopes = [Scope(c.code) for c in all_clusters()] + [Scope()]
+        start = time.perf_counter()
+        for scope in scopes:
+            whole(scope)
+        every = time.perf_counter() - start
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    print(
+        f"周报：轻合金一份 {statistics.median(ours):.2f} s，WeasyPrint 单独渲染同一 HTML "
+        f"{statistics.median(theirs):.2f} s（{ratio:.2f} 倍）；全部 {len(scopes)} 份 {every:.1f} s"
+    )
+
+
 def main() -> None:
     bench_setup_noop()
     with tempfile.TemporaryDirectory() as tmp:
@@ -213,6 +259,7 @@ def main() -> None:
         bench_pages(app)
         bench_audit_overhead(app)
         bench_matching(app, tmp)
+        bench_briefs(app)
 
 
 if __name__ == "__main__":

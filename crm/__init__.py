@@ -78,6 +78,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.audit.routes import bp as audit_bp
     from crm.auth.admin import bp as admin_bp
     from crm.auth.routes import bp as auth_bp
+    from crm.briefs.routes import bp as briefs_bp
     from crm.enterprises.routes import bp as enterprises_bp
     from crm.imports.routes import bp as imports_bp
     from crm.industry.routes import bp as industry_bp
@@ -94,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
         leads_bp,
         imports_bp,
         projects_bp,
+        briefs_bp,
         industry_bp,
         admin_bp,
         audit_bp,
@@ -104,10 +106,11 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from crm.auth.cli import users_cli
+    from crm.briefs.cli import brief_command
     from crm.demo import demo_cli
     from crm.industry.cli import map_cli, match_command
 
-    for group in (users_cli, map_cli, demo_cli, match_command):
+    for group in (users_cli, map_cli, demo_cli, match_command, brief_command):
         app.cli.add_command(group)
 
 

@@ -5,12 +5,12 @@ Names are invented (brand syllables + an industry word); people are 张经理-st
 """
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
 from crm.auth.models import MANAGER, OFFICER, User
-from crm.core.timeutil import today_local
+from crm.core.timeutil import SHANGHAI, today_local
 from crm.enterprises.credit_code import ALPHABET, check_character
 from crm.enterprises.models import HONOURS, OWNERSHIPS, Enterprise
 from crm.enterprises.service import EnterpriseError, add_contact, create_enterprise
@@ -148,21 +148,25 @@ def load_demo_data(today=None) -> dict[str, int]:
             stage = rng.choice(stage_plan)
             # Every key cluster gets a few signed projects, so its brief and rates show something.
             thin = [c for c in entry.clusters if c.kind == "重点" and signed_in.get(c.id, 0) < 4]
-            if thin and stage in ("线索", "初步接洽"):
+            place = None
+            if thin:
                 stage = "签约"
+                # Round the cluster's districts, so its projects are spread over several of them.
+                members = thin[0].districts
+                place = members[signed_in.get(thin[0].id, 0) % len(members)]
             if stage == "签约":
                 for cluster in entry.clusters:
                     signed_in[cluster.id] = signed_in.get(cluster.id, 0) + 1
-            _demo_lead(rng, firm, entry, rng.choice(officers), stage, today, created, all_places)
+            _demo_lead(rng, firm, entry, rng.choice(officers), stage, today, created, all_places, place)
         if index % 40 == 0:
             db.session.flush()
     return created
 
 
-def _demo_lead(rng, firm, entry, owner, stage, today, created, all_places) -> None:
+def _demo_lead(rng, firm, entry, owner, stage, today, created, all_places, place=None) -> None:
     # Mostly a district the entry suits; now and then another one, as real leads do.
     districts = entry.suitable_districts() if rng.random() < 0.8 else []
-    districts = districts or all_places
+    districts = [place] if place else districts or all_places
     lead = create_lead(
         firm,
         {
@@ -175,7 +179,9 @@ def _demo_lead(rng, firm, entry, owner, stage, today, created, all_places) -> No
         owner,
     )
     created["leads"] += 1
-    start = today - timedelta(days=rng.randint(7, 84))
+    start = today - timedelta(days=rng.randint(0, 84))
+    # Logged the day of its first contact, so each week of the last twelve has its new leads.
+    lead.created_at = datetime.combine(start, time(9, 30), SHANGHAI).astimezone(UTC)
     contacts = rng.randint(1, 5)
     for number in range(contacts):
         day = min(today, start + timedelta(days=number * rng.randint(3, 12)))

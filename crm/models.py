@@ -2,6 +2,7 @@
 
 from crm.audit.models import AuditLog
 from crm.auth.models import User
+from crm.briefs.models import Brief
 from crm.enterprises.models import Contact, Enterprise
 from crm.imports.models import ImportBatch
 from crm.industry.models import (
@@ -20,6 +21,7 @@ from crm.projects.models import Milestone, Project, ProjectUpdate
 
 __all__ = [
     "AuditLog",
+    "Brief",
     "CatalogueEntry",
     "Contact",
     "Enterprise",

@@ -116,6 +116,7 @@ def test_officer_logs_an_enterprise_a_lead_and_a_follow_up(page, live_server):
     expect(page.get_by_text("线索“钛合金板材扩产”已移至“初步接洽”。")).to_be_visible()
     expect(page.get_by_test_id("timeline")).to_contain_text("线索 → 初步接洽")
     # The same lead on the kanban: a drop into a gate it cannot pass, then one it can.
+    page.get_by_role("link", name="招商线索").click()
     page.get_by_role("link", name="线索看板").click()
     card = page.locator("article.board-card", has_text="钛合金板材扩产")
     card.drag_to(
@@ -184,3 +185,26 @@ def test_district_user_keeps_a_project_current_and_cannot_reach_another(page, li
     response = page.goto(f"{live_server}/projects/{ids['长寿区']}")
     assert response.status == 404
     expect(page.get_by_text("您访问的页面或数据不存在。")).to_be_visible()
+
+
+def test_manager_follows_the_dashboard_and_downloads_a_brief(page, live_server):
+    page.goto(live_server + "/login")
+    page.get_by_label("用户名").fill("live_manager")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="驾驶舱")).to_be_visible()
+    number = page.locator("[data-stage='线索']")
+    count = int(number.inner_text())
+    number.click()
+    expect(page).to_have_url(re.compile(r"/leads/\?stage="))
+    expect(page.locator("table tbody .badge", has_text="线索")).to_have_count(min(count, 25))
+    page.get_by_role("link", name="周报").click()
+    page.get_by_label("范围").select_option(label="轻合金材料产业集群")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="生成并下载 PDF").click()
+    download = download_info.value
+    assert "轻合金材料产业集群招商周报" in download.suggested_filename
+    with open(download.path(), "rb") as handle:
+        assert handle.read(5) == b"%PDF-"
+    page.goto(live_server + "/briefs/")
+    expect(page.get_by_test_id("archive")).to_contain_text("轻合金材料产业集群")

@@ -14,7 +14,7 @@ from crm.core.pagination import paginate
 from crm.enterprises.forms import ContactForm, EnterpriseForm
 from crm.enterprises.merge import absorbed_ids, final_enterprise, merge_enterprises, merge_problem
 from crm.enterprises.merge_forms import MergeForm, parse_id
-from crm.enterprises.models import KINDS, OWNERSHIPS, Enterprise
+from crm.enterprises.models import KINDS, OWNERSHIPS, TIER_5BN_WAN, TIER_10BN_WAN, Enterprise
 from crm.enterprises.service import (
     DuplicateWarning,
     EnterpriseError,
@@ -50,6 +50,14 @@ def _filtered():
         stmt = stmt.where(Enterprise.kind == request.args["kind"])
     if request.args.get("ownership", "") in OWNERSHIPS:
         stmt = stmt.where(Enterprise.ownership == request.args["ownership"])
+    # The tiers and listing the 2027 targets count (the dashboard's numbers link here).
+    tier = request.args.get("tier", "")
+    if tier == "百亿级":
+        stmt = stmt.where(Enterprise.revenue_wan >= TIER_10BN_WAN)
+    elif tier == "五十亿级":
+        stmt = stmt.where(Enterprise.revenue_wan >= TIER_5BN_WAN, Enterprise.revenue_wan < TIER_10BN_WAN)
+    if request.args.get("listed") == "1":
+        stmt = stmt.where(Enterprise.listed_exchange.is_not(None))
     return stmt.order_by(Enterprise.id.desc())
 
 

@@ -4,7 +4,7 @@ Every caller — page, API, import, CLI — goes through these, so the rules are
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 
 from sqlalchemy import or_, select
@@ -18,7 +18,7 @@ from crm.enterprises.models import EXCHANGES, HONOURS, KINDS, OWNERSHIPS, Contac
 from crm.enterprises.names import name_key
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
-from crm.industry.service import all_districts, resolve_district
+from crm.industry.service import all_districts, district_id_of
 from crm.matching.terms import normalise
 
 MAX_REVENUE_WAN = 1_000_000_000  # 10 万亿元: larger is a typing error
@@ -133,12 +133,7 @@ def validate(raw: dict) -> EnterpriseData:
         if values["credit_code"] and (error := credit_code_error(values["credit_code"])):
             raise EnterpriseError(error)
     with problems.field("district"):
-        values["district_id"] = None
-        if raw.get("district"):
-            district = resolve_district(str(raw["district"])[:64])
-            if district is None:
-                raise EnterpriseError(f"未知的区县或功能区：“{str(raw['district'])[:64]}”")
-            values["district_id"] = district.id
+        values["district_id"] = district_id_of(raw.get("district"), EnterpriseError)
         if values.get("kind") == "local" and values["district_id"] is None:
             raise EnterpriseError("本地培育库企业须填写所在区县")
     with problems.field("honours"):
@@ -257,26 +252,8 @@ def find_duplicates(
 
 
 def _apply(enterprise: Enterprise, data: EnterpriseData) -> None:
-    for key in (
-        "name",
-        "kind",
-        "credit_code",
-        "former_names",
-        "ownership",
-        "hq_province",
-        "hq_city",
-        "district_id",
-        "listed_exchange",
-        "listed_code",
-        "revenue_wan",
-        "honours",
-        "products",
-        "description",
-        "legal_representative",
-        "registered_capital",
-        "established_on",
-        "business_scope",
-    ):
+    # Every value but the catalogue codes, which become the entries relationship below.
+    for key in (f.name for f in fields(EnterpriseData) if f.name != "catalogue_codes"):
         if getattr(enterprise, key) != getattr(data, key):
             setattr(enterprise, key, getattr(data, key))
     districts = _district_names()

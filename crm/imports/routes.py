@@ -114,14 +114,23 @@ def batch(batch_id: int):
     )
 
 
-@bp.route("/<int:batch_id>/mapping", methods=["POST"])
-@roles_required(*IMPORTERS)
-def mapping(batch_id: int):
-    """Save the column mapping; the preview is recomputed on the batch page."""
+def _posted(batch_id: int) -> tuple[ImportBatch, "BatchForm | None"]:
+    """The batch a POST is about and its checked form; None (with the problem flashed) when the
+    form does not validate (CSRF, a forged version)."""
     batch = _batch(batch_id)
     form = BatchForm()
     if not form.validate_on_submit():
         flash(first_error(form) or "提交无效", "danger")
+        return batch, None
+    return batch, form
+
+
+@bp.route("/<int:batch_id>/mapping", methods=["POST"])
+@roles_required(*IMPORTERS)
+def mapping(batch_id: int):
+    """Save the column mapping; the preview is recomputed on the batch page."""
+    batch, form = _posted(batch_id)
+    if form is None:
         return redirect(url_for("imports.batch", batch_id=batch.id))
     chosen = {
         str(index): request.form.get(f"column-{index}", "").strip()[:32]
@@ -146,10 +155,8 @@ def mapping(batch_id: int):
 @roles_required(*IMPORTERS)
 def confirm(batch_id: int):
     """Import every row, or nothing."""
-    batch = _batch(batch_id)
-    form = BatchForm()
-    if not form.validate_on_submit():
-        flash(first_error(form) or "提交无效", "danger")
+    batch, form = _posted(batch_id)
+    if form is None:
         return redirect(url_for("imports.batch", batch_id=batch.id))
     try:
         counts = apply(batch, current_user, form.version.data or 0)
@@ -175,10 +182,8 @@ def confirm(batch_id: int):
 @roles_required(*IMPORTERS)
 def cancel(batch_id: int):
     """Drop a pending batch."""
-    batch = _batch(batch_id)
-    form = BatchForm()
-    if not form.validate_on_submit():
-        flash(first_error(form) or "提交无效", "danger")
+    batch, form = _posted(batch_id)
+    if form is None:
         return redirect(url_for("imports.batch", batch_id=batch.id))
     if batch.status != "pending":
         flash(f"该批次{batch.status_label}，不能取消", "danger")

@@ -261,6 +261,18 @@ def attachment_counts(user=None) -> dict[str, dict[str, int]]:
     return counts
 
 
+def district_id_of(value, error: type[Exception]) -> int | None:
+    """The id of the district a submitted name or alias names, None for a blank value; an unknown
+    name raises `error` with a Chinese message. One rule for every form, API body and import."""
+    text = str(value or "").strip()[:64]
+    if not text:
+        return None
+    district = resolve_district(text)
+    if district is None:
+        raise error(f"未知的区县或功能区：“{text}”")
+    return district.id
+
+
 def district_choices(empty_label: str):
     """Options of a district <select>: an empty choice labelled `empty_label`, then every district."""
     from crm.core.forms import choices

@@ -16,7 +16,7 @@ from crm.enterprises.models import Enterprise
 from crm.enterprises.service import parse_revenue
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
-from crm.industry.service import resolve_district
+from crm.industry.service import district_id_of
 from crm.leads.models import (
     DORMANT,
     FOLLOW_UP_KINDS,
@@ -101,12 +101,7 @@ def validate(raw: dict, today: date | None = None, current_follow_up: date | Non
                 raise LeadError(f"未知或已停用的目录条目代码“{str(raw['catalogue_code'])[:16]}”")
             values["catalogue_entry_id"] = entry.id
     with problems.field("district"):
-        values["intended_district_id"] = None
-        if raw.get("district"):
-            district = resolve_district(str(raw["district"])[:64])
-            if district is None:
-                raise LeadError(f"未知的区县或功能区：“{str(raw['district'])[:64]}”")
-            values["intended_district_id"] = district.id
+        values["intended_district_id"] = district_id_of(raw.get("district"), LeadError)
     with problems.field("next_follow_up_on"):
         follow_up = values["next_follow_up_on"] = _date(raw.get("next_follow_up_on"), "下次跟进日期")
         if follow_up and follow_up < (today or today_local()) and follow_up != current_follow_up:

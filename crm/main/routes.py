@@ -6,17 +6,25 @@ from sqlalchemy import func, select
 
 from crm.audit.models import AuditLog
 from crm.audit.routes import table_labels
-from crm.auth.models import ADMIN, MANAGER, User
-from crm.auth.permissions import scoped
+from crm.auth.models import ADMIN, MANAGER, OFFICER, User
+from crm.auth.permissions import roles_required, scoped
+from crm.core.timeutil import today_local
 from crm.extensions import db
-from crm.industry.models import District
+from crm.industry.models import CatalogueEntry, Cluster, District
+from crm.industry.service import all_clusters
+from crm.leads.models import STAGES, Lead
+from crm.projects.models import TERMINATED, Project
+from crm.projects.service import ProjectFilter, rates, totals, visible_projects
+from reports.figures import PLAN_START, Figures, Scope
 
 bp = Blueprint("main", __name__)
 
 
 @bp.route("/")
 def home():
-    """The landing page after login."""
+    """The landing page after login: the dashboard for managers, the overview for the others."""
+    if current_user.role == MANAGER:
+        return dashboard()
     counts = {"districts": db.session.scalar(scoped(select(func.count(District.id)), District))}
     recent, labels = [], {}
     if current_user.has_role(MANAGER, ADMIN):
@@ -24,3 +32,42 @@ def home():
         recent = list(db.session.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(8)))
         labels = table_labels()
     return render_template("main/home.html", counts=counts, recent=recent, labels=labels)
+
+
+@bp.route("/dashboard")
+@roles_required(MANAGER, OFFICER, ADMIN)
+def dashboard():
+    """驾驶舱: the 2027 targets against today, the pipeline, signings by cluster and the rates,
+    every number linked to the list behind it."""
+    today = today_local()
+    period = ProjectFilter(signed_from=PLAN_START, signed_to=today)
+    base = visible_projects(period, today)
+    live = base.where(Project.stage != TERMINATED)
+    clusters = {c.id: c for c in all_clusters()}
+    by_cluster = db.session.execute(
+        live.join(Project.catalogue_entry)
+        .join(CatalogueEntry.clusters)
+        .with_only_columns(Cluster.id, func.count(Project.id), func.sum(Project.agreed_investment_wan))
+        .group_by(Cluster.id)
+    ).all()
+    signings = sorted(
+        (
+            {"cluster": clusters[ident], "count": count, "agreed": int(total or 0)}
+            for ident, count, total in by_cluster
+            if ident in clusters
+        ),
+        key=lambda row: row["cluster"].sort_order,
+    )
+    funnel = dict(
+        db.session.execute(scoped(select(Lead.stage, func.count()), Lead).group_by(Lead.stage)).all()
+    )
+    return render_template(
+        "main/dashboard.html",
+        today=today,
+        period=period,
+        targets=Figures(Scope()).targets(),
+        funnel=[(stage, funnel.get(stage, 0)) for stage in STAGES],
+        signings=signings,
+        total=rates(base, today)[0],
+        totals=totals(live),
+    )

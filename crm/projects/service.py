@@ -19,7 +19,7 @@ from crm.core.validation import Problems
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
 from crm.industry.models import CatalogueEntry, Chain, Cluster, Product, Sector
-from crm.industry.service import resolve_district
+from crm.industry.service import district_id_of, resolve_district
 from crm.projects.models import (
     HEALTHS,
     LIFECYCLE,
@@ -282,12 +282,9 @@ def update_project(project: Project, raw: dict, seen_version: int) -> Project:
     with problems.field("park"):
         values["park"] = clean_text(raw.get("park"), "园区", 64, ProjectError) or None
     with problems.field("district"):
-        if not str(raw.get("district") or "").strip():
+        values["district_id"] = district_id_of(raw.get("district"), ProjectError)
+        if values["district_id"] is None:
             raise ProjectError("请选择落地区县")
-        district = resolve_district(str(raw.get("district") or "")[:64])
-        if district is None:
-            raise ProjectError(f"未知的区县或功能区：“{str(raw.get('district') or '')[:64]}”")
-        values["district_id"] = district.id
     with problems.field("agreed_investment_wan"):
         values["agreed_investment_wan"] = _amount(raw.get("agreed_investment_wan"), "协议投资额（万元）")
         if not values["agreed_investment_wan"]:

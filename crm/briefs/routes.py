@@ -1,0 +1,98 @@
+"""周报 pages: choose a cluster (or the city) and a week, preview in the browser, make the PDF;
+the archive serves every PDF made, byte for byte."""
+
+import io
+from datetime import timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm.auth.models import DISTRICT, MANAGER, OFFICER
+from crm.auth.permissions import get_visible_or_404, roles_required, scoped
+from crm.briefs.models import Brief
+from crm.briefs.service import last_week, make_brief, preview
+from crm.core.forms import BaseForm
+from crm.core.pagination import paginate
+from crm.core.timeutil import today_local
+from crm.extensions import db
+from crm.industry.service import all_clusters
+from reports.figures import BriefError, Scope, parse_week, week_of
+
+bp = Blueprint("briefs", __name__, url_prefix="/briefs")
+
+MAKERS = (OFFICER, MANAGER, DISTRICT)
+
+
+def _chosen() -> tuple[Scope, str]:
+    """The scope and week asked for; a district user's brief covers their district only."""
+    code = (request.values.get("cluster") or "CITY")[:8].upper()
+    week = (request.values.get("week") or last_week())[:10]
+    parse_week(week)  # BriefError in Chinese for a malformed week
+    if code != "CITY" and code not in {c.code for c in all_clusters()}:
+        raise BriefError("请选择有效的产业集群或全市")
+    district = current_user.district_id if current_user.role == DISTRICT else None
+    return Scope(None if code == "CITY" else code, district), week
+
+
+def _weeks() -> list[str]:
+    today = today_local()
+    return [week_of(today - timedelta(days=7 * n)) for n in range(0, 13)]
+
+
+@bp.route("/")
+def index():
+    """Choose and make a brief; the archive below."""
+    archive = scoped(select(Brief), Brief).order_by(Brief.id.desc())
+    return render_template(
+        "briefs/index.html",
+        clusters=all_clusters(),
+        weeks=_weeks(),
+        default_week=last_week(),
+        page=paginate(archive),
+        form=BaseForm(),
+        may_make=current_user.role in MAKERS,
+    )
+
+
+@bp.route("/preview")
+@roles_required(*MAKERS)
+def show_preview():
+    """The brief as HTML in the browser (what the PDF will print)."""
+    try:
+        scope, week = _chosen()
+    except BriefError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("briefs.index"))
+    return preview(scope, week)
+
+
+@bp.route("/", methods=["POST"])
+@roles_required(*MAKERS)
+def make():
+    """Make the PDF, keep it in the archive and download it."""
+    form = BaseForm()
+    if not form.validate_on_submit():
+        flash("页面已过期或缺少安全令牌（CSRF），请刷新页面后重新提交。", "danger")
+        return redirect(url_for("briefs.index"))
+    try:
+        scope, week = _chosen()
+    except BriefError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("briefs.index"))
+    brief = make_brief(scope, week, current_user.display_name, current_user._get_current_object())
+    db.session.commit()
+    return redirect(url_for("briefs.download", brief_id=brief.id))
+
+
+@bp.route("/<int:brief_id>.pdf")
+def download(brief_id: int):
+    """A brief from the archive, exactly as it was made."""
+    brief = get_visible_or_404(Brief, brief_id)
+    return send_file(
+        io.BytesIO(brief.pdf),
+        mimetype="application/pdf",
+        as_attachment=request.args.get("inline") != "1",
+        download_name=brief.filename,
+        etag=brief.sha256,
+    )

@@ -1,0 +1,396 @@
+"""The figures of a weekly brief, read from the database for one scope and one ISO week.
+
+Everything here is a query; what it returns is plain data (dicts, lists, numbers, dates) that
+reports.render turns into HTML without touching the database again. A scope is the whole city or
+one cluster (a lead or project belongs to a cluster through its catalogue entry, as in the lists),
+optionally narrowed to one district (a district user's brief).
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from crm.core.timeutil import SHANGHAI
+from crm.enterprises.models import TIER_5BN_WAN, TIER_10BN_WAN, Enterprise
+from crm.extensions import db
+from crm.industry.models import CatalogueEntry, Cluster, District, Target
+from crm.industry.service import all_clusters, catalogue_entries
+from crm.leads.models import PIPELINE, FollowUp, Lead
+from crm.projects.models import TERMINATED, Milestone, Project, ProjectUpdate, health_sql
+
+PLAN_START = date(2023, 1, 1)  # cumulative figures count from the action plan's first year
+WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+class BriefError(ValueError):
+    """A brief that cannot be made (unknown cluster, malformed week); the message is Chinese."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a brief covers: the city or one cluster, optionally one district only."""
+
+    cluster_code: str | None = None  # None: the whole city
+    district_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        return self.cluster_code or "CITY"
+
+
+def parse_week(text: str) -> tuple[date, date]:
+    """Monday and Sunday of an ISO week written 2026-W47."""
+    match = WEEK.match((text or "").strip())
+    if not match:
+        raise BriefError(f"周次“{str(text)[:20]}”格式不对，应为 ISO 周，如 2026-W47（年-W周）")
+    year, week = int(match.group(1)), int(match.group(2))
+    try:
+        monday = date.fromisocalendar(year, week, 1)
+    except ValueError as error:
+        last = date(year, 12, 28).isocalendar().week
+        raise BriefError(f"{year} 年没有第 {week} 周（ISO 周次为 01–{last:02d}）") from error
+    return monday, monday + timedelta(days=6)
+
+
+def week_of(day: date) -> str:
+    iso = day.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def resolve_cluster(name: str) -> Cluster:
+    """A cluster by full name, short name or code; unknown names list what is valid."""
+    wanted = (name or "").strip()
+    for cluster in all_clusters():
+        if wanted in (cluster.name, cluster.short_name, cluster.code, cluster.text_name):
+            return cluster
+    valid = "、".join(c.short_name for c in all_clusters())
+    raise BriefError(f"没有名为“{wanted[:40]}”的产业集群。可用：{valid}（也可用全称）")
+
+
+def _utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """Shanghai days first..last as a UTC interval [start, end)."""
+    start = datetime.combine(first, time.min, SHANGHAI).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, SHANGHAI).astimezone(UTC)
+    return start, end
+
+
+class Figures:
+    """Queries of one scope; each method returns plain data."""
+
+    def __init__(self, scope: Scope):
+        self.scope = scope
+        self.cluster = None
+        if scope.cluster_code:
+            self.cluster = db.session.scalar(select(Cluster).where(Cluster.code == scope.cluster_code))
+            if self.cluster is None:
+                raise BriefError(f"没有代码为 {scope.cluster_code} 的产业集群")
+
+    # ------------------------------------------------------------ scoped selects
+
+    def _in_cluster(self, entry_column):
+        if self.cluster is None:
+            return True
+        members = (
+            select(CatalogueEntry.id)
+            .join(CatalogueEntry.clusters)
+            .where(Cluster.id == self.cluster.id)
+            .scalar_subquery()
+        )
+        return entry_column.in_(members)
+
+    def leads(self):
+        stmt = select(Lead).where(self._in_cluster(Lead.catalogue_entry_id))
+        if self.scope.district_id:
+            stmt = stmt.where(Lead.intended_district_id == self.scope.district_id)
+        return stmt
+
+    def projects(self):
+        stmt = select(Project).where(self._in_cluster(Project.catalogue_entry_id))
+        if self.scope.district_id:
+            stmt = stmt.where(Project.district_id == self.scope.district_id)
+        return stmt
+
+    def _count(self, stmt) -> int:
+        return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+    def _lead_ids(self):
+        return self.leads().with_only_columns(Lead.id).scalar_subquery()
+
+    def _project_ids(self):
+        return self.projects().with_only_columns(Project.id).scalar_subquery()
+
+    # ------------------------------------------------------------ headline figures
+
+    def headline(self, first: date, last: date) -> dict:
+        """The figures of a period (a week, or PLAN_START..Sunday for the cumulative ones)."""
+        start, end = _utc_bounds(first, last)
+        follow_ups = select(FollowUp).where(
+            FollowUp.lead_id.in_(self._lead_ids()), FollowUp.occurred_on.between(first, last)
+        )
+        signed = self.projects().where(Project.signed_on.between(first, last))
+        agreed = db.session.scalar(
+            select(func.coalesce(func.sum(Project.agreed_investment_wan), 0)).where(
+                Project.id.in_(signed.with_only_columns(Project.id).scalar_subquery())
+            )
+        )
+
+        def reached(stage: str) -> int:
+            return self._count(
+                select(Milestone.id).where(
+                    Milestone.project_id.in_(self._project_ids()),
+                    Milestone.stage == stage,
+                    Milestone.actual_on.between(first, last),
+                )
+            )
+
+        return {
+            "new_leads": self._count(self.leads().where(Lead.created_at >= start, Lead.created_at < end)),
+            "follow_ups": self._count(follow_ups),
+            "site_visits": self._count(follow_ups.where(FollowUp.kind == "实地考察")),
+            "signings": self._count(signed),
+            "signed_wan": int(agreed or 0),
+            "starts": reached("开工"),
+            "production_starts": reached("投产"),
+            "funds_wan": self.funds(first, last),
+        }
+
+    def funds(self, first: date, last: date) -> int:
+        """Funds in place reported in a period: the updates that count (not corrected)."""
+        corrected = select(ProjectUpdate.corrects_id).where(ProjectUpdate.corrects_id.is_not(None))
+        total = db.session.scalar(
+            select(func.coalesce(func.sum(ProjectUpdate.funds_wan), 0)).where(
+                ProjectUpdate.project_id.in_(self._project_ids()),
+                ProjectUpdate.reported_on.between(first, last),
+                ProjectUpdate.id.not_in(corrected),
+            )
+        )
+        return int(total or 0)
+
+    # ------------------------------------------------------------ lists
+
+    def key_projects(self, as_of: date, limit: int = 10) -> list[dict]:
+        rows = db.session.execute(
+            self.projects()
+            .where(Project.stage != TERMINATED, Project.signed_on <= as_of)
+            .add_columns(health_sql(as_of).label("health"))
+            .order_by(Project.agreed_investment_wan.desc(), Project.id)
+            .limit(limit)
+        ).all()
+        return [
+            {
+                "name": p.name,
+                "enterprise": p.enterprise.name,
+                "district": p.district.name,
+                "stage": p.stage,
+                "health": health,
+                "agreed_wan": p.agreed_investment_wan,
+                "funds_wan": p.funds_in_place_wan,
+                "signed_on": p.signed_on,
+            }
+            for p, health in rows
+        ]
+
+    def new_leads(self, first: date, last: date) -> list[dict]:
+        start, end = _utc_bounds(first, last)
+        leads = db.session.scalars(
+            self.leads()
+            .where(Lead.created_at >= start, Lead.created_at < end)
+            .order_by(Lead.created_at, Lead.id)
+        ).all()
+        return [
+            {
+                "title": lead.title,
+                "enterprise": lead.enterprise.name,
+                "stage": lead.stage,
+                "source": lead.source,
+                "district": lead.intended_district.name if lead.intended_district else "",
+                "investment_wan": lead.intended_investment_wan,
+                "owner": lead.owner.display_name,
+            }
+            for lead in leads
+        ]
+
+    def warnings(self, as_of: date) -> dict:
+        health = health_sql(as_of)
+        stalled = db.session.scalars(self.projects().where(health == "停滞").order_by(Project.id)).all()
+        behind = db.session.scalars(self.projects().where(health == "滞后").order_by(Project.id)).all()
+        overdue = db.session.scalars(
+            self.leads()
+            .where(Lead.next_follow_up_on < as_of, Lead.stage.not_in(("签约", "流失", "搁置")))
+            .order_by(Lead.next_follow_up_on, Lead.id)
+        ).all()
+
+        def project(p):
+            return {"name": p.name, "district": p.district.name, "stage": p.stage, "last": p.last_update_on}
+
+        return {
+            "stalled": [project(p) for p in stalled],
+            "behind": [
+                {
+                    **project(p),
+                    "late": [m.stage for m in p.milestones if m.is_late(p.stage, as_of)],
+                }
+                for p in behind
+            ],
+            "overdue": [
+                {
+                    "title": lead.title,
+                    "owner": lead.owner.display_name,
+                    "due": lead.next_follow_up_on,
+                    "days": (as_of - lead.next_follow_up_on).days,
+                }
+                for lead in overdue
+            ],
+        }
+
+    def next_week(self, last: date) -> list[dict]:
+        leads = db.session.scalars(
+            self.leads()
+            .where(
+                Lead.next_follow_up_on.between(last + timedelta(days=1), last + timedelta(days=7)),
+                Lead.stage.not_in(("签约", "流失")),
+            )
+            .order_by(Lead.next_follow_up_on, Lead.id)
+        ).all()
+        return [
+            {
+                "due": lead.next_follow_up_on,
+                "title": lead.title,
+                "owner": lead.owner.display_name,
+                "stage": lead.stage,
+            }
+            for lead in leads
+        ]
+
+    def funnel(self) -> list[tuple[str, int]]:
+        """Leads by stage now (the pipeline), in pipeline order, then 搁置 and 流失."""
+        counts = dict(
+            db.session.execute(
+                select(Lead.stage, func.count()).where(Lead.id.in_(self._lead_ids())).group_by(Lead.stage)
+            ).all()
+        )
+        return [(stage, int(counts.get(stage, 0))) for stage in (*PIPELINE, "搁置", "流失")]
+
+    def investment_by_district(self, as_of: date) -> list[tuple[str, int]]:
+        rows = db.session.execute(
+            select(District.name, func.sum(Project.agreed_investment_wan))
+            .join(Project, Project.district_id == District.id)
+            .where(
+                Project.id.in_(self._project_ids()), Project.stage != TERMINATED, Project.signed_on <= as_of
+            )
+            .group_by(District.name)
+            .order_by(func.sum(Project.agreed_investment_wan).desc(), District.name)
+        ).all()
+        return [(name, int(total)) for name, total in rows]
+
+    def coverage(self) -> dict:
+        """The scope's catalogue entries: 空白环节 (no active lead, no live project) first."""
+        active_leads = dict(
+            db.session.execute(
+                select(Lead.catalogue_entry_id, func.count())
+                .where(Lead.id.in_(self._lead_ids()), Lead.stage.in_(PIPELINE[:-1]))
+                .group_by(Lead.catalogue_entry_id)
+            ).all()
+        )
+        live_projects = dict(
+            db.session.execute(
+                select(Project.catalogue_entry_id, func.count())
+                .where(Project.id.in_(self._project_ids()), Project.stage != TERMINATED)
+                .group_by(Project.catalogue_entry_id)
+            ).all()
+        )
+        entries = [
+            e
+            for e in catalogue_entries(include_retired=False)
+            if self.cluster is None or any(c.id == self.cluster.id for c in e.clusters)
+        ]
+        rows = [
+            {
+                "code": e.code,
+                "title": e.title,
+                "action": e.action,
+                "gap": e.gap,
+                "leads": int(active_leads.get(e.id, 0)),
+                "projects": int(live_projects.get(e.id, 0)),
+            }
+            for e in entries
+        ]
+        gaps = [r for r in rows if not r["leads"] and not r["projects"]]
+        covered = [r for r in rows if r["leads"] or r["projects"]]
+        gap_codes = {r["code"] for r in gaps}
+        by_cluster = [
+            {
+                "name": cluster.short_name,
+                "total": sum(1 for e in entries if cluster in e.clusters),
+                "gaps": [
+                    f"{e.code} {e.title}" for e in entries if cluster in e.clusters and e.code in gap_codes
+                ],
+            }
+            for cluster in all_clusters()
+        ]
+        return {"total": len(rows), "gaps": gaps, "covered": covered, "by_cluster": by_cluster}
+
+    def targets(self) -> list[dict]:
+        """Progress toward the 2027 targets from the enterprise data (local firms: the ones the
+        plan counts); targets the CRM holds no data for say so."""
+        local = select(Enterprise).where(Enterprise.kind == "local", Enterprise.merged_into_id.is_(None))
+        if self.scope.district_id:
+            local = local.where(Enterprise.district_id == self.scope.district_id)
+        measured = {
+            "enterprises_10bn": self._count(local.where(Enterprise.revenue_wan >= TIER_10BN_WAN)),
+            "enterprises_5bn": self._count(
+                local.where(Enterprise.revenue_wan >= TIER_5BN_WAN, Enterprise.revenue_wan < TIER_10BN_WAN)
+            ),
+            "listed_enterprises": self._count(local.where(Enterprise.listed_exchange.is_not(None))),
+        }
+        rows = []
+        for target in db.session.scalars(select(Target).order_by(Target.sort_order, Target.id)):
+            value = measured.get(target.code)
+            goal = float(target.value)
+            rows.append(
+                {
+                    "code": target.code,
+                    "label": target.label,
+                    "ambition": target.ambition,
+                    "current": value,
+                    "unit": target.unit,
+                    "share": (value / goal) if value is not None and goal else None,
+                }
+            )
+        return rows
+
+
+def gather(scope: Scope, week: str, generated_at: datetime, today: date) -> dict:
+    """Every figure of a brief, as plain data. `as_of` (the day health and warnings are judged
+    on) is the week's Sunday for a past week, else today."""
+    monday, sunday = parse_week(week)
+    figures = Figures(scope)
+    as_of = min(sunday, today)
+    district = db.session.get(District, scope.district_id) if scope.district_id else None
+    week_figures = figures.headline(monday, sunday)
+    return {
+        "scope": scope.key,
+        "title": figures.cluster.name if figures.cluster else "全市先进材料产业",
+        "short": figures.cluster.short_name if figures.cluster else "全市",
+        "district": district.name if district else None,
+        "core_districts": [d.name for d in figures.cluster.core_districts] if figures.cluster else [],
+        "week": week,
+        "monday": monday,
+        "sunday": sunday,
+        "as_of": as_of,
+        "plan_start": PLAN_START,
+        "generated_at": generated_at,
+        "week_figures": week_figures,
+        "quiet_week": not any(week_figures.values()),
+        "cumulative": figures.headline(PLAN_START, sunday),
+        "targets": figures.targets(),
+        "key_projects": figures.key_projects(as_of),
+        "new_leads": figures.new_leads(monday, sunday),
+        "coverage": figures.coverage(),
+        "warnings": figures.warnings(as_of),
+        "next_week": figures.next_week(sunday),
+        "funnel": figures.funnel(),
+        "by_district": figures.investment_by_district(as_of),
+    }

@@ -1,0 +1,283 @@
+"""Weekly briefs: figures read back from the PDF equal the database, fonts embedded, quiet weeks,
+the CLI, the web page and its byte-identical archive, district scope; the dashboard."""
+
+import re
+import subprocess
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.briefs.models import Brief
+from crm.core.timeutil import SHANGHAI
+from crm.enterprises.service import create_enterprise
+from crm.extensions import db
+from crm.industry.catalogue import get_entry
+from crm.industry.service import resolve_district
+from crm.leads.models import FollowUp, Lead
+from crm.leads.service import add_follow_up, create_lead
+from crm.projects.models import Milestone, Project, ProjectUpdate
+from crm.projects.service import add_update, open_project
+
+WEEK, MONDAY, SUNDAY = "2026-W10", date(2026, 3, 2), date(2026, 3, 8)
+TODAY = date(2026, 3, 20)
+
+
+def pdf_text(pdf: bytes) -> str:
+    # -raw keeps the order the page draws text in: each headline box reads label, week, cumulative.
+    return subprocess.run(
+        ["pdftotext", "-raw", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+
+
+@pytest.fixture
+def dataset(make_user):
+    """Light-alloy leads, follow-ups and projects in 2026-W10, and a few outside it."""
+    officer = make_user("officer")
+    entry = get_entry("NF-AL-01")  # 轻合金 (and 航空材料)
+    other = get_entry("CH-PU-01")  # 合成材料 only
+    leads = []
+    for number, (day, code, district) in enumerate(
+        [
+            (MONDAY, entry.code, "九龙坡区"),
+            (SUNDAY, entry.code, "涪陵区"),
+            (MONDAY, other.code, "长寿区"),
+            (MONDAY - timedelta(days=1), entry.code, "九龙坡区"),
+        ]
+    ):
+        firm = create_enterprise({"name": f"周报测试企业{number}号有限公司"}, confirm_duplicate=True)
+        lead = create_lead(
+            firm,
+            {
+                "title": f"周报测试线索{number}",
+                "source": "展会",
+                "catalogue_code": code,
+                "district": district,
+            },
+            officer,
+        )
+        lead.created_at = datetime.combine(day, time(10), SHANGHAI).astimezone(UTC)
+        leads.append(lead)
+    add_follow_up(leads[0], {"occurred_on": MONDAY, "kind": "电话", "notes": "电话"}, officer, today=TODAY)
+    add_follow_up(
+        leads[1], {"occurred_on": SUNDAY, "kind": "实地考察", "notes": "考察"}, officer, today=TODAY
+    )
+    add_follow_up(
+        leads[2], {"occurred_on": MONDAY, "kind": "实地考察", "notes": "考察"}, officer, today=TODAY
+    )
+    add_follow_up(
+        leads[3],
+        {"occurred_on": MONDAY - timedelta(days=1), "kind": "拜访", "notes": "上周"},
+        officer,
+        today=TODAY,
+    )
+    projects = []
+    for number, (signed, amount, district) in enumerate(
+        [(MONDAY, 50_000, "九龙坡区"), (date(2025, 6, 1), 80_000, "涪陵区")]
+    ):
+        firm = create_enterprise({"name": f"周报项目企业{number}号有限公司"}, confirm_duplicate=True)
+        projects.append(
+            open_project(
+                name=f"周报测试项目{number}",
+                enterprise=firm,
+                lead_id=None,
+                district_id=resolve_district(district).id,
+                catalogue_entry=entry,
+                agreed_investment_wan=amount,
+                signed_on=signed,
+            )
+        )
+    db.session.flush()
+    add_update(
+        projects[1],
+        {
+            "reported_on": "2026-03-03",
+            "stage_reached": "开工",
+            "stage_reached_on": "2026-03-03",
+            "funds_wan": 12_000,
+        },
+        officer,
+        today=TODAY,
+    )
+    first = add_update(projects[0], {"reported_on": "2026-03-05", "funds_wan": 3_000}, officer, today=TODAY)
+    add_update(
+        projects[0],
+        {"reported_on": "2026-03-06", "corrects_id": first.id, "funds_wan": 2_000, "note": "更正"},
+        officer,
+        today=TODAY,
+    )
+    db.session.commit()
+    return {"entry": entry, "projects": projects}
+
+
+def db_week_figures(cluster_code: str, first: date, last: date) -> dict:
+    """The headline figures straight from the tables, written independently of reports.figures."""
+    from crm.industry.models import CatalogueEntry, Cluster
+
+    members = select(CatalogueEntry.id).join(CatalogueEntry.clusters).where(Cluster.code == cluster_code)
+    start = datetime.combine(first, time.min, SHANGHAI).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, SHANGHAI).astimezone(UTC)
+    leads = select(Lead.id).where(Lead.catalogue_entry_id.in_(members))
+    projects = select(Project.id).where(Project.catalogue_entry_id.in_(members))
+    count = lambda stmt: db.session.scalar(select(func.count()).select_from(stmt.subquery()))  # noqa: E731
+    corrected = select(ProjectUpdate.corrects_id).where(ProjectUpdate.corrects_id.is_not(None))
+    return {
+        "新增线索": count(leads.where(Lead.created_at >= start, Lead.created_at < end)),
+        "跟进": count(
+            select(FollowUp.id).where(FollowUp.lead_id.in_(leads), FollowUp.occurred_on.between(first, last))
+        ),
+        "实地考察": count(
+            select(FollowUp.id).where(
+                FollowUp.lead_id.in_(leads),
+                FollowUp.kind == "实地考察",
+                FollowUp.occurred_on.between(first, last),
+            )
+        ),
+        "签约项目": count(projects.where(Project.signed_on.between(first, last))),
+        "开工项目": count(
+            select(Milestone.id).where(
+                Milestone.project_id.in_(projects),
+                Milestone.stage == "开工",
+                Milestone.actual_on.between(first, last),
+            )
+        ),
+        "资金到位": db.session.scalar(
+            select(func.coalesce(func.sum(ProjectUpdate.funds_wan), 0)).where(
+                ProjectUpdate.project_id.in_(projects),
+                ProjectUpdate.reported_on.between(first, last),
+                ProjectUpdate.id.not_in(corrected),
+            )
+        ),
+    }
+
+
+def shown(text: str, label: str, unit: str) -> tuple[int, int]:
+    """(this week, cumulative) of a headline box as the PDF prints it."""
+    match = re.search(rf"{label}\s+([\d,]+) {unit}\s+累计 ([\d,]+) {unit}", text)
+    assert match, f"{label} not found in the brief"
+    return int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))
+
+
+def test_every_headline_figure_of_the_pdf_equals_the_database(runner, dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr("crm.briefs.service.today_local", lambda: TODAY)
+    out = tmp_path / "la.pdf"
+    result = runner.invoke(args=["brief", "--cluster", "轻合金", "--week", WEEK, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out.read_bytes())
+    week = db_week_figures("LA", MONDAY, SUNDAY)
+    total = db_week_figures("LA", date(2023, 1, 1), SUNDAY)
+    for label, unit in (
+        ("新增线索", "条"),
+        ("跟进", "次"),
+        ("实地考察", "次"),
+        ("签约项目", "个"),
+        ("开工项目", "个"),
+    ):
+        assert shown(text, label, unit) == (week[label], total[label]), label
+    assert week == {"新增线索": 2, "跟进": 2, "实地考察": 1, "签约项目": 1, "开工项目": 1, "资金到位": 14_000}
+    assert re.search(r"资金到位\s+1\.40 亿元\s+累计 1\.40 亿元", text)  # 12 000 + the corrected 2 000
+    assert re.search(r"签约金额\s+5\.00 亿元\s+累计 13\.00 亿元", text)
+    assert "轻合金材料产业集群招商周报" in text and "2026-W10" in text and "第 1 页 / 共" in text
+    assert "周报测试线索2" not in text  # 合成材料's lead is not in the 轻合金 brief
+    assert "NF-AL-02" in text.split("空白环节")[1]  # gaps come first in the coverage
+
+
+def test_fonts_are_embedded_cjk_with_a_real_bold(runner, dataset, tmp_path):
+    out = tmp_path / "city.pdf"
+    assert runner.invoke(args=["brief", "--city", "--week", WEEK, "-o", str(out)]).exit_code == 0
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True, check=True).stdout
+    cjk = [line for line in fonts.splitlines() if "CJK" in line]
+    assert any("Bold" in line for line in cjk) and any("Bold" not in line for line in cjk)
+    assert all(" yes yes " in line for line in cjk)  # embedded, subset
+
+
+def test_a_week_with_no_activity_still_renders_and_says_so(runner, tmp_path):
+    out = tmp_path / "quiet.pdf"
+    result = runner.invoke(
+        args=["brief", "--cluster", "钒盐特色材料产业集群", "--week", "2024-W05", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    text = pdf_text(out.read_bytes())
+    assert (
+        "本周无新增线索、跟进、签约、开工、投产或资金到位记录" in text
+        and "钒盐特色材料产业集群招商周报" in text
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cluster", "火星材料"], "可用：轻合金、纤维及复合材料"),
+        (["--cluster", "轻合金", "--week", "2026-47"], "格式不对，应为 ISO 周"),
+        (["--cluster", "轻合金", "--week", "2026-W54"], "2026 年没有第 54 周"),
+        (["--cluster", "轻合金", "--city"], "请指定且只指定一项"),
+        (["--city"], "请用 -o 指定输出文件"),
+    ],
+)
+def test_brief_cli_errors_are_chinese_and_make_nothing(runner, tmp_path, args, message):
+    output = [] if args == ["--city"] else ["-o", str(tmp_path / "x.pdf")]
+    result = runner.invoke(args=["brief", *args, *output])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    assert db.session.scalar(select(func.count()).select_from(Brief)) == 0
+
+
+def test_brief_all_writes_every_cluster_and_the_city_with_progress(runner, tmp_path):
+    result = runner.invoke(args=["brief", "--all", "--week", "2024-W05", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(files) == 14 and "全市-2024-W05.pdf" in files and "轻合金-2024-W05.pdf" in files
+    assert "[14/14] 全市" in result.output and "完成：14 份周报" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Brief)) == 14
+
+
+def test_web_brief_is_archived_and_downloads_byte_identical(client, login_as, dataset):
+    manager = login_as("manager")
+    response = client.post("/briefs/", data={"cluster": "LA", "week": WEEK})
+    assert response.status_code == 302
+    first = client.get(response.headers["Location"])
+    assert first.status_code == 200 and first.mimetype == "application/pdf" and first.data.startswith(b"%PDF")
+    brief = db.session.scalar(select(Brief))
+    assert (brief.scope, brief.week, brief.generated_by_id) == ("LA", WEEK, manager.id)
+    archive = client.get("/briefs/").text
+    assert "轻合金材料产业集群" in archive and WEEK in archive and manager.display_name in archive
+    again = client.get(f"/briefs/{brief.id}.pdf")
+    assert again.data == first.data
+    preview = client.get(f"/briefs/preview?cluster=LA&week={WEEK}")
+    assert preview.status_code == 200 and "轻合金材料产业集群招商周报" in preview.text
+    assert client.get("/briefs/preview?cluster=LA&week=bad").status_code == 302
+    assert (
+        client.post("/briefs/", data={"cluster": "XX", "week": WEEK}, follow_redirects=True).status_code
+        == 200
+    )
+    assert db.session.scalar(select(func.count()).select_from(Brief)) == 1
+
+
+def test_a_district_users_brief_covers_only_their_district(client, login_as, dataset, make_user):
+    login_as("district", "涪陵区")
+    response = client.get(f"/briefs/preview?cluster=LA&week={WEEK}")
+    assert "周报测试项目1" in response.text and "周报测试项目0" not in response.text  # 九龙坡区's
+    assert "仅含涪陵区" in response.text
+    client.post("/briefs/", data={"cluster": "LA", "week": WEEK})
+    mine = db.session.scalar(select(Brief))
+    assert mine.district_id == resolve_district("涪陵区").id
+    client.get("/logout")
+    login_as("district", "长寿区")
+    assert client.get(f"/briefs/{mine.id}.pdf").status_code == 404
+    assert "轻合金" not in client.get("/briefs/").text.split('data-testid="archive"')[1]
+
+
+def test_dashboard_numbers_equal_the_lists_they_link_to(client, login_as, dataset):
+    login_as("manager")
+    page = client.get("/").text
+    assert "驾驶舱" in page
+    for stage, count in re.findall(r'data-stage="([^"]+)">(\d+)</a>', page):
+        expected = db.session.scalar(select(func.count()).select_from(Lead).where(Lead.stage == stage))
+        assert int(count) == expected, stage
+        listing = client.get(f"/leads/?stage={stage}").text
+        assert listing.count(f'<span class="badge text-bg-secondary">{stage}</span>') == min(expected, 25)
+    link, count = re.search(r'href="([^"]+)" data-cluster="LA">(\d+)</a>', page).groups()
+    assert int(count) == 2  # both light-alloy projects
+    totals = client.get(link.replace("&amp;", "&")).text.split('data-testid="totals"')[1]
+    assert f"{count} 个" in totals
+    rates = re.search(r'data-rate="开工率">([\d.]+)%</a>', page).group(1)
+    assert rates == "50.0"  # 1 of the 2 projects signed since 2023 has started
