@@ -7,6 +7,7 @@ optionally narrowed to one district (a district user's brief).
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -21,7 +22,12 @@ from crm.leads.models import PIPELINE, FollowUp, Lead
 from crm.projects.models import TERMINATED, Milestone, Project, ProjectUpdate, health_sql
 
 PLAN_START = date(2023, 1, 1)  # cumulative figures count from the action plan's first year
-WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+# ASCII digits only (\d would take ２ and ٢); the text is NFKC-folded first, so full-width input
+# is read, and what is stored and printed is always the canonical 2026-W47.
+WEEK = re.compile(r"^([0-9]{4})-W([0-9]{2})$", re.ASCII)
+# Years a brief can be about. Outside them Python's dates overflow (9999-W52 ends past 9999-12-31,
+# 0001-W01 starts before 1 January of year 1 in UTC) or do not exist (year 0).
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 class BriefError(ValueError):
@@ -40,17 +46,26 @@ class Scope:
         return self.cluster_code or "CITY"
 
 
+def normal_week(text: str) -> str:
+    """An ISO week as written by a person (2026-W47, ２０２６-w47, with spaces) in its canonical form
+    2026-W47; BriefError in Chinese for anything else."""
+    folded = unicodedata.normalize("NFKC", str(text or "")).strip().upper()
+    match = WEEK.match(folded)
+    if not match:
+        raise BriefError(f"周次“{str(text).strip()[:20]}”格式不对，应为 ISO 周，如 2026-W47（年-W周）")
+    year, week = int(match.group(1)), int(match.group(2))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise BriefError(f"周次的年份应在 {FIRST_YEAR}–{LAST_YEAR} 年之间（收到 {year} 年）")
+    last = date(year, 12, 28).isocalendar().week
+    if not 1 <= week <= last:
+        raise BriefError(f"{year} 年没有第 {week} 周（ISO 周次为 01–{last:02d}）")
+    return f"{year}-W{week:02d}"
+
+
 def parse_week(text: str) -> tuple[date, date]:
     """Monday and Sunday of an ISO week written 2026-W47."""
-    match = WEEK.match((text or "").strip())
-    if not match:
-        raise BriefError(f"周次“{str(text)[:20]}”格式不对，应为 ISO 周，如 2026-W47（年-W周）")
-    year, week = int(match.group(1)), int(match.group(2))
-    try:
-        monday = date.fromisocalendar(year, week, 1)
-    except ValueError as error:
-        last = date(year, 12, 28).isocalendar().week
-        raise BriefError(f"{year} 年没有第 {week} 周（ISO 周次为 01–{last:02d}）") from error
+    year, week = normal_week(text).split("-W")
+    monday = date.fromisocalendar(int(year), int(week), 1)
     return monday, monday + timedelta(days=6)
 
 
@@ -216,9 +231,11 @@ class Figures:
         health = health_sql(as_of)
         stalled = db.session.scalars(self.projects().where(health == "停滞").order_by(Project.id)).all()
         behind = db.session.scalars(self.projects().where(health == "滞后").order_by(Project.id)).all()
+        # The lead list's 跟进已逾期 filter: a 搁置 lead keeps its scheduled follow-up (next week's
+        # list shows it), so it is overdue like any other once the date has passed.
         overdue = db.session.scalars(
             self.leads()
-            .where(Lead.next_follow_up_on < as_of, Lead.stage.not_in(("签约", "流失", "搁置")))
+            .where(Lead.next_follow_up_on < as_of, Lead.stage.not_in(("签约", "流失")))
             .order_by(Lead.next_follow_up_on, Lead.id)
         ).all()
 
@@ -365,6 +382,7 @@ class Figures:
 def gather(scope: Scope, week: str, generated_at: datetime, today: date) -> dict:
     """Every figure of a brief, as plain data. `as_of` (the day health and warnings are judged
     on) is the week's Sunday for a past week, else today."""
+    week = normal_week(week)
     monday, sunday = parse_week(week)
     figures = Figures(scope)
     as_of = min(sunday, today)

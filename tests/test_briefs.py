@@ -110,15 +110,24 @@ def dataset(make_user):
     return {"entry": entry, "projects": projects}
 
 
-def db_week_figures(cluster_code: str, first: date, last: date) -> dict:
-    """The headline figures straight from the tables, written independently of reports.figures."""
+def db_week_figures(
+    cluster_code: str | None, first: date, last: date, district_id: int | None = None
+) -> dict:
+    """The headline figures straight from the tables, written independently of reports.figures
+    (cluster None: the city; district_id: a district user's brief)."""
     from crm.industry.models import CatalogueEntry, Cluster
 
     members = select(CatalogueEntry.id).join(CatalogueEntry.clusters).where(Cluster.code == cluster_code)
     start = datetime.combine(first, time.min, SHANGHAI).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time.min, SHANGHAI).astimezone(UTC)
-    leads = select(Lead.id).where(Lead.catalogue_entry_id.in_(members))
-    projects = select(Project.id).where(Project.catalogue_entry_id.in_(members))
+    leads = select(Lead.id)
+    projects = select(Project.id)
+    if cluster_code:
+        leads = leads.where(Lead.catalogue_entry_id.in_(members))
+        projects = projects.where(Project.catalogue_entry_id.in_(members))
+    if district_id:
+        leads = leads.where(Lead.intended_district_id == district_id)
+        projects = projects.where(Project.district_id == district_id)
     count = lambda stmt: db.session.scalar(select(func.count()).select_from(stmt.subquery()))  # noqa: E731
     corrected = select(ProjectUpdate.corrects_id).where(ProjectUpdate.corrects_id.is_not(None))
     return {
@@ -281,3 +290,85 @@ def test_dashboard_numbers_equal_the_lists_they_link_to(client, login_as, datase
     assert f"{count} 个" in totals
     rates = re.search(r'data-rate="开工率">([\d.]+)%</a>', page).group(1)
     assert rates == "50.0"  # 1 of the 2 projects signed since 2023 has started
+
+
+HEADLINES = (("新增线索", "条"), ("跟进", "次"), ("实地考察", "次"), ("签约项目", "个"), ("开工项目", "个"))
+
+
+def html_shown(html: str, label: str, unit: str) -> tuple[int, int]:
+    """(this week, cumulative) of a headline box as the preview shows it."""
+    match = re.search(
+        rf"{label}</div><div class=\"value\"[^>]*>(\d+) {unit}</div><div class=\"total\">累计 (\d+) {unit}",
+        html,
+    )
+    assert match, f"{label} not found in the preview"
+    return int(match.group(1)), int(match.group(2))
+
+
+def test_city_and_district_briefs_equal_the_database(
+    runner, client, login_as, dataset, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("crm.briefs.service.today_local", lambda: TODAY)
+    out = tmp_path / "city.pdf"
+    assert runner.invoke(args=["brief", "--city", "--week", WEEK, "-o", str(out)]).exit_code == 0
+    text = pdf_text(out.read_bytes())
+    week, total = db_week_figures(None, MONDAY, SUNDAY), db_week_figures(None, date(2023, 1, 1), SUNDAY)
+    for label, unit in HEADLINES:
+        assert shown(text, label, unit) == (week[label], total[label]), label
+    assert week["新增线索"] == 3 and week["实地考察"] == 2  # 合成材料's lead counts for the city
+    fuling = resolve_district("涪陵区").id
+    login_as("district", "涪陵区")
+    html = client.get(f"/briefs/preview?cluster=LA&week={WEEK}").text
+    week = db_week_figures("LA", MONDAY, SUNDAY, fuling)
+    total = db_week_figures("LA", date(2023, 1, 1), SUNDAY, fuling)
+    for label, unit in HEADLINES:
+        assert html_shown(html, label, unit) == (week[label], total[label]), label
+    assert (week["新增线索"], week["开工项目"], week["资金到位"]) == (1, 1, 12_000)
+
+
+def test_a_project_terminated_in_the_week_and_next_weeks_follow_ups(client, login_as, dataset, monkeypatch):
+    monkeypatch.setattr("crm.briefs.service.today_local", lambda: TODAY)
+    terminated = dataset["projects"][0]  # signed on MONDAY in 九龙坡区, 5 亿元
+    add_update(
+        terminated,
+        {
+            "reported_on": "2026-03-04",
+            "stage_reached": "终止",
+            "stage_reached_on": "2026-03-04",
+            "termination_reason": "其他",
+            "note": "企业撤回",
+        },
+        db.session.scalar(select(Lead).limit(1)).owner,
+        today=TODAY,
+    )
+    leads = db.session.scalars(select(Lead).order_by(Lead.id)).all()
+    for lead, due in zip(
+        leads,
+        [SUNDAY + timedelta(days=1), SUNDAY + timedelta(days=7), SUNDAY + timedelta(days=8), SUNDAY],
+        strict=True,
+    ):
+        lead.next_follow_up_on = due
+    db.session.commit()
+    login_as("manager")
+    html = client.get(f"/briefs/preview?cluster=LA&week={WEEK}").text
+    # Its signing happened that week and still counts; as a live project it is gone.
+    assert html_shown(html, "签约项目", "个")[0] == 1
+    key = html.split("三、重点项目")[1].split("四、")[0]
+    assert "周报测试项目0" not in key and "周报测试项目1" in key
+    chart = html.split("签约项目协议投资")[1].split("六、")[0]
+    assert "九龙坡区" not in chart and "涪陵区" in chart
+    # Next week: the LA leads due 9–15 March (lead 2 is 合成材料's, lead 3 was due on Sunday).
+    upcoming = html.split("八、下周计划跟进")[1]
+    expected = db.session.scalars(
+        select(Lead.title).where(
+            Lead.next_follow_up_on.between(SUNDAY + timedelta(days=1), SUNDAY + timedelta(days=7)),
+            Lead.catalogue_entry_id == dataset["entry"].id,
+        )
+    ).all()
+    assert expected == ["周报测试线索0", "周报测试线索1"]
+    assert [
+        t for t in ("周报测试线索0", "周报测试线索1", "周报测试线索2", "周报测试线索3") if t in upcoming
+    ] == expected
+    warned = html.split("七、预警")[1].split("八、")[0]
+    assert "周报测试线索3" not in warned  # due on Sunday itself: not yet overdue on Sunday
+    assert "停滞项目（14 天以上无进展更新）：0 个" in warned and "周报测试项目0" not in warned

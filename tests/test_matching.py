@@ -216,3 +216,8 @@ def test_gaps_report_lists_entries_nobody_works_on(client, login_as, make_user):
     assert "NF-AL-01 高强高模耐蚀铝合金" not in section
     assert client.get("/catalogue/gaps?cluster=%00").status_code in (200, 400)
     assert db.session.scalar(select(db.func.count()).select_from(get_entry("NF-AL-01").__class__)) > 0
+
+
+def test_repeating_a_word_does_not_raise_the_score(matcher):
+    once = matcher.match("", "工业铝型材").clusters[0].score
+    assert matcher.match("", "工业铝型材、" * 50).clusters[0].score == once

@@ -7,9 +7,9 @@ import click
 from flask.cli import with_appcontext
 
 from crm.briefs.service import last_week, make_brief
-from crm.core.cli import CliError, committing
+from crm.core.cli import CliError, committing, os_problem
 from crm.industry.service import all_clusters
-from reports.figures import BriefError, Scope, parse_week, resolve_cluster
+from reports.figures import BriefError, Scope, normal_week, resolve_cluster
 
 
 @click.command("brief")
@@ -26,9 +26,8 @@ def brief_command(cluster, city, all_, week, output):
         raise CliError("请指定且只指定一项：--cluster NAME、--city 或 --all")
     if not output:
         raise CliError("请用 -o 指定输出文件（--all 时为目录）")
-    week = week or last_week()
     try:
-        parse_week(week)
+        week = normal_week(week or last_week())  # canonical: the file names and the archive agree
         if cluster:
             scopes = [(resolve_cluster(cluster).short_name, Scope(resolve_cluster(cluster).code))]
         elif city:
@@ -41,20 +40,24 @@ def brief_command(cluster, city, all_, week, output):
     if all_:
         if target.exists() and not target.is_dir():
             raise CliError(f"{output} 已存在且不是目录")
-        target.mkdir(parents=True, exist_ok=True)
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CliError(f"无法创建目录 {output}：{os_problem(error)}") from error
     elif target.is_dir():
         raise CliError(f"{output} 是目录；请给出 PDF 文件名（或用 --all 输出全部）")
     started = time.perf_counter()
     for number, (label, scope) in enumerate(scopes, 1):
         begun = time.perf_counter()
-        with committing("命令行：brief"):
-            made = make_brief(scope, week, "命令行")
-            pdf = made.pdf
         path = target / f"{label}-{week}.pdf" if all_ else target
-        try:
-            path.write_bytes(pdf)
-        except OSError as error:
-            raise CliError(f"无法写入 {path}：{error.strerror}") from error
+        with committing("命令行：brief"):
+            pdf = make_brief(scope, week, "命令行").pdf
+            # Written before the commit: a PDF that could not be saved is not archived either
+            # (the CliError leaves committing() without committing).
+            try:
+                path.write_bytes(pdf)
+            except OSError as error:
+                raise CliError(f"无法写入 {path}：{os_problem(error)}") from error
         seconds = time.perf_counter() - begun
         click.echo(f"[{number}/{len(scopes)}] {label}：{path}（{len(pdf) // 1024} KB，{seconds:.1f} 秒）")
     if len(scopes) > 1:

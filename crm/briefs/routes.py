@@ -17,7 +17,7 @@ from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
 from crm.extensions import db
 from crm.industry.service import all_clusters
-from reports.figures import BriefError, Scope, parse_week, week_of
+from reports.figures import BriefError, Scope, normal_week, week_of
 
 bp = Blueprint("briefs", __name__, url_prefix="/briefs")
 
@@ -27,8 +27,9 @@ MAKERS = (OFFICER, MANAGER, DISTRICT)
 def _chosen() -> tuple[Scope, str]:
     """The scope and week asked for; a district user's brief covers their district only."""
     code = (request.values.get("cluster") or "CITY")[:8].upper()
-    week = (request.values.get("week") or last_week())[:10]
-    parse_week(week)  # BriefError in Chinese for a malformed week
+    # Canonical (2026-W47) or a BriefError in Chinese: what is archived and printed is always the
+    # same spelling, and fits the 8 characters the archive keeps (PostgreSQL refuses longer).
+    week = normal_week((request.values.get("week") or last_week())[:20])
     if code != "CITY" and code not in {c.code for c in all_clusters()}:
         raise BriefError("请选择有效的产业集群或全市")
     district = current_user.district_id if current_user.role == DISTRICT else None

@@ -1,5 +1,6 @@
 """Command-line plumbing: Chinese errors, and one way for a command to commit its changes."""
 
+import errno
 from contextlib import contextmanager
 
 import click
@@ -14,6 +15,25 @@ class CliError(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(f"错误：{self.format_message()}", err=True, file=file)
+
+
+# What the operating system said, in Chinese (its own strerror is English: "Permission denied").
+OS_PROBLEMS = {
+    errno.ENOENT: "文件或目录不存在",
+    errno.ENOTDIR: "路径中有一段不是目录",
+    errno.EISDIR: "这是一个目录，不是文件",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+    errno.EROFS: "文件系统只读",
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EEXIST: "已存在同名文件",
+    errno.ENAMETOOLONG: "文件名太长",
+}
+
+
+def os_problem(error: OSError) -> str:
+    """A file-system error as a Chinese phrase."""
+    return OS_PROBLEMS.get(error.errno, f"操作系统错误（代码 {error.errno}）")
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import json
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from crm.core.cli import CliError, committing
+from crm.core.cli import CliError, committing, os_problem
 from crm.industry.loader import load_map
 from crm.industry.service import export_map
 
@@ -30,7 +30,8 @@ def export_command():
 
 @click.command("match")
 @with_appcontext
-@click.argument("file", type=click.Path(dir_okay=False))
+# A plain argument, not click.Path: click's own checks answer in English ("File … is a directory").
+@click.argument("file")
 @click.option("--top", "top", default="5", metavar="N", help="每个列表最多列出几项（默认 5）")
 def match_command(file: str, top: str):
     """Match firms in a UTF-8 CSV (header with name and products) against the catalogue: one JSON
@@ -39,6 +40,10 @@ def match_command(file: str, top: str):
 
     if not top.isdigit() or not 1 <= int(top) <= 1000:
         raise CliError(f"--top 应为 1 到 1000 之间的整数（收到“{top[:20]}”）")
+    # Python's csv refuses cells over 128 KB (in English); a firm's products cell is bounded only by
+    # the file itself, and matching a 1 MB cell takes well under a second.
+    csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
+    reader = None
     try:
         with open(file, encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
@@ -71,5 +76,8 @@ def match_command(file: str, top: str):
         raise CliError(f"找不到文件：{file}") from error
     except UnicodeDecodeError as error:
         raise CliError("文件不是 UTF-8 编码的 CSV，请另存为 UTF-8 后重试") from error
-    except csv.Error as error:
-        raise CliError(f"CSV 格式有误：{error}") from error
+    except csv.Error as error:  # its messages are English ("line contains NUL"): say where, in Chinese
+        line = reader.line_num if reader is not None else 0
+        raise CliError(f"CSV 文件第 {line} 行格式有误（例如含有空字符），请检查后重试") from error
+    except OSError as error:  # a directory, no permission …
+        raise CliError(f"无法读取 {file}：{os_problem(error)}") from error

@@ -14,6 +14,7 @@ from crm.matching.matcher import ClusterInfo, EntryInfo, Matcher, MatchResult, l
 
 _lock = threading.Lock()
 _cached: dict[str, object] = {}
+_results: dict[tuple, object] = {}  # (id(matcher), enterprise id, version) → MatchResult
 
 
 def _fingerprint() -> tuple:
@@ -60,13 +61,15 @@ def get_matcher() -> Matcher:
         if _cached.get("key") != key:
             _cached["matcher"] = build_matcher()
             _cached["key"] = key
+            # Results of the old catalogue go too: they are keyed by id(matcher), and CPython may
+            # give a later matcher the id of a freed one, which would bring stale matches back.
+            _results.clear()
         return _cached["matcher"]  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------- what the pages show
 
 RECOMMEND_MIN_SCORE = 2.0  # below this a firm shares a word or two with an entry, no more
-_results: dict[tuple, object] = {}
 
 
 def match_enterprise(enterprise) -> MatchResult:

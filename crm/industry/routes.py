@@ -115,10 +115,13 @@ def catalogue_entry(code: str):
 @bp.route("/catalogue/gaps")
 def catalogue_gaps():
     """空白环节: per cluster, the entries nobody is working on, with firms on file that fit them."""
-    cluster = (request.args.get("cluster") or "")[:8].upper() or None
-    return render_template(
-        "industry/gaps.html", report=gaps(cluster), clusters=all_clusters(), chosen=cluster
-    )
+    clusters = all_clusters()
+    cluster = (request.args.get("cluster") or "").strip()[:8].upper() or None
+    if cluster and cluster not in {c.code for c in clusters}:
+        # An unknown code would otherwise give an empty page that reads as "no gaps anywhere".
+        flash(f"没有代码为“{cluster}”的产业集群，已列出全部集群。", "warning")
+        cluster = None
+    return render_template("industry/gaps.html", report=gaps(cluster), clusters=clusters, chosen=cluster)
 
 
 @bp.route("/catalogue/<code>/edit", methods=["GET", "POST"])

@@ -273,7 +273,8 @@ class Matcher:
         cluster_score: dict[str, float] = {}
         cluster_terms: dict[str, list[str]] = {}
         for text, factor in ((body, 1.0), (title, NAME_WEIGHT)):
-            for term in self.terms_in(text) if text else ():
+            # Each term once per text: repeating a word in a description is not more evidence.
+            for term in dict.fromkeys(self.terms_in(text)) if text else ():
                 entry_hits, chain_hits, cluster_hits = weights[term]
                 shown = display.get(term, term)  # reasons quote the catalogue's own spelling
                 for target, weight in entry_hits:
