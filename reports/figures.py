@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from crm.core.timeutil import SHANGHAI
 from crm.enterprises.models import TIER_5BN_WAN, TIER_10BN_WAN, Enterprise
@@ -28,6 +29,15 @@ WEEK = re.compile(r"^([0-9]{4})-W([0-9]{2})$", re.ASCII)
 # Years a brief can be about. Outside them Python's dates overflow (9999-W52 ends past 9999-12-31,
 # 0001-W01 starts before 1 January of year 1 in UTC) or do not exist (year 0).
 FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
+# What the brief's lists print of each row, loaded with the rows (not one query per row).
+LEAD_ROWS = (selectinload(Lead.enterprise), selectinload(Lead.owner), selectinload(Lead.intended_district))
+PROJECT_ROWS = (
+    selectinload(Project.enterprise),
+    selectinload(Project.district),
+    selectinload(Project.milestones),
+)
 
 
 class BriefError(ValueError):
@@ -190,6 +200,7 @@ class Figures:
             self.projects()
             .where(Project.stage != TERMINATED, Project.signed_on <= as_of)
             .add_columns(health_sql(as_of).label("health"))
+            .options(*PROJECT_ROWS)
             .order_by(Project.agreed_investment_wan.desc(), Project.id)
             .limit(limit)
         ).all()
@@ -229,13 +240,18 @@ class Figures:
 
     def warnings(self, as_of: date) -> dict:
         health = health_sql(as_of)
-        stalled = db.session.scalars(self.projects().where(health == "停滞").order_by(Project.id)).all()
-        behind = db.session.scalars(self.projects().where(health == "滞后").order_by(Project.id)).all()
+        stalled = db.session.scalars(
+            self.projects().where(health == "停滞").options(*PROJECT_ROWS).order_by(Project.id)
+        ).all()
+        behind = db.session.scalars(
+            self.projects().where(health == "滞后").options(*PROJECT_ROWS).order_by(Project.id)
+        ).all()
         # The lead list's 跟进已逾期 filter: a 搁置 lead keeps its scheduled follow-up (next week's
         # list shows it), so it is overdue like any other once the date has passed.
         overdue = db.session.scalars(
             self.leads()
             .where(Lead.next_follow_up_on < as_of, Lead.stage.not_in(("签约", "流失")))
+            .options(*LEAD_ROWS)
             .order_by(Lead.next_follow_up_on, Lead.id)
         ).all()
 
@@ -269,6 +285,7 @@ class Figures:
                 Lead.next_follow_up_on.between(last + timedelta(days=1), last + timedelta(days=7)),
                 Lead.stage.not_in(("签约", "流失")),
             )
+            .options(*LEAD_ROWS)
             .order_by(Lead.next_follow_up_on, Lead.id)
         ).all()
         return [

@@ -399,3 +399,36 @@ def test_mine_orders_by_the_update_due_soonest(make_project, make_user, client, 
     page = client.get("/projects/mine").text
     assert page.index("久未更新的项目") < page.index("刚更新的项目")
     assert re.search(r"已过期", page)
+
+
+def test_a_lead_page_links_its_project_only_for_those_who_may_see_it(client, login_as, make_user):
+    from crm.leads.service import add_follow_up, create_lead, move_lead, sign_lead
+
+    officer = make_user("officer")
+    firm = create_enterprise({"name": "迁区测试企业有限公司"})
+    entry = db.session.scalar(select(CatalogueEntry).order_by(CatalogueEntry.id))
+    lead = create_lead(
+        firm,
+        {
+            "title": "迁区测试线索",
+            "source": "展会",
+            "district": "涪陵区",
+            "catalogue_code": entry.code,
+            "intended_investment_wan": 5000,
+        },
+        officer,
+    )
+    add_follow_up(lead, {"kind": "电话", "notes": "联系"}, officer)
+    for stage in ("初步接洽", "实地考察", "商务洽谈"):
+        move_lead(lead, stage, officer)
+    project = sign_lead(
+        lead, {"signed_on": today_local().isoformat(), "agreed_investment_wan": 5000}, officer
+    )
+    db.session.commit()
+    update_project(
+        project, {**edit_values(project), "district": "长寿区", "name": "迁往长寿的项目"}, project.version
+    )
+    db.session.commit()
+    login_as("district", "涪陵区")  # still reads the lead (intended for 涪陵区), not the moved project
+    page = client.get(f"/leads/{lead.id}").text
+    assert "迁往长寿的项目" not in page and f"/projects/{project.id}" not in page

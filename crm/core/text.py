@@ -14,3 +14,11 @@ def clean_text(value: str | None, label: str, max_length: int, error: type[Excep
     if len(text) > max_length:
         raise error(f"{label}不能超过 {max_length} 个字符（现为 {len(text)} 个）")
     return text
+
+
+def required_text(value, label: str, max_length: int, error: type[Exception] = ValueError) -> str:
+    """clean_text for a name that must be there: at least two characters."""
+    text = clean_text(value, label, max_length, error)
+    if len(text) < 2:
+        raise error(f"请填写{label}（至少 2 个字）")
+    return text

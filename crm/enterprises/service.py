@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm.core.text import clean_text
+from crm.core.text import clean_text, required_text
 from crm.core.timeutil import parse_date_text, today_local
 from crm.core.validation import Problems
 from crm.enterprises.credit_code import credit_code_error, normalise_credit_code
@@ -119,9 +119,7 @@ def validate(raw: dict) -> EnterpriseData:
     problems = Problems(EnterpriseError)
     values: dict = {}
     with problems.field("name"):
-        values["name"] = clean_text(raw.get("name"), "企业名称", 128, EnterpriseError)
-        if len(values["name"]) < 2:
-            raise EnterpriseError("请填写企业名称（至少 2 个字）")
+        values["name"] = required_text(raw.get("name"), "企业名称", 128, EnterpriseError)
     with problems.field("kind"):
         values["kind"] = raw.get("kind") or "target"
         if values["kind"] not in KINDS:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.industry.catalogue import get_entry
 from crm.industry.models import CatalogueEntry
 from crm.industry.service import all_clusters, catalogue_entries
 from crm.matching.matcher import ClusterInfo, EntryInfo, Matcher, MatchResult, load_vocabulary
@@ -126,7 +127,8 @@ def gaps(cluster_code: str | None = None) -> list[dict]:
         )
     )
     active |= set(db.session.scalars(select(Project.catalogue_entry_id).where(Project.stage != TERMINATED)))
-    entries = [e for e in catalogue_entries(include_retired=False) if e.id not in active]
+    in_use = catalogue_entries(include_retired=False)
+    entries = [e for e in in_use if e.id not in active]
     wanted = {e.code for e in entries}
     recommended = recommendations(wanted, per_entry=3)
     report = []
@@ -137,7 +139,7 @@ def gaps(cluster_code: str | None = None) -> list[dict]:
         report.append(
             {
                 "cluster": cluster,
-                "total": sum(1 for e in catalogue_entries(include_retired=False) if cluster in e.clusters),
+                "total": sum(1 for e in in_use if cluster in e.clusters),
                 "gaps": [(e, recommended.get(e.code, [])) for e in items],
             }
         )
@@ -150,12 +152,11 @@ def suggest(enterprise, count: int = 3) -> list[dict]:
     result = match_enterprise(enterprise)
     if not result.entries:
         return []
-    by_code = {e.code: e for e in catalogue_entries(include_retired=False)}
     ranked = [d.name for d in result.districts]
     suggestions = []
     for match in result.entries[:count]:
-        entry = by_code.get(match.code)
-        if entry is None:
+        entry = get_entry(match.code)
+        if entry is None or entry.retired:
             continue
         suitable = [d.name for d in entry.suitable_districts()]
         district = next((name for name in ranked if name in suitable), suitable[0] if suitable else "")

@@ -85,10 +85,6 @@ class Lead(db.Model):
     stage_changes: Mapped[list["StageChange"]] = relationship(
         back_populates="lead", order_by="StageChange.id"
     )
-    # The project signing created (read-only here: the project side owns the link).
-    project: Mapped["Project | None"] = relationship(  # noqa: F821
-        "Project", primaryjoin="Lead.id == foreign(Project.lead_id)", uselist=False, viewonly=True
-    )
 
     __mapper_args__ = {"version_id_col": version}
 

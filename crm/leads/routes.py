@@ -21,6 +21,7 @@ from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
 from crm.leads.models import PIPELINE, SOURCES, STAGES, Lead
 from crm.leads.service import LeadError, add_follow_up, create_lead, move_lead, sign_lead, update_lead
 from crm.leads.timeline import build_timeline
+from crm.projects.models import Project
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
@@ -223,6 +224,8 @@ def detail(lead_id: int):
     return render_template(
         "leads/detail.html",
         lead=lead,
+        # Through the scope helper: the bureau may have moved the project to another district.
+        project=db.session.scalar(scoped(select(Project).where(Project.lead_id == lead.id), Project)),
         timeline=build_timeline(lead_ids=[lead.id], limit=TIMELINE_LIMIT),
         may_change=_may_change(lead),
         follow_form=follow_form,

@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import MANAGER, OFFICER, User
-from crm.core.text import clean_text
+from crm.core.text import clean_text, required_text
 from crm.core.timeutil import parse_date_text, today_local
 from crm.core.validation import Problems
 from crm.enterprises.models import Enterprise
@@ -86,9 +86,7 @@ def validate(raw: dict, today: date | None = None, current_follow_up: date | Non
     problems = Problems(LeadError)
     values: dict = {}
     with problems.field("title"):
-        values["title"] = clean_text(raw.get("title"), "线索名称", 128, LeadError)
-        if len(values["title"]) < 2:
-            raise LeadError("请填写线索名称（至少 2 个字）")
+        values["title"] = required_text(raw.get("title"), "线索名称", 128, LeadError)
     with problems.field("source"):
         values["source"] = _text(raw.get("source"))
         if values["source"] not in SOURCES:

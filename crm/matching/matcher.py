@@ -369,10 +369,6 @@ class Matcher:
         """The terms matched for `key`, once each (already in the catalogue's spelling)."""
         return list(dict.fromkeys(found.get(key, ())))
 
-    def shown(self, terms: list[str]) -> str:
-        """Matched terms as the catalogue or the vocabulary writes them, once each."""
-        return "、".join(dict.fromkeys(self.display.get(t, t) for t in terms))
-
     def _why(self, entry_terms, chain_terms, cluster_terms) -> list[str]:
         reasons = []
         for index, terms in sorted(entry_terms.items(), key=lambda kv: -len(kv[1])):

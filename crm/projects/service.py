@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.audit.history import Change, changes_since
 from crm.auth.models import User
 from crm.auth.permissions import scoped
-from crm.core.text import clean_text
+from crm.core.text import clean_text, required_text
 from crm.core.timeutil import parse_date_text, today_local
 from crm.core.validation import Problems
 from crm.extensions import db
@@ -276,9 +276,7 @@ def update_project(project: Project, raw: dict, seen_version: int) -> Project:
     problems = Problems(ProjectError)
     values: dict = {}
     with problems.field("name"):
-        values["name"] = clean_text(raw.get("name"), "项目名称", 128, ProjectError)
-        if len(values["name"]) < 2:
-            raise ProjectError("请填写项目名称（至少 2 个字）")
+        values["name"] = required_text(raw.get("name"), "项目名称", 128, ProjectError)
     with problems.field("park"):
         values["park"] = clean_text(raw.get("park"), "园区", 64, ProjectError) or None
     with problems.field("district"):
