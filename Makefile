@@ -2,7 +2,7 @@
 FLASK := .venv/bin/flask --app app
 PYTEST := .venv/bin/python -m pytest
 
-.PHONY: setup run test test-sqlite test-postgres lint bench
+.PHONY: setup run test test-sqlite test-postgres lint layers bench
 
 setup:
 	@bash scripts/setup.sh
@@ -15,6 +15,7 @@ run: setup
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: setup
+	$(MAKE) --no-print-directory layers
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
@@ -28,6 +29,12 @@ test-postgres:
 
 lint: setup
 	.venv/bin/ruff check .
+	$(MAKE) --no-print-directory layers
+
+# The import contract of pyproject.toml: every layer imports only from the layers below it.
+layers:
+	@echo "==> 分层约束 (import-linter)"
+	.venv/bin/lint-imports --no-cache
 
 bench: setup
 	.venv/bin/python -m bench

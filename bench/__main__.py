@@ -108,7 +108,7 @@ def bench_audit_overhead(app) -> None:
     """What the audit listener adds to a flush of inserts and updates."""
     from crm.audit.listeners import _after_flush, _before_flush
     from crm.extensions import db
-    from crm.industry.models import District
+    from crm.places.models import District
 
     def run(label: str, prefix: str) -> float:
         with app.app_context():
@@ -170,7 +170,7 @@ def bench_matching(app, tmp: str) -> None:
     import os
     import sys
 
-    from crm.industry.matching import build_matcher
+    from crm.readmodels.matching import build_matcher
 
     with app.app_context():
         start = time.perf_counter()
@@ -212,9 +212,9 @@ def bench_briefs(app) -> None:
 
     from weasyprint import HTML
 
+    from crm.cli.demo import load_demo_accounts
+    from crm.cli.demo_data import load_demo_data
     from crm.core.timeutil import today_local
-    from crm.demo import load_demo_accounts
-    from crm.demo_data import load_demo_data
     from crm.extensions import db
     from crm.industry.service import all_clusters
     from reports.figures import Scope, gather, week_of

@@ -34,7 +34,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings(app.instance_path))
     app.config.update(overrides or {})
 
-    from crm import models  # noqa: F401  (every model registered before anything uses the metadata)
+    from crm import (
+        api,
+        cli,
+        models,  # noqa: F401  (every model registered before anything uses the metadata)
+        web,
+    )
     from crm.audit import listeners
     from crm.auth.permissions import require_login
     from crm.auth.service import load_session_user
@@ -56,9 +61,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.user_loader(load_session_user)
     listeners.install()
 
-    _register_blueprints(app)
-    _register_cli(app)
-    _register_template_helpers(app)
+    web.register(app)
+    app.register_blueprint(api.bp)
+    cli.register(app)
 
     from crm.core import errors
 
@@ -71,55 +76,3 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         return response
 
     return app
-
-
-def _register_blueprints(app: Flask) -> None:
-    from crm.api.routes import bp as api_bp
-    from crm.audit.routes import bp as audit_bp
-    from crm.auth.admin import bp as admin_bp
-    from crm.auth.routes import bp as auth_bp
-    from crm.briefs.routes import bp as briefs_bp
-    from crm.enterprises.routes import bp as enterprises_bp
-    from crm.imports.routes import bp as imports_bp
-    from crm.industry.routes import bp as industry_bp
-    from crm.leads.routes import bp as leads_bp
-    from crm.main.routes import bp as main_bp
-    from crm.projects.routes import bp as projects_bp
-    from crm.search.routes import bp as search_bp
-
-    for blueprint in (
-        auth_bp,
-        main_bp,
-        search_bp,
-        enterprises_bp,
-        leads_bp,
-        imports_bp,
-        projects_bp,
-        briefs_bp,
-        industry_bp,
-        admin_bp,
-        audit_bp,
-        api_bp,
-    ):
-        app.register_blueprint(blueprint)
-
-
-def _register_cli(app: Flask) -> None:
-    from crm.auth.cli import users_cli
-    from crm.briefs.cli import brief_command
-    from crm.demo import demo_cli
-    from crm.industry.cli import map_cli, match_command
-
-    for group in (users_cli, map_cli, demo_cli, match_command, brief_command):
-        app.cli.add_command(group)
-
-
-def _register_template_helpers(app: Flask) -> None:
-    from crm.core.pagination import page_url, same_query_url
-    from crm.core.timeutil import format_local, format_wan, shown_value
-    from crm.main.nav import navigation
-
-    app.jinja_env.filters["local"] = format_local
-    app.jinja_env.filters["shown"] = shown_value
-    app.jinja_env.filters["money"] = format_wan
-    app.jinja_env.globals.update(navigation=navigation, page_url=page_url, same_query_url=same_query_url)

@@ -10,13 +10,13 @@ from crm.industry.models import (
     Chain,
     Cluster,
     ClusterDistrict,
-    District,
     IndustryCategory,
     Product,
     Sector,
     Target,
 )
 from crm.leads.models import FollowUp, Lead, StageChange
+from crm.places.models import District
 from crm.projects.models import Milestone, Project, ProjectUpdate
 
 __all__ = [

@@ -17,9 +17,10 @@ from sqlalchemy.orm import selectinload
 from crm.core.timeutil import SHANGHAI
 from crm.enterprises.models import TIER_5BN_WAN, TIER_10BN_WAN, Enterprise
 from crm.extensions import db
-from crm.industry.models import CatalogueEntry, Cluster, District, Target
+from crm.industry.models import CatalogueEntry, Cluster, Target
 from crm.industry.service import all_clusters, catalogue_entries
 from crm.leads.models import PIPELINE, FollowUp, Lead
+from crm.places.models import District
 from crm.projects.models import TERMINATED, Milestone, Project, ProjectUpdate, health_sql
 
 PLAN_START = date(2023, 1, 1)  # cumulative figures count from the action plan's first year

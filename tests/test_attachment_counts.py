@@ -8,9 +8,10 @@ from crm.enterprises.models import Enterprise
 from crm.enterprises.names import name_key
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry
-from crm.industry.service import attachment_counts, resolve_district
 from crm.leads.models import Lead
+from crm.places.service import resolve_district
 from crm.projects.models import Project
+from crm.readmodels.attachments import attachment_counts
 
 
 def _entry(code):

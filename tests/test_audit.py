@@ -2,11 +2,12 @@
 
 from sqlalchemy import select
 
-from crm.audit.listeners import REDACTED, acting_as
+from crm.audit.listeners import REDACTED
 from crm.audit.models import AuditLog
 from crm.auth.service import reset_password
+from crm.core.actor import acting_as
 from crm.extensions import db
-from crm.industry.models import District
+from crm.places.models import District
 
 
 def _entries(table: str, row_id) -> list[AuditLog]:
@@ -121,7 +122,7 @@ def test_audit_page_names_fields_in_chinese(client, login_as, make_user):
 
 
 def test_foreign_key_set_through_a_relationship_is_recorded(make_user):
-    from crm.industry.service import resolve_district
+    from crm.places.service import resolve_district
 
     user = make_user("district", "涪陵区")
     db.session.commit()
@@ -162,7 +163,7 @@ def test_foreign_keys_are_enforced_on_every_database(make_user):
     import pytest
     from sqlalchemy.exc import IntegrityError
 
-    from crm.industry.service import resolve_district
+    from crm.places.service import resolve_district
 
     make_user("district", "城口县")
     db.session.delete(resolve_district("城口县"))

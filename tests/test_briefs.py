@@ -13,9 +13,9 @@ from crm.core.timeutil import SHANGHAI
 from crm.enterprises.service import create_enterprise
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
-from crm.industry.service import resolve_district
 from crm.leads.models import FollowUp, Lead
 from crm.leads.service import add_follow_up, create_lead
+from crm.places.service import resolve_district
 from crm.projects.models import Milestone, Project, ProjectUpdate
 from crm.projects.service import add_update, open_project
 

@@ -142,7 +142,7 @@ def test_district_user_keeps_a_project_current_and_cannot_reach_another(page, li
     from crm.enterprises.service import create_enterprise
     from crm.extensions import db
     from crm.industry.models import CatalogueEntry
-    from crm.industry.service import resolve_district
+    from crm.places.service import resolve_district
     from crm.projects.service import open_project
 
     with live_app.app_context():

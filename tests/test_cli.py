@@ -5,9 +5,9 @@ from sqlalchemy import func, select
 from crm.audit.models import AuditLog
 from crm.auth.models import User
 from crm.auth.service import find_user
-from crm.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from crm.cli.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from crm.extensions import db
-from crm.industry.models import District
+from crm.places.models import District
 
 
 def test_users_create(runner):

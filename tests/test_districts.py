@@ -4,8 +4,9 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.extensions import db
-from crm.industry.models import District
-from crm.industry.service import MapDataError, read_districts_file, resolve_district
+from crm.industry.service import MapDataError, read_districts_file
+from crm.places.models import District
+from crm.places.service import resolve_district
 
 
 def test_counts_by_kind():

@@ -8,8 +8,8 @@ from crm.core.timeutil import format_wan
 from crm.enterprises.models import Enterprise
 from crm.enterprises.service import create_enterprise
 from crm.extensions import db
-from crm.industry.service import resolve_district
 from crm.leads.models import Lead
+from crm.places.service import resolve_district
 
 
 def _form(**overrides):

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry, Chain, Cluster, IndustryCategory, Product, Sector, Target
-from crm.industry.service import resolve_district
 from crm.matching.terms import normalise
+from crm.places.service import resolve_district
 
 SEED = (Path(__file__).resolve().parents[2] / "shared/seed/000_213a8c5b9df94f8a.txt").read_text("utf-8")
 FLAT_SEED = re.sub(r"\s+", "", SEED)

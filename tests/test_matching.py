@@ -9,9 +9,9 @@ from sqlalchemy import select
 from crm.enterprises.service import create_enterprise
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
-from crm.industry.matching import get_matcher
 from crm.leads.service import create_lead
 from crm.matching.matcher import ClusterInfo, EntryInfo, Matcher
+from crm.readmodels.matching import get_matcher
 
 ENTRIES = [
     EntryInfo("A-1", "PA—66", ("PA66", "尼龙66", "聚酰胺66"), "聚酰胺", "化工", ("合成材料产业集群",)),

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import yaml
 
-from crm.industry.matching import build_matcher
 from crm.industry.service import all_clusters
+from crm.readmodels.matching import build_matcher
 
 EVAL = Path(__file__).parent / "data" / "match_eval.yaml"
 TOP1_FLOOR = 0.85

@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.audit.models import AuditLog
-from crm.enterprises.merge import absorbed_ids, merge_enterprises
 from crm.enterprises.models import Contact, Enterprise
 from crm.enterprises.service import (
     EnterpriseError,
@@ -19,9 +18,10 @@ from crm.enterprises.service import (
 )
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
-from crm.industry.service import resolve_district
 from crm.leads.models import Lead
 from crm.leads.service import create_lead
+from crm.merge.service import absorbed_ids, merge_enterprises
+from crm.places.service import resolve_district
 from crm.projects.models import Project
 
 CODE_A = "914403001922038216"
@@ -277,8 +277,8 @@ def test_merge_needs_the_csrf_token(csrf_enabled, client, login_as, make_user):
 
 
 def test_the_api_points_at_the_kept_record_and_refuses_writes_to_the_absorbed_one(client, login_as):
-    from crm.enterprises.merge import merge_enterprises
     from crm.enterprises.service import create_enterprise
+    from crm.merge.service import merge_enterprises
 
     user = login_as("officer")
     keep = create_enterprise({"name": "合并保留企业有限公司"})

@@ -7,8 +7,8 @@ from werkzeug.routing import IntegerConverter
 from crm.auth.models import User
 from crm.auth.permissions import ScopeError, get_visible_or_404, scoped
 from crm.extensions import db
-from crm.industry.models import District
-from crm.industry.service import resolve_district
+from crm.places.models import District
+from crm.places.service import resolve_district
 
 OPEN_ENDPOINTS = {"auth.login", "static", "bootstrap.static"}  # logout is walked: it too must land on login
 

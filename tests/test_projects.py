@@ -15,7 +15,7 @@ from crm.core.timeutil import today_local
 from crm.enterprises.service import create_enterprise
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry
-from crm.industry.service import resolve_district
+from crm.places.service import resolve_district
 from crm.projects.models import Project, ProjectUpdate, health_sql
 from crm.projects.service import (
     ProjectConflict,

@@ -18,7 +18,7 @@ from crm.imports.models import ImportBatch
 from crm.imports.reader import FileProblem, read_table
 from crm.imports.service import apply as apply_batch
 from crm.industry.models import CatalogueEntry
-from crm.industry.service import resolve_district
+from crm.places.service import resolve_district
 from crm.projects.models import Project, ProjectUpdate, health_sql
 from crm.projects.service import (
     ProjectError,
@@ -174,7 +174,7 @@ def test_a_racing_confirm_gets_a_chinese_message_not_a_500(client, login_as, mon
     def raced(*args, **kwargs):
         raise StaleDataError("UPDATE statement on table 'import_batches' expected to update 1 row(s)")
 
-    monkeypatch.setattr("crm.imports.routes.apply", raced)
+    monkeypatch.setattr("crm.web.imports.apply", raced)
     response = client.post(f"/imports/{batch_id}/confirm", data={"version": version}, follow_redirects=True)
     assert response.status_code == 200
     assert "本次操作未生效" in response.text

@@ -12,7 +12,7 @@ from crm.briefs.models import Brief
 from crm.core.timeutil import today_local
 from crm.enterprises.service import create_enterprise
 from crm.extensions import db
-from crm.industry import matching
+from crm.readmodels import matching
 from crm.industry.catalogue import get_entry
 from crm.leads.models import Lead
 from crm.leads.service import create_lead

@@ -5,7 +5,7 @@ import pytest
 from crm.enterprises.service import add_contact, create_enterprise
 from crm.extensions import db
 from crm.leads.service import create_lead
-from crm.search.service import search
+from crm.readmodels.search import search
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@ within the viewer's district scope."""
 
 from datetime import timedelta
 
-from crm.audit.listeners import acting_as
+from crm.core.actor import acting_as
 from crm.core.timeutil import today_local
 from crm.enterprises.service import add_contact, create_enterprise, update_enterprise
 from crm.extensions import db
 from crm.leads.service import add_follow_up, create_lead, move_lead, update_lead
-from crm.leads.timeline import build_timeline
+from crm.readmodels.timeline import build_timeline
 
 
 def _lead(owner, firm=None, district="涪陵区", title="己二酸扩产"):
@@ -137,6 +137,6 @@ def test_a_long_timeline_is_cut_with_a_note(client, login_as, monkeypatch):
         "【电话】第 1 天的跟进",
     ]
     assert not build_timeline(lead_ids=[lead.id], limit=6, user=officer).truncated  # 5 + 1 events
-    monkeypatch.setattr("crm.enterprises.routes.TIMELINE_LIMIT", 4)
+    monkeypatch.setattr("crm.web.enterprises.TIMELINE_LIMIT", 4)
     html = client.get(f"/enterprises/{lead.enterprise_id}").text
     assert 'data-testid="timeline-truncated"' in html and "仅显示最近 4 条记录" in html

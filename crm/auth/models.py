@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.industry.models import District
+from crm.places.models import District
 
 OFFICER, MANAGER, DISTRICT, ADMIN = "officer", "manager", "district", "admin"
 ROLE_LABELS = {

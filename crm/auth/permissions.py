@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import Select, select
 
 from crm.auth.models import DISTRICT
+from crm.core.errors import is_api_request
 from crm.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,11 +29,6 @@ def public(view: F) -> F:
     """Open a view to visitors who are not logged in (only the login page needs it)."""
     view._public = True  # type: ignore[attr-defined]
     return view
-
-
-def is_api_request() -> bool:
-    """Whether the request is for the JSON API, which answers in JSON rather than pages."""
-    return request.path.startswith("/api/")
 
 
 def _is_public_endpoint(endpoint: str) -> bool:

@@ -13,7 +13,7 @@ from crm.core.inputs import has_control_chars
 from crm.core.text import clean_text
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.industry.service import resolve_district
+from crm.places.service import resolve_district
 
 # ASCII letters and digits, . _ - and Chinese characters: SQLite's lower() folds only ASCII, so
 # other cased scripts would make case-insensitive login unreliable there.

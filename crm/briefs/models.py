@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from crm.auth.models import User
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.industry.models import District
+from crm.places.models import District
 
 
 class Brief(db.Model):

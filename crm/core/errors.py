@@ -1,10 +1,9 @@
 """Error pages and JSON errors, all in Simplified Chinese; no request ends in a bare 500 page."""
 
-from flask import current_app, jsonify, render_template
+from flask import current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from crm.auth.permissions import is_api_request
 from crm.core.forms import CSRF_MESSAGE
 from crm.extensions import db
 
@@ -25,6 +24,11 @@ FALLBACK_500 = (
     '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>服务器内部错误</title>'
     "<p>服务器内部错误，操作未完成。请稍后重试或联系系统管理员。</p></html>"
 )
+
+
+def is_api_request() -> bool:
+    """Whether the request is for the JSON API, which answers in JSON rather than pages."""
+    return request.path.startswith("/api/")
 
 
 def _respond(status: int, message: str):

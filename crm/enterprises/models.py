@@ -1,12 +1,15 @@
 """Enterprises: outside targets (招商目标) and local firms in the cultivation pool (企业培育库)."""
 
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
     Column,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
@@ -15,13 +18,13 @@ from sqlalchemy import (
     Table,
     Text,
     or_,
-    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.timeutil import utcnow
 from crm.extensions import db
-from crm.industry.models import CatalogueEntry, District
+from crm.industry.models import CatalogueEntry
+from crm.places.models import District
 
 KINDS = {"target": "招商目标", "local": "本地培育库"}
 OWNERSHIPS = ("央企", "地方国企", "民营", "外资", "港澳台资", "混合所有制")
@@ -123,13 +126,20 @@ class Enterprise(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
-    @classmethod
-    def district_scope(cls, district_id: int):
-        """A district user sees the firms located in their district and those with a lead intending it."""
-        from crm.leads.models import Lead  # leads import this module
+    # Other records tie a firm to a district besides its location: the domain that owns such a
+    # record adds a clause here when its models load (crm.leads.models: a lead intending the
+    # district). Enterprises know nothing above them; a missing link shows a district less, never more.
+    district_links: ClassVar[list[Callable[[int], ColumnElement[bool]]]] = []
 
-        intending = select(Lead.enterprise_id).where(Lead.intended_district_id == district_id)
-        return or_(cls.district_id == district_id, cls.id.in_(intending))
+    @classmethod
+    def located_in(cls, district_id: int) -> ColumnElement[bool]:
+        """The firms whose seat is in the district."""
+        return cls.district_id == district_id
+
+    @classmethod
+    def district_scope(cls, district_id: int) -> ColumnElement[bool]:
+        """A district user sees the firms located in their district and those another record ties to it."""
+        return or_(cls.located_in(district_id), *(link(district_id) for link in cls.district_links))
 
     @property
     def kind_label(self) -> str:

@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from crm.auth.permissions import scoped
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import parse_date_text, today_local
 from crm.core.validation import Problems
@@ -18,8 +19,8 @@ from crm.enterprises.models import EXCHANGES, HONOURS, KINDS, OWNERSHIPS, Contac
 from crm.enterprises.names import name_key
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
-from crm.industry.service import all_districts, district_id_of
 from crm.matching.terms import normalise
+from crm.places.service import all_districts, district_id_of
 
 MAX_REVENUE_WAN = 1_000_000_000  # 10 万亿元: larger is a typing error
 PHONE = re.compile(r"^[0-9+\-() 转]{5,32}$")
@@ -340,8 +341,6 @@ def visible_enterprises(q: str = ""):
 
     The one query behind the enterprise list, its API and (later) its export.
     """
-    from crm.auth.permissions import scoped
-
     stmt = scoped(select(Enterprise), Enterprise).where(Enterprise.merged_into_id.is_(None))
     needle = normalise(q[:64])
     if needle:

@@ -7,6 +7,7 @@ compared after folding those away."""
 import unicodedata
 from dataclasses import dataclass
 
+from crm.core.excel import xlsx_bytes  # one workbook style for exports and templates
 from crm.enterprises.models import EXCHANGES, HONOURS, OWNERSHIPS
 from crm.leads.models import SOURCES
 
@@ -126,8 +127,6 @@ def guess_mapping(kind: str, headers: list[str]) -> dict[str, str]:
 
 def template_bytes(kind: str) -> bytes:
     """The import template: our headers with an example row, and a sheet explaining each column."""
-    from crm.core.excel import xlsx_bytes  # one workbook style for exports and templates
-
     items = FIELDS[kind]
     columns = [
         (item.label, lambda row, key=item.key: row.get(key, ""), max(12, len(item.label) * 2 + 4))

@@ -25,7 +25,7 @@ from crm.enterprises.service import (
     validate,
 )
 from crm.extensions import db
-from crm.imports.fields import FIELDS
+from crm.imports.fields import FIELDS, guess_mapping
 from crm.imports.models import ImportBatch
 from crm.imports.reader import read_table
 from crm.leads.models import LOST, Lead
@@ -80,8 +80,6 @@ class Preview:
 
 def start_import(kind: str, filename: str, data: bytes, user: User) -> ImportBatch:
     """A pending batch holding the file's cells, with the columns mapped from their headers."""
-    from crm.imports.fields import guess_mapping
-
     if kind not in FIELDS:
         raise ImportProblem("请选择导入内容：企业或招商线索")
     table = read_table(filename, data, kind)

@@ -27,7 +27,6 @@ from crm.industry.models import (
     Chain,
     Cluster,
     ClusterDistrict,
-    District,
     IndustryCategory,
     Product,
     Sector,
@@ -35,6 +34,7 @@ from crm.industry.models import (
 )
 from crm.industry.service import DATA_DIR, MapDataError, read_districts_file
 from crm.matching.terms import find_terms, normalise
+from crm.places.models import District
 
 # Catalogue fields that come from the data files (a manager may change each in the app).
 CATALOGUE_FIELDS = ("title", "action", "verb", "gap", "priority", "keywords", "added", "clusters", "retired")

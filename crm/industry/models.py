@@ -7,31 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
 from crm.matching.terms import normalise
-
-DISTRICT_KINDS = ("区", "县", "自治县", "功能区")
-
-
-class District(db.Model):
-    """One of Chongqing's 38 区县, or a zone the seed treats as a district (两江新区 …)."""
-
-    __tablename__ = "districts"
-    __audit_label__ = "区县"
-    __field_labels__ = {"id": "编号", "name": "名称", "kind": "类型", "aliases": "别名", "sort_order": "排序"}
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(32), unique=True)
-    kind: Mapped[str] = mapped_column(String(8))
-    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
-    sort_order: Mapped[int] = mapped_column(Integer, default=0)
-
-    @classmethod
-    def district_scope(cls, district_id: int):
-        """A district user sees only their own district's row."""
-        return cls.id == district_id
-
-    def __repr__(self) -> str:
-        return f"<District {self.name}>"
-
+from crm.places.models import District
 
 CATEGORY_SYSTEMS = ("4", "N")
 CLUSTER_KINDS = ("重点", "特色")

@@ -1,26 +1,17 @@
-"""Verbs of the industry map: loading the reviewed data files, resolving district names."""
+"""Reading the industry map: its data files, the tree, the clusters, the catalogue entries, the export."""
 
-from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.extensions import db
-from crm.industry.models import (
-    DISTRICT_KINDS,
-    CatalogueEntry,
-    Chain,
-    Cluster,
-    District,
-    IndustryCategory,
-    Product,
-    Sector,
-    Target,
-)
+from crm.industry.models import CatalogueEntry, Chain, Cluster, IndustryCategory, Product, Sector, Target
 from crm.matching.terms import normalise
+from crm.places.models import DISTRICT_KINDS
+from crm.places.service import all_districts
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -43,22 +34,6 @@ def read_districts_file(path: Path | None = None) -> list[dict]:
                 raise MapDataError(f"{path.name}：名称“{label}”同时指向 {seen[key]} 和 {row['name']}")
             seen[key] = row["name"]
     return rows
-
-
-def all_districts() -> list[District]:
-    """Every district and zone, in the data file's order."""
-    return list(db.session.scalars(select(District).order_by(District.sort_order, District.id)))
-
-
-def resolve_district(name: str) -> District | None:
-    """The district a name or alias refers to (秀山县 → 秀山土家族苗族自治县), or None."""
-    key = normalise(name)
-    if not key:
-        return None
-    for district in all_districts():
-        if key in {normalise(label) for label in [district.name, *(district.aliases or [])]}:
-            return district
-    return None
 
 
 def _number(value: Decimal) -> int | float:
@@ -206,75 +181,3 @@ def export_map() -> dict:
         ],
         "catalogue": [entry_json(entry) for entry in catalogue_entries()],
     }
-
-
-ATTACHMENT_KINDS = ("enterprises", "leads", "projects")
-
-
-def attachment_counts(user=None) -> dict[str, dict[str, int]]:
-    """How many enterprises, leads and projects attach to each map node, keyed by code.
-
-    Catalogue (= product) codes carry their own counts; chain and sector codes the sum of their
-    products'. Counts go through the permission scope: a district user counts only what they see.
-    """
-    from crm.auth.permissions import scoped
-    from crm.enterprises.models import Enterprise, enterprise_entries
-    from crm.leads.models import Lead
-    from crm.projects.models import Project
-
-    queries = {
-        "enterprises": scoped(
-            select(CatalogueEntry.code, func.count(func.distinct(Enterprise.id)))
-            .join(enterprise_entries, enterprise_entries.c.entry_id == CatalogueEntry.id)
-            .join(Enterprise, Enterprise.id == enterprise_entries.c.enterprise_id)
-            .where(Enterprise.merged_into_id.is_(None)),
-            Enterprise,
-            user,
-        ),
-        "leads": scoped(
-            select(CatalogueEntry.code, func.count(Lead.id)).join(
-                Lead, Lead.catalogue_entry_id == CatalogueEntry.id
-            ),
-            Lead,
-            user,
-        ),
-        "projects": scoped(
-            select(CatalogueEntry.code, func.count(Project.id)).join(
-                Project, Project.catalogue_entry_id == CatalogueEntry.id
-            ),
-            Project,
-            user,
-        ),
-    }
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ATTACHMENT_KINDS, 0))
-    hierarchy = (
-        select(CatalogueEntry.code, Chain.code, Sector.code)
-        .join(CatalogueEntry.product)
-        .join(Product.chain)
-        .join(Chain.sector)
-    )
-    parents = {code: (chain, sector) for code, chain, sector in db.session.execute(hierarchy)}
-    for kind, stmt in queries.items():
-        for code, number in db.session.execute(stmt.group_by(CatalogueEntry.code)):
-            for node in (code, *parents.get(code, ())):
-                counts[node][kind] += number
-    return counts
-
-
-def district_id_of(value, error: type[Exception]) -> int | None:
-    """The id of the district a submitted name or alias names, None for a blank value; an unknown
-    name raises `error` with a Chinese message. One rule for every form, API body and import."""
-    text = str(value or "").strip()[:64]
-    if not text:
-        return None
-    district = resolve_district(text)
-    if district is None:
-        raise error(f"未知的区县或功能区：“{text}”")
-    return district.id
-
-
-def district_choices(empty_label: str):
-    """Options of a district <select>: an empty choice labelled `empty_label`, then every district."""
-    from crm.core.forms import choices
-
-    return choices([("", empty_label), *((d.name, d.name) for d in all_districts())])

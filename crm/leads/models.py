@@ -2,14 +2,15 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.core.timeutil import utcnow
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.industry.models import CatalogueEntry, District
+from crm.industry.models import CatalogueEntry
+from crm.places.models import District
 
 # The pipeline, in order; 搁置 and 流失 stand beside it.
 PIPELINE = ("线索", "初步接洽", "实地考察", "商务洽谈", "签约")
@@ -95,6 +96,14 @@ class Lead(db.Model):
 
     def __repr__(self) -> str:
         return f"<Lead {self.id} {self.stage}>"
+
+
+def _enterprises_with_lead_intending(district_id: int):
+    """A firm with a lead intending a district is that district's business too."""
+    return Enterprise.id.in_(select(Lead.enterprise_id).where(Lead.district_scope(district_id)))
+
+
+Enterprise.district_links.append(_enterprises_with_lead_intending)
 
 
 class StageChange(db.Model):

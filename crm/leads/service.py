@@ -16,7 +16,6 @@ from crm.enterprises.models import Enterprise
 from crm.enterprises.service import parse_revenue
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
-from crm.industry.service import district_id_of
 from crm.leads.models import (
     DORMANT,
     FOLLOW_UP_KINDS,
@@ -28,6 +27,7 @@ from crm.leads.models import (
     Lead,
     StageChange,
 )
+from crm.places.service import district_id_of
 from crm.projects.models import Project
 from crm.projects.service import open_project
 

@@ -29,7 +29,8 @@ from crm.auth.models import User
 from crm.core.timeutil import utcnow
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.industry.models import CatalogueEntry, District
+from crm.industry.models import CatalogueEntry
+from crm.places.models import District
 
 LIFECYCLE = ("签约", "注册", "供地", "开工", "竣工", "投产", "达产")
 TERMINATED = "终止"

@@ -19,8 +19,9 @@ from crm.core.validation import Problems
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
 from crm.industry.models import CatalogueEntry, Chain, Cluster, Product, Sector
-from crm.industry.service import district_id_of, resolve_district
+from crm.places.service import district_id_of, resolve_district
 from crm.projects.models import (
+    BEHIND,
     HEALTHS,
     LIFECYCLE,
     MILESTONES,
@@ -32,6 +33,7 @@ from crm.projects.models import (
     Project,
     ProjectUpdate,
     health_sql,
+    reached_sql,
 )
 
 MAX_WAN = 100_000_000  # 1 万亿元: larger is a typing error
@@ -471,8 +473,6 @@ def rates(stmt: Select, today: date, group=None, label_of=None) -> list[Rates]:
     """The rates of the projects a SELECT finds, in total or per `group` column (a join path may be
     needed in `stmt`): signed = the projects; started = reached 开工 (and not terminated); producing
     = reached 投产; on schedule (履约) = not terminated and not behind a planned date."""
-    from crm.projects.models import BEHIND, reached_sql
-
     sub = (
         stmt.order_by(None)
         .with_only_columns(

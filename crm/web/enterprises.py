@@ -12,8 +12,6 @@ from crm.auth.permissions import get_visible_or_404, roles_required, scoped
 from crm.core.excel import XLSX, xlsx_bytes
 from crm.core.pagination import paginate
 from crm.enterprises.forms import ContactForm, EnterpriseForm
-from crm.enterprises.merge import absorbed_ids, final_enterprise, merge_enterprises, merge_problem
-from crm.enterprises.merge_forms import MergeForm, parse_id
 from crm.enterprises.models import KINDS, OWNERSHIPS, TIER_5BN_WAN, TIER_10BN_WAN, Enterprise
 from crm.enterprises.service import (
     DuplicateWarning,
@@ -25,11 +23,13 @@ from crm.enterprises.service import (
     visible_enterprises,
 )
 from crm.extensions import db
-from crm.industry.matching import match_enterprise
-from crm.industry.service import district_choices
 from crm.leads.models import Lead
-from crm.leads.timeline import build_timeline
+from crm.merge.forms import MergeForm, parse_id
+from crm.merge.service import absorbed_ids, final_enterprise, merge_enterprises, merge_problem
+from crm.places.service import district_choices
 from crm.projects.models import Project
+from crm.readmodels.matching import match_enterprise
+from crm.readmodels.timeline import build_timeline
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from crm.audit.listeners import acting_as
+from crm.core.actor import acting_as
 from crm.extensions import db
 
 

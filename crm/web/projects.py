@@ -16,7 +16,8 @@ from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry, Cluster, Sector
-from crm.industry.service import all_clusters, all_districts
+from crm.industry.service import all_clusters
+from crm.places.service import all_districts
 from crm.projects.forms import ProjectEditForm, UpdateForm
 from crm.projects.models import HEALTHS, MILESTONES, STAGES, STALL_DAYS, TERMINATED, Project
 from crm.projects.service import (

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from crm.auth.models import User
 from crm.auth.service import create_user, find_user, reset_password, set_active
-from crm.core.cli import CliError, committing
+from crm.cli.common import CliError, committing
 from crm.extensions import db
 
 users_cli = AppGroup("users", help="用户管理：创建、列出、停用、重置密码。")

@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER, User
 from crm.auth.service import create_user, find_user
-from crm.core.cli import committing
-from crm.demo_data import load_demo_data
+from crm.cli.common import committing
+from crm.cli.demo_data import load_demo_data
 from crm.extensions import db
 
 # Known on purpose: these accounts exist only in demo databases and the README lists them.

@@ -7,11 +7,14 @@ import threading
 from sqlalchemy import func, select
 
 from crm.enterprises.models import Enterprise
+from crm.enterprises.service import visible_enterprises
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
 from crm.industry.models import CatalogueEntry
 from crm.industry.service import all_clusters, catalogue_entries
+from crm.leads.models import PIPELINE, Lead
 from crm.matching.matcher import ClusterInfo, EntryInfo, Matcher, MatchResult, load_vocabulary
+from crm.projects.models import TERMINATED, Project
 
 _lock = threading.Lock()
 _cached: dict[str, object] = {}
@@ -89,9 +92,6 @@ def match_enterprise(enterprise) -> MatchResult:
 def unworked_enterprises():
     """SELECT of the visible target enterprises (招商目标, not the local pool) no lead has been
     opened for, in any stage."""
-    from crm.enterprises.service import visible_enterprises
-    from crm.leads.models import Lead
-
     return visible_enterprises().where(
         Enterprise.kind == "target", ~Enterprise.id.in_(select(Lead.enterprise_id))
     )
@@ -116,9 +116,6 @@ def gaps(cluster_code: str | None = None) -> list[dict]:
     """空白环节: per cluster, the entries in use with no active lead (线索 … 商务洽谈) and no live
     project (signed, not terminated), each with recommended firms. Counted city-wide: a gap is a
     gap of the catalogue, whoever looks."""
-    from crm.leads.models import PIPELINE, Lead
-    from crm.projects.models import TERMINATED, Project
-
     active = set(
         db.session.scalars(
             select(Lead.catalogue_entry_id).where(

@@ -10,7 +10,7 @@ from crm.auth.permissions import roles_required
 from crm.auth.service import UserError, create_user, reset_password, set_active
 from crm.core.pagination import paginate
 from crm.extensions import db
-from crm.industry.service import district_choices
+from crm.places.service import district_choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -19,8 +19,9 @@ from crm.auth.permissions import scoped
 from crm.core.timeutil import SHANGHAI, format_local, shown_value, to_local
 from crm.enterprises.models import KINDS, Contact, Enterprise
 from crm.extensions import db
-from crm.industry.models import CatalogueEntry, District
+from crm.industry.models import CatalogueEntry
 from crm.leads.models import FollowUp, Lead, StageChange
+from crm.places.models import District
 
 FOLLOW_UP, STAGE, INSERT, UPDATE, DELETE, MERGE = "跟进", "阶段", "新增", "修改", "删除", "合并"
 KIND_OF_ACTION = {"insert": INSERT, "update": UPDATE, "delete": DELETE}

@@ -6,9 +6,10 @@ import json
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from crm.core.cli import CliError, committing, os_problem
+from crm.cli.common import CliError, committing, os_problem
 from crm.industry.loader import load_map
 from crm.industry.service import export_map
+from crm.readmodels.matching import get_matcher
 
 map_cli = AppGroup("map", help="产业地图数据：载入与导出。")
 
@@ -36,7 +37,6 @@ def export_command():
 def match_command(file: str, top: str):
     """Match firms in a UTF-8 CSV (header with name and products) against the catalogue: one JSON
     object per line, best first in every list."""
-    from crm.industry.matching import get_matcher
 
     if not top.isdigit() or not 1 <= int(top) <= 1000:
         raise CliError(f"--top 应为 1 到 1000 之间的整数（收到“{top[:20]}”）")

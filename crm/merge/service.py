@@ -7,8 +7,8 @@ pointing at a row that exists and the kept enterprise's page can show them as it
 from sqlalchemy import inspect, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm.audit.listeners import acting_as
 from crm.auth.models import User
+from crm.core.actor import acting_as
 from crm.enterprises.models import Enterprise
 from crm.enterprises.service import EnterpriseError, VersionConflict, refresh_keys
 from crm.extensions import db

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, render_template, request, url_for
 
-from crm.search.service import search
+from crm.readmodels.search import search
 
 bp = Blueprint("search", __name__)
 

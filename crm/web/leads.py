@@ -14,14 +14,15 @@ from crm.core.pagination import paginate
 from crm.core.timeutil import SHANGHAI, today_local
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.industry.matching import suggest
 from crm.industry.models import CatalogueEntry, Chain, Cluster, Product, Sector
-from crm.industry.service import all_clusters, all_districts, district_choices, resolve_district
+from crm.industry.service import all_clusters
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
 from crm.leads.models import PIPELINE, SOURCES, STAGES, Lead
 from crm.leads.service import LeadError, add_follow_up, create_lead, move_lead, sign_lead, update_lead
-from crm.leads.timeline import build_timeline
+from crm.places.service import all_districts, district_choices, resolve_district
 from crm.projects.models import Project
+from crm.readmodels.matching import suggest
+from crm.readmodels.timeline import build_timeline
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 

@@ -15,9 +15,10 @@ from crm.enterprises.credit_code import ALPHABET, check_character
 from crm.enterprises.models import HONOURS, OWNERSHIPS, Enterprise
 from crm.enterprises.service import EnterpriseError, add_contact, create_enterprise
 from crm.extensions import db
-from crm.industry.service import all_districts, catalogue_entries
+from crm.industry.service import catalogue_entries
 from crm.leads.models import FOLLOW_UP_KINDS, LOST_REASONS, SOURCES
 from crm.leads.service import add_follow_up, create_lead, move_lead, sign_lead
+from crm.places.service import all_districts
 from crm.projects.models import MILESTONES, TERMINATION_REASONS
 from crm.projects.service import add_update, edit_values, update_project
 

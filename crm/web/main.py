@@ -4,15 +4,16 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from crm.audit.labels import table_labels
 from crm.audit.models import AuditLog
-from crm.audit.routes import table_labels
 from crm.auth.models import ADMIN, MANAGER, OFFICER, User
 from crm.auth.permissions import roles_required, scoped
 from crm.core.timeutil import today_local
 from crm.extensions import db
-from crm.industry.models import CatalogueEntry, Cluster, District
+from crm.industry.models import CatalogueEntry, Cluster
 from crm.industry.service import all_clusters
 from crm.leads.models import STAGES, Lead
+from crm.places.models import District
 from crm.projects.models import TERMINATED, Project
 from crm.projects.service import ProjectFilter, rates, totals, visible_projects
 from reports.figures import PLAN_START, Figures, Scope

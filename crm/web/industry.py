@@ -14,9 +14,10 @@ from crm.core.pagination import paginate
 from crm.extensions import db
 from crm.industry import catalogue as cat
 from crm.industry.forms import CatalogueEntryForm
-from crm.industry.matching import gaps, recommendations
 from crm.industry.models import ACTIONS, GAPS, PRIORITIES, Cluster, Sector, Target
-from crm.industry.service import all_clusters, attachment_counts, map_tree
+from crm.industry.service import all_clusters, map_tree
+from crm.readmodels.attachments import attachment_counts
+from crm.readmodels.matching import gaps, recommendations
 
 bp = Blueprint("industry", __name__)
 

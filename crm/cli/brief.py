@@ -7,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 
 from crm.briefs.service import last_week, make_brief
-from crm.core.cli import CliError, committing, os_problem
+from crm.cli.common import CliError, committing, os_problem
 from crm.industry.service import all_clusters
 from reports.figures import BriefError, Scope, normal_week, resolve_cluster
 

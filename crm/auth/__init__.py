@@ -1,0 +1,1 @@
+"""Users, roles, sessions and the one permission mechanism (login, roles, district scope)."""

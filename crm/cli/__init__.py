@@ -1,0 +1,14 @@
+"""The command line (`flask --app app …`): users, the map, matching, briefs, demo data."""
+
+from flask import Flask
+
+from crm.cli.brief import brief_command
+from crm.cli.demo import demo_cli
+from crm.cli.map import map_cli, match_command
+from crm.cli.users import users_cli
+
+
+def register(app: Flask) -> None:
+    """Add every command group to the app's CLI."""
+    for group in (users_cli, map_cli, demo_cli, match_command, brief_command):
+        app.cli.add_command(group)

@@ -1,1 +1,0 @@
-"""The home page and the page frame's helpers."""

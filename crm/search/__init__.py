@@ -1,1 +1,0 @@
-"""One search box across enterprises, contacts and leads."""

@@ -1,0 +1,44 @@
+"""The pages: one blueprint per area, thin views over the services and read models below."""
+
+from flask import Flask
+
+from crm.core.pagination import page_url, same_query_url
+from crm.core.timeutil import format_local, format_wan, shown_value
+from crm.web import (
+    admin,
+    audit,
+    auth,
+    briefs,
+    enterprises,
+    imports,
+    industry,
+    leads,
+    main,
+    projects,
+    search,
+)
+from crm.web.nav import navigation
+
+BLUEPRINTS = (
+    auth.bp,
+    main.bp,
+    search.bp,
+    enterprises.bp,
+    leads.bp,
+    imports.bp,
+    projects.bp,
+    briefs.bp,
+    industry.bp,
+    admin.bp,
+    audit.bp,
+)
+
+
+def register(app: Flask) -> None:
+    """Register every page blueprint and the template helpers they use."""
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    app.jinja_env.filters["local"] = format_local
+    app.jinja_env.filters["shown"] = shown_value
+    app.jinja_env.filters["money"] = format_wan
+    app.jinja_env.globals.update(navigation=navigation, page_url=page_url, same_query_url=same_query_url)
