@@ -9,21 +9,23 @@ optionally narrowed to one district (a district user's brief).
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from crm.core.timeutil import SHANGHAI
+from crm.core.timeutil import day_bounds
 from crm.enterprises.models import TIER_5BN_WAN, TIER_10BN_WAN, Enterprise
 from crm.extensions import db
-from crm.industry.models import CatalogueEntry, Cluster, Target
+from crm.industry.models import PLAN_START, CatalogueEntry, Cluster, Target
 from crm.industry.service import all_clusters, catalogue_entries
-from crm.leads.models import PIPELINE, FollowUp, Lead
+from crm.leads.models import OPEN, FollowUp, Lead
+from crm.leads.service import overdue as overdue_follow_up
+from crm.leads.service import stage_counts
 from crm.places.models import District
-from crm.projects.models import TERMINATED, Milestone, Project, ProjectUpdate, health_sql
+from crm.projects.models import TERMINATED, Milestone, Project, ProjectStage, ProjectUpdate, health_sql
+from crm.readmodels.gaps import Coverage, entry_coverage
 
-PLAN_START = date(2023, 1, 1)  # cumulative figures count from the action plan's first year
 # ASCII digits only (\d would take ２ and ٢); the text is NFKC-folded first, so full-width input
 # is read, and what is stored and printed is always the canonical 2026-W47.
 WEEK = re.compile(r"^([0-9]{4})-W([0-9]{2})$", re.ASCII)
@@ -95,13 +97,6 @@ def resolve_cluster(name: str) -> Cluster:
     raise BriefError(f"没有名为“{wanted[:40]}”的产业集群。可用：{valid}（也可用全称）")
 
 
-def _utc_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """Shanghai days first..last as a UTC interval [start, end)."""
-    start = datetime.combine(first, time.min, SHANGHAI).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time.min, SHANGHAI).astimezone(UTC)
-    return start, end
-
-
 class Figures:
     """Queries of one scope; each method returns plain data."""
 
@@ -115,27 +110,25 @@ class Figures:
 
     # ------------------------------------------------------------ scoped selects
 
-    def _in_cluster(self, entry_column):
-        if self.cluster is None:
-            return True
-        members = (
-            select(CatalogueEntry.id)
-            .join(CatalogueEntry.clusters)
-            .where(Cluster.id == self.cluster.id)
-            .scalar_subquery()
-        )
-        return entry_column.in_(members)
-
     def leads(self):
-        stmt = select(Lead).where(self._in_cluster(Lead.catalogue_entry_id))
+        """The scope's leads: of the cluster through their catalogue entry, of the district through
+        the leads' own district scope (what a district user may see)."""
+        stmt = select(Lead)
+        if self.cluster is not None:
+            stmt = stmt.where(Lead.catalogue_entry_id.in_(CatalogueEntry.ids_in_cluster(self.cluster.code)))
         if self.scope.district_id:
-            stmt = stmt.where(Lead.intended_district_id == self.scope.district_id)
+            stmt = stmt.where(Lead.district_scope(self.scope.district_id))
         return stmt
 
     def projects(self):
-        stmt = select(Project).where(self._in_cluster(Project.catalogue_entry_id))
+        """The scope's projects, by the same rules as its leads."""
+        stmt = select(Project)
+        if self.cluster is not None:
+            stmt = stmt.where(
+                Project.catalogue_entry_id.in_(CatalogueEntry.ids_in_cluster(self.cluster.code))
+            )
         if self.scope.district_id:
-            stmt = stmt.where(Project.district_id == self.scope.district_id)
+            stmt = stmt.where(Project.district_scope(self.scope.district_id))
         return stmt
 
     def _count(self, stmt) -> int:
@@ -151,7 +144,7 @@ class Figures:
 
     def headline(self, first: date, last: date) -> dict:
         """The figures of a period (a week, or PLAN_START..Sunday for the cumulative ones)."""
-        start, end = _utc_bounds(first, last)
+        start, end = day_bounds(first, last)
         follow_ups = select(FollowUp).where(
             FollowUp.lead_id.in_(self._lead_ids()), FollowUp.occurred_on.between(first, last)
         )
@@ -177,8 +170,8 @@ class Figures:
             "site_visits": self._count(follow_ups.where(FollowUp.kind == "实地考察")),
             "signings": self._count(signed),
             "signed_wan": int(agreed or 0),
-            "starts": reached("开工"),
-            "production_starts": reached("投产"),
+            "starts": reached(ProjectStage.STARTED),
+            "production_starts": reached(ProjectStage.PRODUCING),
             "funds_wan": self.funds(first, last),
         }
 
@@ -220,7 +213,7 @@ class Figures:
         ]
 
     def new_leads(self, first: date, last: date) -> list[dict]:
-        start, end = _utc_bounds(first, last)
+        start, end = day_bounds(first, last)
         leads = db.session.scalars(
             self.leads()
             .where(Lead.created_at >= start, Lead.created_at < end)
@@ -247,11 +240,10 @@ class Figures:
         behind = db.session.scalars(
             self.projects().where(health == "滞后").options(*PROJECT_ROWS).order_by(Project.id)
         ).all()
-        # The lead list's 跟进已逾期 filter: a 搁置 lead keeps its scheduled follow-up (next week's
-        # list shows it), so it is overdue like any other once the date has passed.
+        # The lead list's 跟进已逾期 filter, the same rule.
         overdue = db.session.scalars(
             self.leads()
-            .where(Lead.next_follow_up_on < as_of, Lead.stage.not_in(("签约", "流失")))
+            .where(overdue_follow_up(as_of))
             .options(*LEAD_ROWS)
             .order_by(Lead.next_follow_up_on, Lead.id)
         ).all()
@@ -284,7 +276,7 @@ class Figures:
             self.leads()
             .where(
                 Lead.next_follow_up_on.between(last + timedelta(days=1), last + timedelta(days=7)),
-                Lead.stage.not_in(("签约", "流失")),
+                Lead.stage.in_(OPEN),
             )
             .options(*LEAD_ROWS)
             .order_by(Lead.next_follow_up_on, Lead.id)
@@ -300,13 +292,8 @@ class Figures:
         ]
 
     def funnel(self) -> list[tuple[str, int]]:
-        """Leads by stage now (the pipeline), in pipeline order, then 搁置 and 流失."""
-        counts = dict(
-            db.session.execute(
-                select(Lead.stage, func.count()).where(Lead.id.in_(self._lead_ids())).group_by(Lead.stage)
-            ).all()
-        )
-        return [(stage, int(counts.get(stage, 0))) for stage in (*PIPELINE, "搁置", "流失")]
+        """Leads by stage now, in stage order: the pipeline, then 搁置 and 流失 (as the dashboard)."""
+        return stage_counts(self.leads())
 
     def investment_by_district(self, as_of: date) -> list[tuple[str, int]]:
         rows = db.session.execute(
@@ -321,39 +308,29 @@ class Figures:
         return [(name, int(total)) for name, total in rows]
 
     def coverage(self) -> dict:
-        """The scope's catalogue entries: 空白环节 (no active lead, no live project) first."""
-        active_leads = dict(
-            db.session.execute(
-                select(Lead.catalogue_entry_id, func.count())
-                .where(Lead.id.in_(self._lead_ids()), Lead.stage.in_(PIPELINE[:-1]))
-                .group_by(Lead.catalogue_entry_id)
-            ).all()
-        )
-        live_projects = dict(
-            db.session.execute(
-                select(Project.catalogue_entry_id, func.count())
-                .where(Project.id.in_(self._project_ids()), Project.stage != TERMINATED)
-                .group_by(Project.catalogue_entry_id)
-            ).all()
-        )
+        """The scope's catalogue entries: 空白环节 first, by the one rule of crm.readmodels.gaps
+        counted over the scope's own leads and projects."""
+        coverage = entry_coverage(self.leads(), self.projects())
         entries = [
             e
             for e in catalogue_entries(include_retired=False)
             if self.cluster is None or any(c.id == self.cluster.id for c in e.clusters)
         ]
+        counted = [(e, coverage.get(e.id, Coverage())) for e in entries]
         rows = [
             {
                 "code": e.code,
                 "title": e.title,
                 "action": e.action,
                 "gap": e.gap,
-                "leads": int(active_leads.get(e.id, 0)),
-                "projects": int(live_projects.get(e.id, 0)),
+                "leads": c.leads,
+                "projects": c.projects,
+                "is_gap": c.is_gap,
             }
-            for e in entries
+            for e, c in counted
         ]
-        gaps = [r for r in rows if not r["leads"] and not r["projects"]]
-        covered = [r for r in rows if r["leads"] or r["projects"]]
+        gaps = [r for r in rows if r["is_gap"]]
+        covered = [r for r in rows if not r["is_gap"]]
         gap_codes = {r["code"] for r in gaps}
         by_cluster = [
             {
@@ -372,7 +349,7 @@ class Figures:
         plan counts); targets the CRM holds no data for say so."""
         local = select(Enterprise).where(Enterprise.kind == "local", Enterprise.merged_into_id.is_(None))
         if self.scope.district_id:
-            local = local.where(Enterprise.district_id == self.scope.district_id)
+            local = local.where(Enterprise.located_in(self.scope.district_id))
         measured = {
             "enterprises_10bn": self._count(local.where(Enterprise.revenue_wan >= TIER_10BN_WAN)),
             "enterprises_5bn": self._count(

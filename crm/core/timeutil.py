@@ -1,7 +1,7 @@
 """Times are stored in UTC and shown in Asia/Shanghai; values are shown the way a reader says them."""
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,14 @@ def utcnow() -> datetime:
 def today_local() -> date:
     """Today's date in Asia/Shanghai (what "today" means to every user)."""
     return datetime.now(SHANGHAI).date()
+
+
+def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """Shanghai days first … last as a UTC interval [start, end): what a stored time is compared with
+    (SQLite compares the stored UTC text, so the bounds go to the database in UTC)."""
+    start = datetime.combine(first, time.min, SHANGHAI).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, SHANGHAI).astimezone(UTC)
+    return start, end
 
 
 def to_local(value: datetime | None) -> datetime | None:

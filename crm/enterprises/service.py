@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.permissions import scoped
+from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import parse_date_text, today_local
 from crm.core.validation import Problems
@@ -87,26 +88,6 @@ def _one_of(value, allowed, label: str) -> str | None:
     return value
 
 
-def parse_revenue(value) -> int | None:
-    """Annual revenue in 万元: a non-negative whole number (commas allowed), or nothing."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise EnterpriseError("年营业收入应为数字（万元）")
-    if isinstance(value, int | float):
-        number = value
-    else:
-        text = str(value).replace(",", "").replace("，", "").strip()
-        if not re.fullmatch(r"\d+(\.\d+)?", text):
-            raise EnterpriseError(f"年营业收入“{value}”应为不小于 0 的数字（万元）")
-        number = float(text)
-    if number != number or number < 0:  # NaN or negative
-        raise EnterpriseError("年营业收入不能为负数")
-    if number > MAX_REVENUE_WAN:
-        raise EnterpriseError("年营业收入超出合理范围，请确认单位为万元")
-    return round(number)
-
-
 def _text_list(values, label: str) -> list[str]:
     if isinstance(values, str):
         values = re.split(r"[,，、;；\n]+", values)
@@ -171,7 +152,9 @@ def validate(raw: dict) -> EnterpriseData:
     with problems.field("ownership"):
         values["ownership"] = _one_of(raw.get("ownership"), OWNERSHIPS, "所有制")
     with problems.field("revenue_wan"):
-        values["revenue_wan"] = parse_revenue(raw.get("revenue_wan"))
+        values["revenue_wan"] = parse_whole(
+            raw.get("revenue_wan"), "年营业收入（万元）", EnterpriseError, MAX_REVENUE_WAN
+        )
     for key, label, max_length in TEXT_FIELDS:
         with problems.field(key):
             text = clean_text(raw.get(key), label, max_length, EnterpriseError)

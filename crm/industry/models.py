@@ -1,8 +1,21 @@
 """Reference data of the industry map."""
 
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, Numeric, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    Table,
+    Text,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
@@ -31,6 +44,7 @@ COMMON_LABELS = {
     "added": "增设",
 }
 GAPS = ("短板", "薄弱环节", "优势")
+PLAN_START = date(2023, 1, 1)  # the action plan's first year: cumulative figures and rates count from it
 PRIORITIES = ("高", "中", "低")
 
 
@@ -300,6 +314,23 @@ class CatalogueEntry(db.Model):
     # Optimistic locking: an UPDATE carries WHERE version = <the version the editor saw>. The
     # service bumps it, so a change of clusters alone (another table) also counts as an edit.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    @classmethod
+    def ids_in_sector(cls, sector_code: str) -> Select:
+        """SELECT of the ids of a sector's entries: a lead or project belongs to a sector by its entry."""
+        return (
+            select(cls.id)
+            .join(cls.product)
+            .join(Product.chain)
+            .join(Chain.sector)
+            .where(Sector.code == sector_code)
+        )
+
+    @classmethod
+    def ids_in_cluster(cls, cluster_code: str) -> Select:
+        """SELECT of the ids of the entries that suit a cluster: a lead or project belongs to a cluster
+        through its entry."""
+        return select(entry_clusters.c.entry_id).join(Cluster).where(Cluster.code == cluster_code)
 
     @property
     def chain(self) -> Chain:

@@ -1,21 +1,49 @@
 """Leads, stage changes and follow-ups."""
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
+from crm.core.choices import one_of
 from crm.core.timeutil import utcnow
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry
 from crm.places.models import District
 
-# The pipeline, in order; 搁置 and 流失 stand beside it.
-PIPELINE = ("线索", "初步接洽", "实地考察", "商务洽谈", "签约")
-DORMANT, LOST = "搁置", "流失"
-STAGES = (*PIPELINE, DORMANT, LOST)
+
+class LeadStage(StrEnum):
+    """A lead's stage, stored as the Chinese word users read: the pipeline in order, then 搁置 and
+    流失 beside it."""
+
+    LEAD = "线索"
+    FIRST_CONTACT = "初步接洽"
+    SITE_VISIT = "实地考察"
+    NEGOTIATION = "商务洽谈"
+    SIGNED = "签约"
+    DORMANT = "搁置"
+    LOST = "流失"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+    @property
+    def is_closed(self) -> bool:
+        """签约 or 流失: no follow-up is due any more."""
+        return self in CLOSED
+
+
+STAGES = tuple(LeadStage)
+SIGNED, DORMANT, LOST = LeadStage.SIGNED, LeadStage.DORMANT, LeadStage.LOST
+PIPELINE = STAGES[: STAGES.index(SIGNED) + 1]  # 线索 → 签约, in order: the stage gates follow it
+IN_PROGRESS = PIPELINE[:-1]  # worked toward a signing: what keeps a catalogue entry from being a gap
+CLOSED = (SIGNED, LOST)  # 签约 is final; 流失 may be reopened, but no follow-up is due on either
+OPEN = tuple(stage for stage in STAGES if stage not in CLOSED)  # follow-ups are due: 我的待办, 逾期
+BOARD = (*PIPELINE, DORMANT)  # the kanban's columns (流失 leaves the board)
 SOURCES = (
     "驻外招商",
     "以商招商",
@@ -51,14 +79,11 @@ class Lead(db.Model):
         "version": "版本",
     }
     __table_args__ = (
-        CheckConstraint(
-            "stage IN ('线索', '初步接洽', '实地考察', '商务洽谈', '签约', '搁置', '流失')",
-            name="stage_known",
-        ),
+        CheckConstraint(one_of("stage", STAGES), name="stage_known"),
         CheckConstraint(
             "intended_investment_wan IS NULL OR intended_investment_wan >= 0", name="investment_positive"
         ),
-        CheckConstraint("(stage = '流失') = (lost_reason IS NOT NULL)", name="lost_has_reason"),
+        CheckConstraint(f"(stage = '{LOST}') = (lost_reason IS NOT NULL)", name="lost_has_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,7 +94,7 @@ class Lead(db.Model):
     catalogue_entry_id: Mapped[int | None] = mapped_column(ForeignKey("catalogue_entries.id"), index=True)
     intended_district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
     intended_investment_wan: Mapped[int | None] = mapped_column(Integer)
-    stage: Mapped[str] = mapped_column(String(8), default="线索", index=True)
+    stage: Mapped[str] = mapped_column(String(8), default=LeadStage.LEAD, index=True)
     lost_reason: Mapped[str | None] = mapped_column(String(16))
     next_follow_up_on: Mapped[date | None] = mapped_column(Date, index=True)
     last_contact_on: Mapped[date | None] = mapped_column(Date)
@@ -144,11 +169,7 @@ class FollowUp(db.Model):
         "notes": "情况记录",
         "lead_id": "线索编号",
     }
-    __table_args__ = (
-        CheckConstraint(
-            "kind IN ('电话', '拜访', '来访', '实地考察', '会议', '签约仪式')", name="kind_known"
-        ),
-    )
+    __table_args__ = (CheckConstraint(one_of("kind", FOLLOW_UP_KINDS), name="kind_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)

@@ -1,37 +1,44 @@
-"""Verbs on leads: create, edit, move through the pipeline (with its gates), follow up, sign.
+"""Leads: who may own and change one, the verbs (create, edit, move through the pipeline with its
+gates, follow up, sign, reassign), and the one query behind the list, its export, the API, the
+kanban, 我的待办 and the brief (the filter object, overdue follow-ups, counts by stage).
 
-Pages, the kanban, the API and imports all call these, so a stage gate holds everywhere.
+Pages, the kanban, the API and imports all call these, so a rule holds everywhere.
 """
 
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import MANAGER, OFFICER, User
+from crm.auth.permissions import scoped
+from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
-from crm.core.timeutil import parse_date_text, today_local
+from crm.core.timeutil import day_bounds, parse_date_text, today_local
 from crm.core.validation import Problems
 from crm.enterprises.models import Enterprise
-from crm.enterprises.service import parse_revenue
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
+from crm.industry.models import CatalogueEntry, Cluster
 from crm.leads.models import (
-    DORMANT,
+    CLOSED,
     FOLLOW_UP_KINDS,
     LOST,
     LOST_REASONS,
+    OPEN,
     PIPELINE,
+    SIGNED,
     SOURCES,
+    STAGES,
     FollowUp,
     Lead,
+    LeadStage,
     StageChange,
 )
-from crm.places.service import district_id_of
+from crm.places.service import district_id_of, resolve_district
 from crm.projects.models import Project
 from crm.projects.service import open_project
-
-MAX_INVESTMENT_WAN = 100_000_000  # 1 万亿元
 
 
 class LeadError(ValueError):
@@ -43,19 +50,35 @@ class LeadConflict(LeadError):
         super().__init__("该线索在您编辑期间已被他人修改，您的修改尚未保存。请刷新页面后重试。")
 
 
+# ---------------------------------------------------------------- who
+
+
+LEAD_OWNER_ROLES = (OFFICER, MANAGER)
+OWNER_REQUIRED = "线索负责人须为在职的招商专员或处室负责人"
+
+
+def can_own_leads(user: User | None) -> bool:
+    """Leads are owned by active officers and managers."""
+    return user is not None and user.active and user.role in LEAD_OWNER_ROLES
+
+
+def may_change_lead(user, lead: Lead) -> bool:
+    """Officers change their own leads; managers every lead. The pages and the API ask this."""
+    return user.role == MANAGER or (user.role == OFFICER and lead.owner_id == user.id)
+
+
+def possible_owners() -> list[User]:
+    """The users a lead can be handed to, by name."""
+    stmt = select(User).where(User.role.in_(LEAD_OWNER_ROLES), User.active.is_(True))
+    return list(db.session.scalars(stmt.order_by(User.display_name, User.id)))
+
+
+# ---------------------------------------------------------------- verbs
+
+
 def _text(value) -> str:
     """A choice as submitted: stripped text, or "" for anything else (which then fails the choice)."""
     return value.strip() if isinstance(value, str) else ""
-
-
-def _investment(value, label: str = "意向投资") -> int | None:
-    try:
-        amount = parse_revenue(value)
-    except ValueError as error:
-        raise LeadError(str(error).replace("年营业收入", label)) from error
-    if amount is not None and amount > MAX_INVESTMENT_WAN:
-        raise LeadError(f"{label}超出合理范围，请确认单位为万元")
-    return amount
 
 
 def _date(value, label: str) -> date | None:
@@ -105,7 +128,9 @@ def validate(raw: dict, today: date | None = None, current_follow_up: date | Non
         if follow_up and follow_up < (today or today_local()) and follow_up != current_follow_up:
             raise LeadError("下次跟进日期不能早于今天")
     with problems.field("intended_investment_wan"):
-        values["intended_investment_wan"] = _investment(raw.get("intended_investment_wan"))
+        values["intended_investment_wan"] = parse_whole(
+            raw.get("intended_investment_wan"), "意向投资（万元）", LeadError
+        )
     problems.raise_first()
     return LeadData(**values)
 
@@ -116,14 +141,14 @@ def _record_stage(lead: Lead, before: str | None, after: str, by: User | None, n
 
 def create_lead(enterprise: Enterprise, raw: dict, owner: User, by: User | None = None) -> Lead:
     """A new lead at stage 线索."""
-    if owner.role not in (OFFICER, MANAGER) or not owner.active:
-        raise LeadError("线索负责人须为在职的招商专员或处室负责人")
+    if not can_own_leads(owner):
+        raise LeadError(OWNER_REQUIRED)
     if enterprise.merged_into_id:
         raise LeadError(f"该企业已并入编号 {enterprise.merged_into_id} 的企业，请在保留的企业下登记线索")
     data = validate(raw)
-    lead = Lead(enterprise=enterprise, owner=owner, stage=PIPELINE[0], version=1, **vars(data))
+    lead = Lead(enterprise=enterprise, owner=owner, stage=LeadStage.LEAD, version=1, **vars(data))
     db.session.add(lead)
-    _record_stage(lead, None, PIPELINE[0], by or owner, "新建线索")
+    _record_stage(lead, None, LeadStage.LEAD, by or owner, "新建线索")
     db.session.flush()
     return lead
 
@@ -149,11 +174,11 @@ def gate_problems(lead: Lead, stage: str) -> list[str]:
     if stage not in PIPELINE:
         return problems
     reached = PIPELINE.index(stage)
-    if reached >= PIPELINE.index("初步接洽") and not lead.follow_ups:
+    if reached >= PIPELINE.index(LeadStage.FIRST_CONTACT) and not lead.follow_ups:
         problems.append("进入“初步接洽”前须至少有一条跟进记录")
-    if reached >= PIPELINE.index("实地考察") and lead.intended_district_id is None:
+    if reached >= PIPELINE.index(LeadStage.SITE_VISIT) and lead.intended_district_id is None:
         problems.append("进入“实地考察”须先填写意向区县")
-    if reached >= PIPELINE.index("商务洽谈"):
+    if reached >= PIPELINE.index(LeadStage.NEGOTIATION):
         if lead.catalogue_entry_id is None:
             problems.append("进入“商务洽谈”须先关联招商目录条目")
         if not lead.intended_investment_wan:
@@ -163,13 +188,13 @@ def gate_problems(lead: Lead, stage: str) -> list[str]:
 
 def move_lead(lead: Lead, stage: str, by: User, note: str = "", lost_reason: str | None = None) -> Lead:
     """Move a lead to another stage, through the gates; 签约 goes through sign_lead instead."""
-    if stage not in (*PIPELINE, DORMANT, LOST):
+    if stage not in STAGES:
         raise LeadError(f"未知的阶段“{stage}”")
-    if lead.stage == "签约":
+    if lead.stage == SIGNED:
         raise LeadError("已签约的线索不能再变更阶段（后续进展请在项目中更新）")
     if stage == lead.stage:
         raise LeadError(f"线索已处于“{stage}”阶段")
-    if stage == "签约":
+    if stage == SIGNED:
         raise LeadError("签约请使用“签约”操作，填写协议投资额和签约日期")
     note = clean_text(note, "说明", 500, LeadError)
     if stage == LOST:
@@ -220,15 +245,15 @@ def add_follow_up(lead: Lead, raw: dict, by: User, today: date | None = None) ->
 
 def sign_lead(lead: Lead, raw: dict, by: User, today: date | None = None) -> Project:
     """签约: the lead becomes a project (agreed investment, district, catalogue entry, signed date)."""
-    if lead.stage in ("签约", LOST):
+    if lead.stage in CLOSED:
         raise LeadError(f"“{lead.stage}”的线索不能签约")
     signed_on = _date(raw.get("signed_on"), "签约日期")
     if signed_on is None:
         raise LeadError("请填写签约日期")
     if signed_on > (today or today_local()):
         raise LeadError("签约日期不能晚于今天")
-    amount = _investment(raw.get("agreed_investment_wan"), "协议投资额")
-    problems = [p for p in gate_problems(lead, "商务洽谈") if "意向投资" not in p]
+    amount = parse_whole(raw.get("agreed_investment_wan"), "协议投资额（万元）", LeadError)
+    problems = [p for p in gate_problems(lead, LeadStage.NEGOTIATION) if "意向投资" not in p]
     if not amount:
         problems.append("签约须填写协议投资额（万元，大于 0）")
     if problems:
@@ -243,8 +268,166 @@ def sign_lead(lead: Lead, raw: dict, by: User, today: date | None = None) -> Pro
         signed_on=signed_on,
     )
     before = lead.stage
-    lead.stage = "签约"
+    lead.stage = SIGNED
     lead.next_follow_up_on = None
-    _record_stage(lead, before, "签约", by, f"签约，协议投资 {amount} 万元")
+    _record_stage(lead, before, SIGNED, by, f"签约，协议投资 {amount} 万元")
     db.session.flush()
     return project
+
+
+def reassign_lead(lead: Lead, owner_id, by: User) -> Lead:
+    """Hand a lead to another officer or manager (managers do this); `owner_id` as submitted."""
+    text = str(owner_id if owner_id is not None else "").strip()
+    # isascii: "²".isdigit() is True but int("²") fails.
+    valid = text.isascii() and text.isdigit() and len(text) < 10
+    owner = db.session.get(User, int(text)) if valid else None
+    if not can_own_leads(owner):
+        raise LeadError("请选择在职的招商专员或处室负责人")
+    if lead.owner_id != owner.id:
+        lead.owner = owner
+    db.session.flush()
+    return lead
+
+
+def lead_values(lead: Lead) -> dict:
+    """A lead's editable values in the shape validate() takes: what the edit form and an API PATCH
+    start from."""
+    return {
+        "title": lead.title,
+        "source": lead.source,
+        "catalogue_code": lead.catalogue_entry.code if lead.catalogue_entry else "",
+        "district": lead.intended_district.name if lead.intended_district else "",
+        "intended_investment_wan": ""
+        if lead.intended_investment_wan is None
+        else str(lead.intended_investment_wan),
+        "next_follow_up_on": lead.next_follow_up_on.isoformat() if lead.next_follow_up_on else "",
+    }
+
+
+# ---------------------------------------------------------------- lists and counts
+
+
+def overdue(today: date):
+    """The leads whose next follow-up date has passed while the lead is still open (搁置 included:
+    its follow-up stays scheduled). The lead list's 跟进已逾期 and the brief's warnings."""
+    return and_(Lead.next_follow_up_on < today, Lead.stage.in_(OPEN))
+
+
+SORTS = {
+    "follow_up": (Lead.next_follow_up_on.is_(None), Lead.next_follow_up_on, Lead.id),
+    "investment": (Lead.intended_investment_wan.is_(None), Lead.intended_investment_wan.desc(), Lead.id),
+    "newest": (Lead.created_at.desc(), Lead.id.desc()),
+    "contact": (Lead.last_contact_on.is_(None), Lead.last_contact_on.desc(), Lead.id),
+}
+SORT_LABELS = {
+    "follow_up": "按下次跟进",
+    "investment": "按意向投资",
+    "newest": "按登记时间",
+    "contact": "按最近联系",
+}
+
+
+# Dates a filter can name: beyond them a day's UTC bounds overflow Python's calendar (year 1 or 9999).
+FIRST_FILTER_YEAR, LAST_FILTER_YEAR = 1900, 2199
+
+
+@dataclass
+class LeadFilter:
+    """The filters of the lead list, its export and the API, read from query parameters.
+
+    Unknown values are ignored rather than refused: a stale bookmark still opens the list."""
+
+    stage: str = ""
+    stages: tuple[str, ...] = ()
+    source: str = ""
+    owner_id: int | None = None
+    enterprise_id: int | None = None
+    overdue: bool = False
+    sector: str = ""
+    cluster: str = ""
+    district_id: int | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    q: str = ""
+    sort: str = "follow_up"
+
+    @classmethod
+    def from_args(cls, args, user=None) -> "LeadFilter":
+        """The filters of a request; `mine=1` means the leads `user` owns."""
+
+        def day(name):
+            try:
+                day = date.fromisoformat(args.get(name) or "")
+            except ValueError:
+                return None  # a malformed date filter is ignored, not an error
+            return day if FIRST_FILTER_YEAR <= day.year <= LAST_FILTER_YEAR else None
+
+        cluster = (args.get("cluster") or "")[:8].upper()
+        if cluster and db.session.scalar(select(Cluster.id).where(Cluster.code == cluster)) is None:
+            cluster = ""
+        district = resolve_district(args["district"][:64]) if args.get("district") else None
+        return cls(
+            stage=args.get("stage") if args.get("stage") in STAGES else "",
+            source=args.get("source") if args.get("source") in SOURCES else "",
+            owner_id=user.id if user is not None and args.get("mine") == "1" else None,
+            overdue=args.get("overdue") == "1",
+            sector=(args.get("sector") or "")[:8],
+            cluster=cluster,
+            district_id=district.id if district else None,
+            created_from=day("since"),
+            created_to=day("until"),
+            q=(args.get("q") or "")[:64].strip(),
+            sort=args.get("sort") if args.get("sort") in SORTS else "follow_up",
+        )
+
+    def apply(self, stmt: Select, today: date) -> Select:
+        """`stmt` (a SELECT of leads) narrowed by the filters."""
+        if self.stage:
+            stmt = stmt.where(Lead.stage == self.stage)
+        if self.stages:
+            stmt = stmt.where(Lead.stage.in_(self.stages))
+        if self.source:
+            stmt = stmt.where(Lead.source == self.source)
+        if self.owner_id is not None:
+            stmt = stmt.where(Lead.owner_id == self.owner_id)
+        if self.enterprise_id is not None:
+            stmt = stmt.where(Lead.enterprise_id == self.enterprise_id)
+        if self.overdue:
+            stmt = stmt.where(overdue(today))
+        if self.sector:
+            stmt = stmt.where(Lead.catalogue_entry_id.in_(CatalogueEntry.ids_in_sector(self.sector)))
+        if self.cluster:
+            stmt = stmt.where(Lead.catalogue_entry_id.in_(CatalogueEntry.ids_in_cluster(self.cluster)))
+        if self.district_id is not None:
+            stmt = stmt.where(Lead.intended_district_id == self.district_id)
+        if self.created_from:
+            stmt = stmt.where(Lead.created_at >= day_bounds(self.created_from, self.created_from)[0])
+        if self.created_to:
+            stmt = stmt.where(Lead.created_at < day_bounds(self.created_to, self.created_to)[1])
+        if self.q:
+            stmt = stmt.where(
+                or_(
+                    Lead.title.contains(self.q, autoescape=True),
+                    Lead.enterprise.has(Enterprise.name.contains(self.q, autoescape=True)),
+                )
+            )
+        return stmt
+
+    def ordered(self, stmt: Select) -> Select:
+        """`stmt` in the filter's sort order."""
+        return stmt.order_by(*SORTS[self.sort])
+
+
+def visible_leads(filters: LeadFilter | None = None, today: date | None = None, user=None) -> Select:
+    """SELECT of the leads the user may see, filtered: behind the list, its export, the API, the
+    kanban, 我的待办 and the enterprise page."""
+    stmt = scoped(select(Lead), Lead, user)
+    return (filters or LeadFilter()).apply(stmt, today or today_local())
+
+
+def stage_counts(stmt: Select) -> list[tuple[str, int]]:
+    """How many of the leads a SELECT finds stand at each stage, in stage order (zeros included):
+    the funnel of the dashboard and of the brief."""
+    sub = stmt.order_by(None).with_only_columns(Lead.stage).subquery()
+    counts = dict(db.session.execute(select(sub.c.stage, func.count()).group_by(sub.c.stage)).all())
+    return [(stage, int(counts.get(stage, 0))) for stage in STAGES]

@@ -4,6 +4,7 @@ A project's stage, actual milestone dates, funds in place and last update are de
 updates (crm.projects.service.recompute); its health is computed from them and today's date."""
 
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
@@ -26,15 +27,34 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
+from crm.core.choices import one_of
 from crm.core.timeutil import utcnow
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry
 from crm.places.models import District
 
-LIFECYCLE = ("签约", "注册", "供地", "开工", "竣工", "投产", "达产")
-TERMINATED = "终止"
-STAGES = (*LIFECYCLE, TERMINATED)
+
+class ProjectStage(StrEnum):
+    """A project's stage, stored as the Chinese word users read: the lifecycle in order, then 终止."""
+
+    SIGNED = "签约"
+    REGISTERED = "注册"
+    LAND = "供地"
+    STARTED = "开工"
+    COMPLETED = "竣工"
+    PRODUCING = "投产"
+    FULL_OUTPUT = "达产"
+    TERMINATED = "终止"
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+STAGES = tuple(ProjectStage)
+TERMINATED = ProjectStage.TERMINATED
+LIFECYCLE = STAGES[: STAGES.index(TERMINATED)]
 MILESTONES = LIFECYCLE[1:]  # 签约's date is the signing date itself
 RANK = {stage: index for index, stage in enumerate(LIFECYCLE)}
 TERMINATION_REASONS = ("企业战略调整", "资金未落实", "要素保障不足", "政策条件变化", "合同解除", "其他")
@@ -77,10 +97,10 @@ class Project(db.Model):
     }
     __table_args__ = (
         CheckConstraint("agreed_investment_wan > 0", name="investment_positive"),
+        CheckConstraint(one_of("stage", STAGES), name="stage_known"),
         CheckConstraint(
-            "stage IN ('签约', '注册', '供地', '开工', '竣工', '投产', '达产', '终止')", name="stage_known"
+            f"(stage = '{TERMINATED}') = (termination_reason IS NOT NULL)", name="terminated_has_reason"
         ),
-        CheckConstraint("(stage = '终止') = (termination_reason IS NOT NULL)", name="terminated_has_reason"),
         CheckConstraint("funds_in_place_wan >= 0", name="funds_not_negative"),
     )
 
@@ -97,7 +117,7 @@ class Project(db.Model):
     expected_jobs: Mapped[int | None] = mapped_column(Integer)
     signed_on: Mapped[date] = mapped_column(Date)
     # Derived from the updates (never typed): see crm.projects.service.recompute.
-    stage: Mapped[str] = mapped_column(String(8), default="签约", index=True)
+    stage: Mapped[str] = mapped_column(String(8), default=ProjectStage.SIGNED, index=True)
     termination_reason: Mapped[str | None] = mapped_column(String(64))
     funds_in_place_wan: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_update_on: Mapped[date | None] = mapped_column(Date)

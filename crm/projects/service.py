@@ -13,12 +13,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.audit.history import Change, changes_since
 from crm.auth.models import User
 from crm.auth.permissions import scoped
+from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import parse_date_text, today_local
 from crm.core.validation import Problems
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
-from crm.industry.models import CatalogueEntry, Chain, Cluster, Product, Sector
+from crm.industry.models import CatalogueEntry
 from crm.places.service import district_id_of, resolve_district
 from crm.projects.models import (
     BEHIND,
@@ -31,12 +32,12 @@ from crm.projects.models import (
     TERMINATION_REASONS,
     Milestone,
     Project,
+    ProjectStage,
     ProjectUpdate,
     health_sql,
     reached_sql,
 )
 
-MAX_WAN = 100_000_000  # 1 万亿元: larger is a typing error
 MAX_JOBS = 1_000_000
 
 
@@ -57,30 +58,6 @@ class UpdateRace(ProjectError):
 
     def __init__(self):
         super().__init__("该项目刚被他人更新，您的进展尚未保存，请刷新页面核对后重新提交。")
-
-
-def _amount(value, label: str, maximum: int = MAX_WAN) -> int | None:
-    """A whole non-negative number (commas allowed), or None for blank."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ProjectError(f"{label}应为数字")
-    text = str(value).replace(",", "").replace("，", "").strip()
-    try:
-        number = float(text)
-    except ValueError as error:
-        raise ProjectError(f"{label}“{text[:20]}”应为不小于 0 的数字") from error
-    if number != number:  # NaN
-        raise ProjectError(f"{label}应为数字")
-    if number < 0:
-        raise ProjectError(f"{label}不能为负数")
-    if number > maximum:
-        raise ProjectError(f"{label}超出合理范围，请确认单位")
-    if not number.is_integer():
-        # Stored as whole numbers: rounding 0.5 万元 (or half a job) away would change the figure
-        # without a word.
-        raise ProjectError(f"{label}应为整数（“{text[:20]}”）")
-    return int(number)
 
 
 def _date(value, label: str) -> date | None:
@@ -203,7 +180,7 @@ def add_update(project: Project, raw: dict, by: User, today: date | None = None)
                 raise ProjectError(f"终止项目须选择原因：{'、'.join(TERMINATION_REASONS)}")
             values["termination_reason"] = reason
     with problems.field("funds_wan"):
-        values["funds_wan"] = _amount(raw.get("funds_wan"), "本月到位资金（万元）")
+        values["funds_wan"] = parse_whole(raw.get("funds_wan"), "本月到位资金（万元）", ProjectError)
     with problems.field("note"):
         values["note"] = clean_text(raw.get("note"), "进展情况", 5000, ProjectError)
         if values.get("stage_reached") == TERMINATED and not values["note"]:
@@ -286,13 +263,19 @@ def update_project(project: Project, raw: dict, seen_version: int) -> Project:
         if values["district_id"] is None:
             raise ProjectError("请选择落地区县")
     with problems.field("agreed_investment_wan"):
-        values["agreed_investment_wan"] = _amount(raw.get("agreed_investment_wan"), "协议投资额（万元）")
+        values["agreed_investment_wan"] = parse_whole(
+            raw.get("agreed_investment_wan"), "协议投资额（万元）", ProjectError
+        )
         if not values["agreed_investment_wan"]:
             raise ProjectError("协议投资额须大于 0（万元）")
     with problems.field("expected_output_wan"):
-        values["expected_output_wan"] = _amount(raw.get("expected_output_wan"), "预计年产值（万元）")
+        values["expected_output_wan"] = parse_whole(
+            raw.get("expected_output_wan"), "预计年产值（万元）", ProjectError
+        )
     with problems.field("expected_jobs"):
-        values["expected_jobs"] = _amount(raw.get("expected_jobs"), "预计就业（人）", MAX_JOBS)
+        values["expected_jobs"] = parse_whole(
+            raw.get("expected_jobs"), "预计就业（人）", ProjectError, MAX_JOBS
+        )
     entries: list[CatalogueEntry] = []
     with problems.field("catalogue_codes"):
         codes = raw.get("catalogue_codes") or []
@@ -353,6 +336,7 @@ class ProjectFilter:
     signed_from: date | None = None
     signed_to: date | None = None
     q: str = ""
+    enterprise_id: int | None = None
 
     @classmethod
     def from_args(cls, args) -> "ProjectFilter":
@@ -375,9 +359,7 @@ class ProjectFilter:
 
     def apply(self, stmt: Select, today: date) -> Select:
         if self.cluster:
-            stmt = stmt.where(
-                Project.catalogue_entry.has(CatalogueEntry.clusters.any(Cluster.code == self.cluster))
-            )
+            stmt = stmt.where(Project.catalogue_entry_id.in_(CatalogueEntry.ids_in_cluster(self.cluster)))
         if self.district:
             district = resolve_district(self.district)
             stmt = stmt.where(Project.district_id == (district.id if district else -1))
@@ -386,20 +368,15 @@ class ProjectFilter:
         if self.health:
             stmt = stmt.where(health_sql(today) == self.health)
         if self.sector:
-            sector_entries = (
-                select(CatalogueEntry.id)
-                .join(CatalogueEntry.product)
-                .join(Product.chain)
-                .join(Chain.sector)
-                .where(Sector.code == self.sector)
-            )
-            stmt = stmt.where(Project.catalogue_entry_id.in_(sector_entries))
+            stmt = stmt.where(Project.catalogue_entry_id.in_(CatalogueEntry.ids_in_sector(self.sector)))
         if self.signed_from:
             stmt = stmt.where(Project.signed_on >= self.signed_from)
         if self.signed_to:
             stmt = stmt.where(Project.signed_on <= self.signed_to)
         if self.q:
             stmt = stmt.where(Project.name.contains(self.q, autoescape=True))
+        if self.enterprise_id is not None:
+            stmt = stmt.where(Project.enterprise_id == self.enterprise_id)
         return stmt
 
 
@@ -407,6 +384,12 @@ def visible_projects(filters: ProjectFilter | None = None, today: date | None = 
     """SELECT of the projects the user may see, filtered: behind the list, its export and the API."""
     stmt = scoped(select(Project), Project, user)
     return (filters or ProjectFilter()).apply(stmt, today or today_local())
+
+
+def project_of_lead(lead, user=None) -> Project | None:
+    """The project a signed lead became, if the user may see it (the bureau may have moved it to
+    another district since)."""
+    return db.session.scalar(visible_projects(user=user).where(Project.lead_id == lead.id))
 
 
 @dataclass
@@ -480,8 +463,8 @@ def rates(stmt: Select, today: date, group=None, label_of=None) -> list[Rates]:
             Project.agreed_investment_wan,
             Project.funds_in_place_wan,
             Project.stage,
-            reached_sql("开工").label("started"),
-            reached_sql("投产").label("producing"),
+            reached_sql(ProjectStage.STARTED).label("started"),
+            reached_sql(ProjectStage.PRODUCING).label("producing"),
             health_sql(today).label("health"),
             *([group.label("grp")] if group is not None else []),
         )

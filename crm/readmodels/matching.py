@@ -12,9 +12,8 @@ from crm.extensions import db
 from crm.industry.catalogue import get_entry
 from crm.industry.models import CatalogueEntry
 from crm.industry.service import all_clusters, catalogue_entries
-from crm.leads.models import PIPELINE, Lead
+from crm.leads.models import Lead
 from crm.matching.matcher import ClusterInfo, EntryInfo, Matcher, MatchResult, load_vocabulary
-from crm.projects.models import TERMINATED, Project
 
 _lock = threading.Lock()
 _cached: dict[str, object] = {}
@@ -110,37 +109,6 @@ def recommendations(codes: set[str] | None = None, per_entry: int = 5) -> dict[s
         items.sort(key=lambda item: (-item[1], item[0].id))
         del items[per_entry:]
     return found
-
-
-def gaps(cluster_code: str | None = None) -> list[dict]:
-    """空白环节: per cluster, the entries in use with no active lead (线索 … 商务洽谈) and no live
-    project (signed, not terminated), each with recommended firms. Counted city-wide: a gap is a
-    gap of the catalogue, whoever looks."""
-    active = set(
-        db.session.scalars(
-            select(Lead.catalogue_entry_id).where(
-                Lead.stage.in_(PIPELINE[:-1]), Lead.catalogue_entry_id.is_not(None)
-            )
-        )
-    )
-    active |= set(db.session.scalars(select(Project.catalogue_entry_id).where(Project.stage != TERMINATED)))
-    in_use = catalogue_entries(include_retired=False)
-    entries = [e for e in in_use if e.id not in active]
-    wanted = {e.code for e in entries}
-    recommended = recommendations(wanted, per_entry=3)
-    report = []
-    for cluster in all_clusters():
-        if cluster_code and cluster.code != cluster_code:
-            continue
-        items = [e for e in entries if cluster in e.clusters]
-        report.append(
-            {
-                "cluster": cluster,
-                "total": sum(1 for e in in_use if cluster in e.clusters),
-                "gaps": [(e, recommended.get(e.code, [])) for e in items],
-            }
-        )
-    return report
 
 
 def suggest(enterprise, count: int = 3) -> list[dict]:

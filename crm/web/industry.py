@@ -17,7 +17,8 @@ from crm.industry.forms import CatalogueEntryForm
 from crm.industry.models import ACTIONS, GAPS, PRIORITIES, Cluster, Sector, Target
 from crm.industry.service import all_clusters, map_tree
 from crm.readmodels.attachments import attachment_counts
-from crm.readmodels.matching import gaps, recommendations
+from crm.readmodels.gaps import gaps
+from crm.readmodels.matching import recommendations
 
 bp = Blueprint("industry", __name__)
 

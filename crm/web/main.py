@@ -10,13 +10,13 @@ from crm.auth.models import ADMIN, MANAGER, OFFICER, User
 from crm.auth.permissions import roles_required, scoped
 from crm.core.timeutil import today_local
 from crm.extensions import db
-from crm.industry.models import CatalogueEntry, Cluster
+from crm.industry.models import PLAN_START, CatalogueEntry, Cluster
 from crm.industry.service import all_clusters
-from crm.leads.models import STAGES, Lead
+from crm.leads.service import stage_counts, visible_leads
 from crm.places.models import District
 from crm.projects.models import TERMINATED, Project
 from crm.projects.service import ProjectFilter, rates, totals, visible_projects
-from reports.figures import PLAN_START, Figures, Scope
+from reports.figures import Figures, Scope
 
 bp = Blueprint("main", __name__)
 
@@ -59,15 +59,13 @@ def dashboard():
         ),
         key=lambda row: row["cluster"].sort_order,
     )
-    funnel = dict(
-        db.session.execute(scoped(select(Lead.stage, func.count()), Lead).group_by(Lead.stage)).all()
-    )
+
     return render_template(
         "main/dashboard.html",
         today=today,
         period=period,
         targets=Figures(Scope()).targets(),
-        funnel=[(stage, funnel.get(stage, 0)) for stage in STAGES],
+        funnel=stage_counts(visible_leads()),
         signings=signings,
         total=rates(base, today)[0],
         totals=totals(live),

@@ -15,7 +15,7 @@ from crm.core.forms import first_error
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
 from crm.extensions import db
-from crm.industry.models import CatalogueEntry, Cluster, Sector
+from crm.industry.models import PLAN_START, CatalogueEntry, Cluster, Sector
 from crm.industry.service import all_clusters
 from crm.places.service import all_districts
 from crm.projects.forms import ProjectEditForm, UpdateForm
@@ -124,7 +124,7 @@ def overview():
     """The city's rates by district and by cluster, for projects signed in a period, as of today."""
     today = today_local()
     filters = ProjectFilter.from_args(request.args)
-    filters.signed_from = filters.signed_from or date(2023, 1, 1)  # the action plan's first year
+    filters.signed_from = filters.signed_from or PLAN_START
     filters.signed_to = filters.signed_to or today
     period = ProjectFilter(signed_from=filters.signed_from, signed_to=filters.signed_to)
     base = visible_projects(period, today)
