@@ -1,11 +1,14 @@
 """Fixtures: an app on a migrated database (SQLite, or PostgreSQL when TEST_DATABASE_URL is set),
-clients, factories, and a live server with a real Chromium for the browser journeys."""
+clients, factories, the seed document, and a live server with a real Chromium for the browser
+journeys."""
 
 import contextvars
+import itertools
 import os
 import re
 import threading
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,10 +20,19 @@ from werkzeug.serving import make_server
 
 from crm import create_app
 from crm.auth.service import create_user
+from crm.enterprises.service import create_enterprise
 from crm.extensions import db
+from crm.industry.catalogue import get_entry
 from crm.industry.loader import load_map
+from crm.industry.models import CatalogueEntry
+from crm.leads.service import create_lead
+from crm.places.service import resolve_district
+from crm.projects.service import open_project
 
 PASSWORD = "correct-horse-42"
+SIGNED_ON = date(2026, 1, 5)  # make_project's signing date unless a test gives one
+# The city's action plan the map is transcribed from; LIANZHAO_SEED points elsewhere (see seed_text).
+DEFAULT_SEED = Path(__file__).resolve().parents[2] / "shared/seed/000_213a8c5b9df94f8a.txt"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -171,6 +183,94 @@ def make_user():
         return user
 
     return factory
+
+
+@pytest.fixture
+def make_enterprise():
+    """Factory: a committed enterprise made by the service; `overrides` are its form fields
+    (name, products, kind, district, credit_code …). Pass confirm_duplicate=True to file a
+    probable duplicate on purpose."""
+    counter = itertools.count(1)
+
+    def factory(confirm_duplicate=False, **overrides):
+        raw = {"name": f"测试企业{next(counter)}号有限公司", **overrides}
+        enterprise = create_enterprise(raw, confirm_duplicate=confirm_duplicate)
+        db.session.commit()
+        return enterprise
+
+    return factory
+
+
+@pytest.fixture
+def make_lead(make_enterprise, make_user):
+    """Factory: a committed lead at stage 线索, made by the service, of `enterprise` (default a new
+    one) owned by `owner` (default a new officer); `overrides` are its form fields (title, source,
+    district, catalogue_code, intended_investment_wan …). Without overrides it has no district and
+    no catalogue entry, as a fresh lead has."""
+    counter = itertools.count(1)
+
+    def factory(enterprise=None, owner=None, **overrides):
+        raw = {"title": f"测试线索{next(counter)}", "source": "展会", **overrides}
+        lead = create_lead(enterprise or make_enterprise(), raw, owner or make_user("officer"))
+        db.session.commit()
+        return lead
+
+    return factory
+
+
+@pytest.fixture
+def make_project(make_enterprise):
+    """Factory: a committed project at stage 签约, opened by the service as signing does, with
+    its unplanned milestones. Defaults: a new enterprise, 涪陵区, the first catalogue entry,
+    10 亿元 agreed, signed on SIGNED_ON."""
+    counter = itertools.count(1)
+
+    def factory(
+        *,
+        name=None,
+        enterprise=None,
+        district="涪陵区",
+        catalogue_code=None,
+        agreed_investment_wan=100_000,
+        signed_on=SIGNED_ON,
+        lead_id=None,
+    ):
+        number = next(counter)
+        if catalogue_code is None:
+            entry = db.session.scalar(select(CatalogueEntry).order_by(CatalogueEntry.id))
+        else:
+            entry = get_entry(catalogue_code)
+            assert entry is not None, f"no catalogue entry {catalogue_code}"
+        project = open_project(
+            name=name or f"测试项目{number}",
+            enterprise=enterprise or make_enterprise(),
+            lead_id=lead_id,
+            district_id=resolve_district(district).id,
+            catalogue_entry=entry,
+            agreed_investment_wan=agreed_investment_wan,
+            signed_on=signed_on,
+        )
+        db.session.commit()
+        return project
+
+    return factory
+
+
+def seed_path() -> Path:
+    """The seed document: $LIANZHAO_SEED, or ../shared/seed/… next to the project."""
+    return Path(os.environ.get("LIANZHAO_SEED") or DEFAULT_SEED)
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    """The seed document's text, read once; the tests that need it are skipped when it is absent."""
+    path = seed_path()
+    if not path.is_file():
+        pytest.skip(
+            f"seed document not found at {path}: set LIANZHAO_SEED to the path of "
+            "000_213a8c5b9df94f8a.txt (default ../shared/seed/ beside the project)"
+        )
+    return path.read_text("utf-8")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from sqlalchemy import func, select
 
 from crm.enterprises.models import Enterprise
-from crm.enterprises.service import create_enterprise
 from crm.extensions import db
 
 
@@ -11,11 +10,10 @@ def _count():
     return db.session.scalar(select(func.count()).select_from(Enterprise))
 
 
-def test_list_shape_search_and_paging(client, login_as):
+def test_list_shape_search_and_paging(client, login_as, make_enterprise):
     login_as("officer")
     for i in range(3):
-        create_enterprise({"name": f"测试材料{i}号有限公司", "products": "PA66 切片" if i == 1 else "铝板"})
-    db.session.commit()
+        make_enterprise(name=f"测试材料{i}号有限公司", products="PA66 切片" if i == 1 else "铝板")
     data = client.get("/api/v1/enterprises?per_page=2").get_json()
     assert set(data) == {"items", "page", "per_page", "total"}
     assert (data["page"], data["per_page"], data["total"], len(data["items"])) == (1, 2, 3, 2)
@@ -60,9 +58,8 @@ def test_duplicates_and_bad_input_are_chinese_json_and_write_nothing(client, log
     assert _count() == 1
 
 
-def test_district_users_read_only_their_scope_and_cannot_write(client, login_as):
-    other = create_enterprise({"name": "长寿某企业有限公司", "kind": "local", "district": "长寿区"})
-    db.session.commit()
+def test_district_users_read_only_their_scope_and_cannot_write(client, login_as, make_enterprise):
+    other = make_enterprise(name="长寿某企业有限公司", kind="local", district="长寿区")
     login_as("district", "涪陵区")
     assert client.get("/api/v1/enterprises").get_json()["total"] == 0
     assert client.get(f"/api/v1/enterprises/{other.id}").status_code == 404

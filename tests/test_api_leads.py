@@ -3,20 +3,12 @@
 from datetime import timedelta
 
 from crm.core.timeutil import today_local
-from crm.enterprises.service import create_enterprise
 from crm.extensions import db
-from crm.leads.service import create_lead
 
 
-def _firm():
-    firm = create_enterprise({"name": "华峰化工有限公司"})
-    db.session.commit()
-    return firm
-
-
-def test_log_follow_up_and_move_through_the_api(client, login_as):
+def test_log_follow_up_and_move_through_the_api(client, login_as, make_enterprise):
     login_as("officer")
-    firm = _firm()
+    firm = make_enterprise(name="华峰化工有限公司")
     response = client.post(
         "/api/v1/leads", json={"enterprise_id": firm.id, "title": "己二酸扩产", "source": "展会"}
     )
@@ -34,9 +26,9 @@ def test_log_follow_up_and_move_through_the_api(client, login_as):
     assert client.get(f"/api/v1/leads/{lead['id']}/follow-ups").get_json()["items"][0]["notes"] == "首次沟通"
 
 
-def test_field_edits_need_the_version_and_keep_an_overdue_date(client, login_as):
+def test_field_edits_need_the_version_and_keep_an_overdue_date(client, login_as, make_enterprise, make_lead):
     officer = login_as("officer")
-    lead = create_lead(_firm(), {"title": "某项目", "source": "展会"}, officer)
+    lead = make_lead(make_enterprise(name="华峰化工有限公司"), officer, title="某项目", source="展会")
     lead.next_follow_up_on = today_local() - timedelta(days=3)
     db.session.commit()
     assert client.patch(f"/api/v1/leads/{lead.id}", json={"title": "新名称"}).status_code == 400
@@ -46,10 +38,11 @@ def test_field_edits_need_the_version_and_keep_an_overdue_date(client, login_as)
     assert stale.status_code == 409
 
 
-def test_bad_input_and_other_peoples_leads(client, login_as, make_user):
+def test_bad_input_and_other_peoples_leads(client, login_as, make_user, make_enterprise, make_lead):
     owner = make_user("officer")
-    lead = create_lead(_firm(), {"title": "某项目", "source": "展会", "district": "长寿区"}, owner)
-    db.session.commit()
+    lead = make_lead(
+        make_enterprise(name="华峰化工有限公司"), owner, title="某项目", source="展会", district="长寿区"
+    )
     login_as("officer")
     assert (
         client.post(f"/api/v1/leads/{lead.id}/follow-ups", json={"kind": "电话", "notes": "x"}).status_code
@@ -70,12 +63,11 @@ def test_bad_input_and_other_peoples_leads(client, login_as, make_user):
     )
 
 
-def test_district_users_read_their_leads_only(client, login_as, make_user):
+def test_district_users_read_their_leads_only(client, login_as, make_user, make_enterprise, make_lead):
     officer = make_user("officer")
-    firm = _firm()
-    create_lead(firm, {"title": "落户涪陵", "source": "展会", "district": "涪陵区"}, officer)
-    theirs = create_lead(firm, {"title": "落户长寿", "source": "展会", "district": "长寿区"}, officer)
-    db.session.commit()
+    firm = make_enterprise(name="华峰化工有限公司")
+    make_lead(firm, officer, title="落户涪陵", source="展会", district="涪陵区")
+    theirs = make_lead(firm, officer, title="落户长寿", source="展会", district="长寿区")
     login_as("district", "涪陵区")
     data = client.get("/api/v1/leads").get_json()
     assert [item["title"] for item in data["items"]] == ["落户涪陵"]
@@ -88,10 +80,10 @@ def test_district_users_read_their_leads_only(client, login_as, make_user):
     )
 
 
-def test_non_text_json_values_are_chinese_400s(client, login_as):
+def test_non_text_json_values_are_chinese_400s(client, login_as, make_enterprise):
     login_as("officer")
     assert client.post("/api/v1/enterprises", json={"name": 123}).get_json() == {"error": "企业名称应为文本"}
-    firm = _firm()
+    firm = make_enterprise(name="华峰化工有限公司")
     for body, message in (
         ({"enterprise_id": firm.id, "title": ["x"], "source": "展会"}, "线索名称应为文本"),
         ({"enterprise_id": firm.id, "title": "某项目", "source": 5}, "请选择线索来源"),

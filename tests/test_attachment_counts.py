@@ -2,55 +2,27 @@
 
 from datetime import date
 
-from sqlalchemy import select
+import pytest
 
-from crm.enterprises.models import Enterprise
-from crm.enterprises.names import name_key
-from crm.extensions import db
-from crm.industry.models import CatalogueEntry
-from crm.leads.models import Lead
-from crm.places.service import resolve_district
-from crm.projects.models import Project
 from crm.readmodels.attachments import attachment_counts
 
 
-def _entry(code):
-    return db.session.scalar(select(CatalogueEntry).where(CatalogueEntry.code == code))
-
-
-def _world(make_user):
-    officer = make_user("officer")
-    pa66 = _entry("CH-PA-03")
-    firm = Enterprise(kind="target", name="某某尼龙材料有限公司", name_key=name_key("某某尼龙材料有限公司"))
-    firm.catalogue_entries = [pa66]
-    db.session.add(firm)
-    db.session.flush()
-    db.session.add(
-        Lead(
-            enterprise=firm,
-            title="尼龙66 扩产",
-            source="以商招商",
-            owner=officer,
-            catalogue_entry=pa66,
-            intended_district=resolve_district("涪陵区"),
-            stage="线索",
-        )
+@pytest.fixture
+def world(make_enterprise, make_lead, make_project):
+    """One PA66 firm (CH-PA-03) with a lead intended for 涪陵区 and a project in 长寿区."""
+    firm = make_enterprise(name="某某尼龙材料有限公司", kind="target", catalogue_codes="CH-PA-03")
+    make_lead(firm, title="尼龙66 扩产", source="以商招商", catalogue_code="CH-PA-03", district="涪陵区")
+    make_project(
+        name="尼龙66 项目",
+        enterprise=firm,
+        district="长寿区",
+        catalogue_code="CH-PA-03",
+        agreed_investment_wan=50_000,
+        signed_on=date(2026, 11, 2),
     )
-    db.session.add(
-        Project(
-            name="尼龙66 项目",
-            enterprise=firm,
-            district=resolve_district("长寿区"),
-            catalogue_entry=pa66,
-            agreed_investment_wan=50_000,
-            signed_on=date(2026, 11, 2),
-        )
-    )
-    db.session.commit()
 
 
-def test_counts_roll_up_from_entries_to_chains_and_sectors(make_user):
-    _world(make_user)
+def test_counts_roll_up_from_entries_to_chains_and_sectors(world, make_user):
     manager = make_user("manager")
     counts = attachment_counts(manager)
     for node in ("CH-PA-03", "CH-PA", "CH"):
@@ -58,8 +30,7 @@ def test_counts_roll_up_from_entries_to_chains_and_sectors(make_user):
     assert counts["CH-PA-01"] == {"enterprises": 0, "leads": 0, "projects": 0}
 
 
-def test_a_district_user_counts_only_what_they_see(make_user):
-    _world(make_user)
+def test_a_district_user_counts_only_what_they_see(world, make_user):
     assert attachment_counts(make_user("district", "涪陵区"))["CH-PA-03"] == {
         "enterprises": 1,
         "leads": 1,
@@ -72,8 +43,7 @@ def test_a_district_user_counts_only_what_they_see(make_user):
     }
 
 
-def test_the_map_page_shows_the_counts(client, login_as, make_user):
-    _world(make_user)
+def test_the_map_page_shows_the_counts(world, client, login_as):
     login_as("manager")
     html = client.get("/map").get_data(as_text=True)
     assert "1 / 1 / 1" in html

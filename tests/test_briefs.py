@@ -1,5 +1,7 @@
 """Weekly briefs: figures read back from the PDF equal the database, fonts embedded, quiet weeks,
-the CLI, the web page and its byte-identical archive, district scope; the dashboard."""
+the CLI, weeks outside the calendar or loosely written, output files that cannot be written, the web
+page and its byte-identical archive, district scope, overdue follow-ups as the lead list counts them;
+the dashboard."""
 
 import re
 import subprocess
@@ -9,18 +11,21 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.briefs.models import Brief
-from crm.core.timeutil import SHANGHAI
-from crm.enterprises.service import create_enterprise
+from crm.core.timeutil import SHANGHAI, today_local
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
 from crm.leads.models import FollowUp, Lead
-from crm.leads.service import add_follow_up, create_lead
+from crm.leads.service import add_follow_up
 from crm.places.service import resolve_district
 from crm.projects.models import Milestone, Project, ProjectUpdate
-from crm.projects.service import add_update, open_project
+from crm.projects.service import add_update
 
 WEEK, MONDAY, SUNDAY = "2026-W10", date(2026, 3, 2), date(2026, 3, 8)
 TODAY = date(2026, 3, 20)
+
+
+def briefs() -> int:
+    return db.session.scalar(select(func.count()).select_from(Brief))
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -31,7 +36,7 @@ def pdf_text(pdf: bytes) -> str:
 
 
 @pytest.fixture
-def dataset(make_user):
+def dataset(make_user, make_enterprise, make_lead, make_project):
     """Light-alloy leads, follow-ups and projects in 2026-W10, and a few outside it."""
     officer = make_user("officer")
     entry = get_entry("NF-AL-01")  # 轻合金 (and 航空材料)
@@ -45,16 +50,13 @@ def dataset(make_user):
             (MONDAY - timedelta(days=1), entry.code, "九龙坡区"),
         ]
     ):
-        firm = create_enterprise({"name": f"周报测试企业{number}号有限公司"}, confirm_duplicate=True)
-        lead = create_lead(
-            firm,
-            {
-                "title": f"周报测试线索{number}",
-                "source": "展会",
-                "catalogue_code": code,
-                "district": district,
-            },
+        lead = make_lead(
+            make_enterprise(name=f"周报测试企业{number}号有限公司"),
             officer,
+            title=f"周报测试线索{number}",
+            source="展会",
+            catalogue_code=code,
+            district=district,
         )
         lead.created_at = datetime.combine(day, time(10), SHANGHAI).astimezone(UTC)
         leads.append(lead)
@@ -71,23 +73,19 @@ def dataset(make_user):
         officer,
         today=TODAY,
     )
-    projects = []
-    for number, (signed, amount, district) in enumerate(
-        [(MONDAY, 50_000, "九龙坡区"), (date(2025, 6, 1), 80_000, "涪陵区")]
-    ):
-        firm = create_enterprise({"name": f"周报项目企业{number}号有限公司"}, confirm_duplicate=True)
-        projects.append(
-            open_project(
-                name=f"周报测试项目{number}",
-                enterprise=firm,
-                lead_id=None,
-                district_id=resolve_district(district).id,
-                catalogue_entry=entry,
-                agreed_investment_wan=amount,
-                signed_on=signed,
-            )
+    projects = [
+        make_project(
+            name=f"周报测试项目{number}",
+            enterprise=make_enterprise(name=f"周报项目企业{number}号有限公司"),
+            district=district,
+            catalogue_code=entry.code,
+            agreed_investment_wan=amount,
+            signed_on=signed,
         )
-    db.session.flush()
+        for number, (signed, amount, district) in enumerate(
+            [(MONDAY, 50_000, "九龙坡区"), (date(2025, 6, 1), 80_000, "涪陵区")]
+        )
+    ]
     add_update(
         projects[1],
         {
@@ -228,6 +226,61 @@ def test_brief_cli_errors_are_chinese_and_make_nothing(runner, tmp_path, args, m
     result = runner.invoke(args=["brief", *args, *output])
     assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
     assert db.session.scalar(select(func.count()).select_from(Brief)) == 0
+
+
+@pytest.mark.parametrize(
+    ("week", "message"),
+    [
+        ("9999-W52", "年份应在 2000–2099 年之间"),  # its Sunday + 1 day overflowed: a traceback
+        ("0001-W01", "年份应在 2000–2099 年之间"),  # Monday 00:00 Shanghai is before year 1 in UTC
+        ("0000-W01", "年份应在 2000–2099 年之间"),  # year 0 does not exist
+        ("2026-W00", "2026 年没有第 0 周"),
+        ("٢٠٢٦-W10", "格式不对"),  # Arabic-Indic digits: \d took them
+    ],
+)
+def test_weeks_outside_the_calendar_are_refused_in_chinese(runner, client, login_as, tmp_path, week, message):
+    result = runner.invoke(args=["brief", "--city", "--week", week, "-o", str(tmp_path / "x.pdf")])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    login_as("manager")
+    preview = client.get(
+        "/briefs/preview", query_string={"cluster": "LA", "week": week}, follow_redirects=True
+    )
+    assert preview.status_code == 200 and message in preview.text
+    made = client.post("/briefs/", data={"cluster": "LA", "week": week}, follow_redirects=True)
+    assert made.status_code == 200 and message in made.text
+    assert briefs() == 0
+
+
+@pytest.mark.parametrize("week", [" 2026-W10 ", "２０２６－W10", "2026-w10"])
+def test_a_loosely_written_week_is_archived_and_printed_canonically(client, login_as, runner, tmp_path, week):
+    # " 2026-W10 " was kept as typed: 10 characters in an 8-character column (PostgreSQL refused it
+    # with a 500), and an archive row no week filter would find.
+    login_as("manager")
+    response = client.post("/briefs/", data={"cluster": "LA", "week": week})
+    assert response.status_code == 302
+    assert db.session.scalar(select(Brief.week)) == WEEK
+    out = tmp_path / "out"
+    result = runner.invoke(args=["brief", "--all", "--week", week, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / f"全市-{WEEK}.pdf").exists()
+    assert set(db.session.scalars(select(Brief.week))) == {WEEK}
+
+
+def test_a_brief_that_cannot_be_written_is_not_archived_and_says_why_in_chinese(runner, tmp_path):
+    result = runner.invoke(args=["brief", "--city", "--week", WEEK, "-o", str(tmp_path / "nodir" / "x.pdf")])
+    assert result.exit_code == 1 and "文件或目录不存在" in result.output
+    assert "No such file" not in result.output
+    assert briefs() == 0  # was archived although no PDF was written
+
+
+def test_brief_all_into_a_path_under_a_file_is_a_chinese_error(runner, tmp_path):
+    (tmp_path / "plain").write_text("x")
+    result = runner.invoke(args=["brief", "--all", "--week", WEEK, "-o", str(tmp_path / "plain" / "sub")])
+    assert (
+        result.exit_code == 1 and "无法创建目录" in result.output and "路径中有一段不是目录" in result.output
+    )
+    assert not isinstance(result.exception, OSError)
+    assert briefs() == 0
 
 
 def test_brief_all_writes_every_cluster_and_the_city_with_progress(runner, tmp_path):
@@ -372,3 +425,42 @@ def test_a_project_terminated_in_the_week_and_next_weeks_follow_ups(client, logi
     warned = html.split("七、预警")[1].split("八、")[0]
     assert "周报测试线索3" not in warned  # due on Sunday itself: not yet overdue on Sunday
     assert "停滞项目（14 天以上无进展更新）：0 个" in warned and "周报测试项目0" not in warned
+
+
+def test_overdue_follow_ups_of_the_brief_are_the_lead_lists_overdue_ones(
+    client, login_as, make_user, make_enterprise, make_lead
+):
+    officer = make_user("officer")
+    entry = get_entry("NF-AL-01")
+    for number, stage in enumerate(["线索", "搁置", "流失", "签约"]):
+        lead = make_lead(
+            make_enterprise(name=f"逾期测试企业{number}号有限公司"),
+            officer,
+            title=f"逾期测试线索{stage}",
+            source="展会",
+            catalogue_code=entry.code,
+        )
+        lead.stage = stage
+        lead.lost_reason = "其他" if stage == "流失" else None
+        lead.next_follow_up_on = today_local() - timedelta(days=30)
+    db.session.commit()
+    login_as("manager")
+    listed = client.get("/leads/?overdue=1").text
+    in_list = {stage for stage in ["线索", "搁置", "流失", "签约"] if f"逾期测试线索{stage}" in listed}
+    preview = client.get("/briefs/preview", query_string={"cluster": "LA", "week": _this_week()}).text
+    warned = preview.split("逾期未跟进的线索")[1].split("八、")[0]
+    in_brief = {stage for stage in ["线索", "搁置", "流失", "签约"] if f"逾期测试线索{stage}" in warned}
+    assert in_list == {"线索", "搁置"}
+    assert in_brief == in_list  # the brief left out the dormant lead the list shows
+    assert re.search(r"逾期未跟进的线索：(\d+) 条", preview).group(1) == str(
+        db.session.scalar(
+            select(func.count())
+            .select_from(Lead)
+            .where(Lead.next_follow_up_on < today_local(), Lead.stage.not_in(("签约", "流失")))
+        )
+    )
+
+
+def _this_week() -> str:
+    iso = today_local().isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"

@@ -133,36 +133,24 @@ def test_officer_logs_an_enterprise_a_lead_and_a_follow_up(page, live_server):
     expect(page.locator("section.board-column[data-stage='实地考察']")).to_contain_text("钛合金板材扩产")
 
 
-def test_district_user_keeps_a_project_current_and_cannot_reach_another(page, live_server, live_app):
+def test_district_user_keeps_a_project_current_and_cannot_reach_another(
+    page, live_server, live_app, make_enterprise, make_project
+):
     from datetime import timedelta
 
-    from sqlalchemy import select
-
     from crm.core.timeutil import today_local
-    from crm.enterprises.service import create_enterprise
-    from crm.extensions import db
-    from crm.industry.models import CatalogueEntry
-    from crm.places.service import resolve_district
-    from crm.projects.service import open_project
 
     with live_app.app_context():
-        entry = db.session.scalar(select(CatalogueEntry).order_by(CatalogueEntry.id))
         ids = {}
         for district in ("涪陵区", "长寿区"):
-            project = open_project(
+            project = make_project(
                 name=f"{district}浏览器测试项目",
-                enterprise=create_enterprise(
-                    {"name": f"{district}浏览器测试企业有限公司"}, confirm_duplicate=True
-                ),
-                lead_id=None,
-                district_id=resolve_district(district).id,
-                catalogue_entry=entry,
+                enterprise=make_enterprise(name=f"{district}浏览器测试企业有限公司", confirm_duplicate=True),
+                district=district,
                 agreed_investment_wan=20_000,
                 signed_on=today_local() - timedelta(days=30),  # no update since: 停滞
             )
-            db.session.flush()
             ids[district] = project.id
-        db.session.commit()
 
     page.goto(live_server + "/login")
     page.get_by_label("用户名").fill("live_district")

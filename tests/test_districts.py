@@ -35,12 +35,11 @@ def test_unknown_names_do_not_resolve():
     assert resolve_district("") is None
 
 
-def test_seed_district_names_all_resolve():
+def test_seed_district_names_all_resolve(seed_text):
     # Every district the seed's 专栏二 table names must be known (read from the seed itself).
-    from pathlib import Path
-
-    seed = (Path(__file__).resolve().parents[2] / "shared/seed/000_213a8c5b9df94f8a.txt").read_text("utf-8")
-    lines = [line for line in seed.splitlines() if line[:1].isdigit() and "产业集群" in line and "\t" in line]
+    lines = [
+        line for line in seed_text.splitlines() if line[:1].isdigit() and "产业集群" in line and "\t" in line
+    ]
     names = {name.strip().rstrip("等") for line in lines for name in line.split("\t")[-1].split("、")}
     assert len(lines) == 8 and len(names) > 20
     assert {name for name in names if resolve_district(name) is None} == set()

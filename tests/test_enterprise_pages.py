@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 
 from crm.core.timeutil import format_wan
 from crm.enterprises.models import Enterprise
-from crm.enterprises.service import create_enterprise
 from crm.extensions import db
 from crm.leads.models import Lead
 from crm.places.service import resolve_district
@@ -67,10 +66,9 @@ def test_bad_input_on_the_page_is_chinese_and_writes_nothing(client, login_as):
             assert "<script>alert(1)</script>" not in client.get("/enterprises/").get_data(as_text=True)
 
 
-def test_edit_with_a_stale_version_is_refused(client, login_as):
+def test_edit_with_a_stale_version_is_refused(client, login_as, make_enterprise):
     login_as("officer")
-    firm = create_enterprise({"name": "甲材料有限公司"})
-    db.session.commit()
+    firm = make_enterprise(name="甲材料有限公司")
     assert (
         client.post(
             f"/enterprises/{firm.id}/edit", data=_form(name="甲材料有限公司", products="铝板", version=1)
@@ -85,10 +83,9 @@ def test_edit_with_a_stale_version_is_refused(client, login_as):
     assert db.session.get(Enterprise, firm.id).products == "铝板"
 
 
-def test_contacts_are_added_on_the_page(client, login_as):
+def test_contacts_are_added_on_the_page(client, login_as, make_enterprise):
     login_as("officer")
-    firm = create_enterprise({"name": "甲材料有限公司"})
-    db.session.commit()
+    firm = make_enterprise(name="甲材料有限公司")
     client.post(
         f"/enterprises/{firm.id}/contacts", data={"name": "王总", "title": "董事长", "phone": "13800000000"}
     )
@@ -100,11 +97,11 @@ def test_contacts_are_added_on_the_page(client, login_as):
     assert "电话“打电话”格式不正确" in html
 
 
-def test_district_users_see_only_firms_of_their_district(client, login_as, make_user):
+def test_district_users_see_only_firms_of_their_district(client, login_as, make_user, make_enterprise):
     officer = make_user("officer")
-    near = create_enterprise({"name": "涪陵本地材料有限公司", "kind": "local", "district": "涪陵区"})
-    wanted = create_enterprise({"name": "外地目标企业有限公司"})
-    other = create_enterprise({"name": "长寿某企业有限公司", "kind": "local", "district": "长寿区"})
+    near = make_enterprise(name="涪陵本地材料有限公司", kind="local", district="涪陵区")
+    wanted = make_enterprise(name="外地目标企业有限公司")
+    other = make_enterprise(name="长寿某企业有限公司", kind="local", district="长寿区")
     db.session.add(
         Lead(
             enterprise=wanted,

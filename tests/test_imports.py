@@ -1,19 +1,24 @@
-"""Importing enterprises and leads: mapping of database-export headers, per-row Chinese problems,
-nothing written before confirm or when any row is wrong, upsert by credit code, templates."""
+"""Importing enterprises and leads: reading odd files (blank rows, unfolding xlsx, semicolons, old Mac
+line ends, stray cells, control characters), mapping of database-export headers, per-row Chinese
+problems, nothing written before confirm or when any row is wrong, upsert by credit code, templates,
+forged versions and racing confirms."""
 
 import io
 import re
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm.enterprises.credit_code import check_character
 from crm.enterprises.models import Enterprise
-from crm.enterprises.service import create_enterprise
 from crm.extensions import db
 from crm.imports.models import ImportBatch
 from crm.imports.reader import FileProblem, read_table
+from crm.imports.service import BatchChanged
+from crm.imports.service import apply as apply_batch
 from crm.leads.models import Lead
 
 
@@ -72,11 +77,12 @@ def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def upload(client, data: bytes, filename: str = "导出.xlsx", kind: str = "enterprises"):
+def upload(client, data: bytes, filename: str = "导出.xlsx", kind: str = "enterprises", **kwargs):
     return client.post(
         "/imports/",
         data={"kind": kind, "file": (io.BytesIO(data), filename)},
         content_type="multipart/form-data",
+        **kwargs,
     )
 
 
@@ -146,17 +152,11 @@ def test_any_bad_row_blocks_the_whole_file_with_row_and_column_messages(client, 
     assert _count(Enterprise) == 0  # not even the good row
 
 
-def test_rows_with_a_known_credit_code_update_that_enterprise(client, login_as):
+def test_rows_with_a_known_credit_code_update_that_enterprise(client, login_as, make_enterprise):
     login_as("officer")
-    existing = create_enterprise(
-        {
-            "name": "苏州示例新材料股份有限公司",
-            "credit_code": code(1),
-            "products": "旧产品",
-            "description": "保留",
-        }
+    existing = make_enterprise(
+        name="苏州示例新材料股份有限公司", credit_code=code(1), products="旧产品", description="保留"
     )
-    db.session.commit()
     rows = export_rows(firm("苏州示例新材料股份有限公司", 1, "PA66、PA6 切片"), firm("全新企业有限公司", 2))
     batch = batch_of(upload(client, xlsx(rows)))
     page = client.get(f"/imports/{batch.id}").text
@@ -170,10 +170,9 @@ def test_rows_with_a_known_credit_code_update_that_enterprise(client, login_as):
     assert _count(Enterprise) == 2
 
 
-def test_same_name_firms_are_flagged_and_skipped_unless_asked(client, login_as):
+def test_same_name_firms_are_flagged_and_skipped_unless_asked(client, login_as, make_enterprise):
     login_as("officer")
-    existing = create_enterprise({"name": "重庆示例材料有限公司"})
-    db.session.commit()
+    existing = make_enterprise(name="重庆示例材料有限公司")
     rows = export_rows(firm("示例材料股份有限公司", 0))  # same firm after folding place and form
     batch = batch_of(upload(client, xlsx(rows)))
     page = client.get(f"/imports/{batch.id}").text
@@ -271,6 +270,57 @@ def test_excel_dates_and_numbers_become_the_text_people_typed():
     assert table.rows == [["2", "甲有限公司", "2001-05-20", "850000"]]
 
 
+def test_blank_rows_in_a_sheet_do_not_push_its_last_rows_out_unnoticed():
+    # 4995 firms after 20 blank rows: the sheet has 5016 lines, the data fits the 5000-row limit.
+    rows = [
+        ["企业名称", "所属省份"],
+        *([[]] * 20),
+        *([f"空行后企业{i}有限公司", "江苏省"] for i in range(4995)),
+    ]
+    table = read_table("a.xlsx", xlsx(rows), "enterprises")
+    assert len(table.rows) == 4995
+    assert table.rows[-1][1] == "空行后企业4994有限公司"
+
+
+def test_a_small_xlsx_that_unfolds_into_huge_text_is_refused():
+    # One 4000-character text shared by every cell: a ~70 KB file, 12 million characters unfolded.
+    long_text = "经" * 4000
+    rows = [["企业名称", "所属省份", *(f"列{i}" for i in range(78))]]
+    rows += [[f"膨胀企业{i}有限公司", "江苏省", *[long_text] * 78] for i in range(40)]
+    with pytest.raises(FileProblem, match="文件内容过多"):
+        read_table("a.xlsx", xlsx(rows), "enterprises")
+
+
+def test_a_semicolon_csv_whose_cells_hold_commas_is_split_on_semicolons():
+    data = "\ufeff企业名称;所属省份;主要产品\n分号企业有限公司;江苏省;尼龙,改性塑料,工程塑料,薄膜,片材,纤维\n"
+    table = read_table("a.csv", data.encode(), "enterprises")
+    assert table.headers == ["企业名称", "所属省份", "主要产品"]
+    assert table.rows == [["2", "分号企业有限公司", "江苏省", "尼龙,改性塑料,工程塑料,薄膜,片材,纤维"]]
+
+
+def test_a_csv_with_old_mac_line_ends_is_read_not_refused_in_english():
+    table = read_table("a.csv", "企业名称,所属省份\r回车企业有限公司,江苏省\r".encode(), "enterprises")
+    assert table.rows == [["2", "回车企业有限公司", "江苏省"]]
+
+
+def test_cells_beyond_the_header_are_kept_as_columns_to_map_not_dropped():
+    data = "企业名称,所属省份\n错位企业,有限公司,江苏省\n".encode()
+    table = read_table("a.csv", data, "enterprises")
+    assert table.headers == ["企业名称", "所属省份", "第3列"]
+    assert table.rows == [["2", "错位企业", "有限公司", "江苏省"]]
+
+
+def test_a_control_character_anywhere_in_the_file_is_refused_by_row(client, login_as):
+    login_as("manager")
+    # Past the first 4 KB (where the binary check looks), in a column no text check guards.
+    filler = "".join(f"企业{i},标题{i},展会\n" for i in range(400))
+    data = f"企业名称,线索名称,来源,负责人\n{filler}某企业,某线索,展会,wang\x00li\n".encode()
+    response = upload(client, data, "线索.csv", kind="leads", follow_redirects=True)
+    assert response.status_code == 200
+    assert "含有无效的控制字符" in response.text
+    assert _count(ImportBatch) == 0
+
+
 def test_templates_download_with_our_headers_and_import_back(client, login_as):
     login_as("officer")
     response = client.get("/imports/template/enterprises.xlsx")
@@ -290,10 +340,9 @@ def test_templates_download_with_our_headers_and_import_back(client, login_as):
     assert client.get("/imports/template/other.xlsx").status_code == 404
 
 
-def test_leads_import_finds_the_enterprise_and_checks_every_field(client, login_as):
+def test_leads_import_finds_the_enterprise_and_checks_every_field(client, login_as, make_enterprise):
     officer = login_as("officer")
-    firm_on_file = create_enterprise({"name": "苏州示例新材料股份有限公司", "credit_code": code(1)})
-    db.session.commit()
+    firm_on_file = make_enterprise(name="苏州示例新材料股份有限公司", credit_code=code(1))
     rows = [
         [
             "企业名称",
@@ -334,11 +383,12 @@ def test_leads_import_finds_the_enterprise_and_checks_every_field(client, login_
     assert all(lead.stage_changes for lead in leads)  # created through the service, history kept
 
 
-def test_an_officer_cannot_assign_imported_leads_to_someone_else(client, login_as, make_user):
+def test_an_officer_cannot_assign_imported_leads_to_someone_else(
+    client, login_as, make_user, make_enterprise
+):
     other = make_user("officer")
     login_as("officer")
-    create_enterprise({"name": "苏州示例新材料股份有限公司"})
-    db.session.commit()
+    make_enterprise(name="苏州示例新材料股份有限公司")
     rows = [
         ["企业名称", "线索名称", "来源", "负责人"],
         ["苏州示例新材料股份有限公司", "线索", "展会", other.username],
@@ -347,11 +397,10 @@ def test_an_officer_cannot_assign_imported_leads_to_someone_else(client, login_a
     assert "只有处室负责人可以把线索指定给其他负责人" in client.get(f"/imports/{batch.id}").text
 
 
-def test_a_manager_assigns_imported_leads_by_username(client, login_as, make_user):
+def test_a_manager_assigns_imported_leads_by_username(client, login_as, make_user, make_enterprise):
     other = make_user("officer")
     login_as("manager")
-    create_enterprise({"name": "苏州示例新材料股份有限公司"})
-    db.session.commit()
+    make_enterprise(name="苏州示例新材料股份有限公司")
     rows = [
         ["企业名称", "线索名称", "来源", "负责人"],
         ["苏州示例新材料股份有限公司", "线索", "展会", other.username],
@@ -380,4 +429,71 @@ def test_a_cancelled_batch_cannot_be_imported(client, login_as):
     batch = batch_of(upload(client, xlsx([["企业名称"], ["甲有限公司"]])))
     client.post(f"/imports/{batch.id}/cancel", data={"version": batch.version})
     assert "已取消，不能再次导入" in confirm(client, batch).text
+    assert _count(Enterprise) == 0
+
+
+def test_a_forged_version_on_confirm_is_named_in_chinese(client, login_as):
+    login_as("officer")
+    batch_id = batch_of(
+        upload(client, "企业名称,所属省份\n版本企业有限公司,江苏省\n".encode(), "企业.csv")
+    ).id
+    response = client.post(f"/imports/{batch_id}/confirm", data={"version": "abc"}, follow_redirects=True)
+    assert "页面版本：" in response.text and "Version" not in response.text
+    assert _count(Enterprise) == 0
+
+
+def test_cancelling_an_imported_batch_says_it_cannot(client, login_as):
+    login_as("officer")
+    batch_id = batch_of(
+        upload(client, "企业名称,所属省份\n取消企业有限公司,江苏省\n".encode(), "企业.csv")
+    ).id
+    version = db.session.get(ImportBatch, batch_id).version
+    client.post(f"/imports/{batch_id}/confirm", data={"version": version})
+    response = client.post(f"/imports/{batch_id}/cancel", data={}, follow_redirects=True)
+    assert "该批次已导入，不能取消" in response.text
+    db.session.expire_all()
+    assert db.session.get(ImportBatch, batch_id).status == "applied"
+    assert _count(Enterprise) == 1
+
+
+def test_a_confirm_that_loses_the_race_writes_no_row_before_failing(client, login_as):
+    user = login_as("officer")
+    batch_id = batch_of(
+        upload(client, "企业名称,所属省份\n竞争企业有限公司,江苏省\n".encode(), "企业.csv")
+    ).id
+    batch = db.session.get(ImportBatch, batch_id)
+    seen = batch.version
+    # Another request confirmed it meanwhile: the version this session holds is no longer the row's.
+    set_committed_value(batch, "version", seen + 1)
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with pytest.raises(BatchChanged, match="本次操作未生效"):
+            apply_batch(batch, user, seen + 1)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    db.session.rollback()
+    # The batch is claimed before any row is written: the loser never sent an INSERT.
+    assert not [s for s in statements if s.startswith("INSERT INTO enterprises")]
+    assert _count(Enterprise) == 0
+
+
+def test_a_racing_confirm_gets_a_chinese_message_not_a_500(client, login_as, monkeypatch):
+    login_as("officer")
+    batch_id = batch_of(
+        upload(client, "企业名称,所属省份\n双击企业有限公司,江苏省\n".encode(), "企业.csv")
+    ).id
+    version = db.session.get(ImportBatch, batch_id).version
+
+    def raced(*args, **kwargs):
+        raise StaleDataError("UPDATE statement on table 'import_batches' expected to update 1 row(s)")
+
+    monkeypatch.setattr("crm.web.imports.apply", raced)
+    response = client.post(f"/imports/{batch_id}/confirm", data={"version": version}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "本次操作未生效" in response.text
     assert _count(Enterprise) == 0

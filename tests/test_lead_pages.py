@@ -5,22 +5,16 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from crm.core.timeutil import today_local
-from crm.enterprises.service import create_enterprise
 from crm.extensions import db
 from crm.leads.models import Lead
-from crm.leads.service import create_lead
 from crm.projects.models import Project
 
-
-def _firm():
-    firm = create_enterprise({"name": "华峰化工有限公司"})
-    db.session.commit()
-    return firm
+FIRM = "华峰化工有限公司"
 
 
-def test_an_officers_day_on_a_lead(client, login_as):
+def test_an_officers_day_on_a_lead(client, login_as, make_enterprise):
     login_as("officer")
-    firm = _firm()
+    firm = make_enterprise(name=FIRM)
     response = client.post(
         f"/leads/new/{firm.id}", data={"title": "己二酸扩产", "source": "展会", "district": "涪陵区"}
     )
@@ -68,21 +62,19 @@ def test_an_officers_day_on_a_lead(client, login_as):
     assert project.agreed_investment_wan == 80_000 and project.district.name == "涪陵区"
 
 
-def test_only_the_owner_or_a_manager_changes_a_lead(client, login_as, make_user):
+def test_only_the_owner_or_a_manager_changes_a_lead(client, login_as, make_user, make_enterprise, make_lead):
     owner = make_user("officer")
-    firm = _firm()
-    lead = create_lead(firm, {"title": "某项目", "source": "展会"}, owner)
-    db.session.commit()
+    firm = make_enterprise(name=FIRM)
+    lead = make_lead(firm, owner, title="某项目", source="展会")
     login_as("officer")  # another officer
     assert client.post(f"/leads/{lead.id}/follow-ups", data={"kind": "电话", "notes": "x"}).status_code == 403
     assert client.get(f"/leads/{lead.id}/edit").status_code == 403
     assert client.get(f"/leads/{lead.id}").status_code == 200  # officers read every lead
 
 
-def test_a_manager_reassigns(client, login_as, make_user):
+def test_a_manager_reassigns(client, login_as, make_user, make_enterprise, make_lead):
     owner, other = make_user("officer"), make_user("officer", display_name="新负责人")
-    lead = create_lead(_firm(), {"title": "某项目", "source": "展会"}, owner)
-    db.session.commit()
+    lead = make_lead(make_enterprise(name=FIRM), owner, title="某项目", source="展会")
     login_as("manager")
     html = client.post(
         f"/leads/{lead.id}/owner", data={"owner_id": str(other.id)}, follow_redirects=True
@@ -94,12 +86,13 @@ def test_a_manager_reassigns(client, login_as, make_user):
     assert "请选择在职的招商专员" in html
 
 
-def test_district_users_read_only_their_districts_leads(client, login_as, make_user):
+def test_district_users_read_only_their_districts_leads(
+    client, login_as, make_user, make_enterprise, make_lead
+):
     officer = make_user("officer")
-    firm = _firm()
-    mine = create_lead(firm, {"title": "落户涪陵", "source": "展会", "district": "涪陵区"}, officer)
-    theirs = create_lead(firm, {"title": "落户长寿", "source": "展会", "district": "长寿区"}, officer)
-    db.session.commit()
+    firm = make_enterprise(name=FIRM)
+    mine = make_lead(firm, officer, title="落户涪陵", source="展会", district="涪陵区")
+    theirs = make_lead(firm, officer, title="落户长寿", source="展会", district="长寿区")
     login_as("district", "涪陵区")
     listing = client.get("/leads/").text
     assert "落户涪陵" in listing and "落户长寿" not in listing
@@ -108,36 +101,33 @@ def test_district_users_read_only_their_districts_leads(client, login_as, make_u
     assert client.post(f"/leads/{mine.id}/stage", data={"stage": "搁置"}).status_code == 403
 
 
-def test_overdue_filter(client, login_as, make_user):
+def test_overdue_filter(client, login_as, make_enterprise, make_lead):
     officer = login_as("officer")
-    lead = create_lead(_firm(), {"title": "逾期线索", "source": "展会"}, officer)
+    lead = make_lead(make_enterprise(name=FIRM), officer, title="逾期线索", source="展会")
     lead.next_follow_up_on = today_local() - timedelta(days=2)
-    create_lead(
+    make_lead(
         lead.enterprise,
-        {
-            "title": "按时线索",
-            "source": "展会",
-            "next_follow_up_on": (today_local() + timedelta(days=2)).isoformat(),
-        },
         officer,
+        title="按时线索",
+        source="展会",
+        next_follow_up_on=(today_local() + timedelta(days=2)).isoformat(),
     )
-    db.session.commit()
     html = client.get("/leads/?overdue=1").text
     assert "逾期线索" in html and "按时线索" not in html
 
 
-def test_my_todo(client, login_as, make_user):
+def test_my_todo(client, login_as, make_user, make_enterprise, make_lead):
     officer = login_as("officer")
     other = make_user("officer")
-    firm = _firm()
-    due = create_lead(firm, {"title": "今天跟进的线索", "source": "展会"}, officer)
+    firm = make_enterprise(name=FIRM)
+    due = make_lead(firm, officer, title="今天跟进的线索", source="展会")
     due.next_follow_up_on = today_local()
-    late = create_lead(firm, {"title": "逾期跟进的线索", "source": "展会"}, officer)
+    late = make_lead(firm, officer, title="逾期跟进的线索", source="展会")
     late.next_follow_up_on = today_local() - timedelta(days=3)
-    later = create_lead(firm, {"title": "下周跟进的线索", "source": "展会"}, officer)
+    later = make_lead(firm, officer, title="下周跟进的线索", source="展会")
     later.next_follow_up_on = today_local() + timedelta(days=7)
     later.last_contact_on = today_local() - timedelta(days=2)
-    create_lead(firm, {"title": "别人的线索", "source": "展会"}, other).next_follow_up_on = today_local()
+    make_lead(firm, other, title="别人的线索", source="展会").next_follow_up_on = today_local()
     db.session.commit()
     html = client.get("/leads/todo").text
     due_part = html.split('data-testid="due"')[1].split("</ul>")[0]
@@ -147,16 +137,13 @@ def test_my_todo(client, login_as, make_user):
     assert "今天跟进的线索" in quiet_part and "下周跟进的线索" not in quiet_part  # contacted 2 days ago
 
 
-def test_the_board_counts_sums_and_moves_through_the_gate(client, login_as, make_user):
+def test_the_board_counts_sums_and_moves_through_the_gate(client, login_as, make_enterprise, make_lead):
     officer = login_as("officer")
-    firm = _firm()
-    a = create_lead(firm, {"title": "甲项目", "source": "展会", "intended_investment_wan": "30000"}, officer)
-    create_lead(
-        firm,
-        {"title": "乙项目", "source": "展会", "intended_investment_wan": "20000", "district": "长寿区"},
-        officer,
+    firm = make_enterprise(name=FIRM)
+    a = make_lead(firm, officer, title="甲项目", source="展会", intended_investment_wan="30000")
+    make_lead(
+        firm, officer, title="乙项目", source="展会", intended_investment_wan="20000", district="长寿区"
     )
-    db.session.commit()
     html = client.get("/leads/board").text
     assert 'data-testid="count-线索">2<' in html and "5.00 亿元" in html
     response = client.post(f"/leads/{a.id}/stage", data={"stage": "实地考察", "from": "board"})
@@ -167,43 +154,37 @@ def test_the_board_counts_sums_and_moves_through_the_gate(client, login_as, make
     assert 'data-testid="count-搁置">1<' in client.get("/leads/board").text
 
 
-def test_the_board_is_scoped_for_district_users(client, login_as, make_user):
+def test_the_board_is_scoped_for_district_users(client, login_as, make_user, make_enterprise, make_lead):
     officer = make_user("officer")
-    firm = _firm()
-    create_lead(firm, {"title": "落户涪陵", "source": "展会", "district": "涪陵区"}, officer)
-    create_lead(firm, {"title": "落户长寿", "source": "展会", "district": "长寿区"}, officer)
-    db.session.commit()
+    firm = make_enterprise(name=FIRM)
+    make_lead(firm, officer, title="落户涪陵", source="展会", district="涪陵区")
+    make_lead(firm, officer, title="落户长寿", source="展会", district="长寿区")
     login_as("district", "涪陵区")
     html = client.get("/leads/board").text
     assert "落户涪陵" in html and "落户长寿" not in html and "移至</button>" not in html
 
 
-def test_list_filters_by_sector_cluster_district_and_sorts(client, login_as, make_user):
+def test_list_filters_by_sector_cluster_district_and_sorts(client, login_as, make_enterprise, make_lead):
     officer = login_as("officer")
-    firm = _firm()
-    create_lead(
+    firm = make_enterprise(name=FIRM)
+    make_lead(
         firm,
-        {
-            "title": "尼龙项目",
-            "source": "展会",
-            "catalogue_code": "CH-PA-03",
-            "district": "长寿区",
-            "intended_investment_wan": "10000",
-        },
         officer,
+        title="尼龙项目",
+        source="展会",
+        catalogue_code="CH-PA-03",
+        district="长寿区",
+        intended_investment_wan="10000",
     )
-    create_lead(
+    make_lead(
         firm,
-        {
-            "title": "铝板项目",
-            "source": "展会",
-            "catalogue_code": "NF-AL-03",
-            "district": "九龙坡区",
-            "intended_investment_wan": "90000",
-        },
         officer,
+        title="铝板项目",
+        source="展会",
+        catalogue_code="NF-AL-03",
+        district="九龙坡区",
+        intended_investment_wan="90000",
     )
-    db.session.commit()
     assert "铝板项目" not in client.get("/leads/?sector=CH").text
     html = client.get("/leads/?cluster=la").text
     assert "铝板项目" in html and "尼龙项目" not in html
@@ -217,16 +198,15 @@ def test_list_filters_by_sector_cluster_district_and_sorts(client, login_as, mak
     assert client.get("/leads/?since=昨天&sort=<x>&cluster=%ff").status_code == 200
 
 
-def test_exports_follow_the_filters_and_the_scope(client, login_as, make_user):
+def test_exports_follow_the_filters_and_the_scope(client, login_as, make_user, make_enterprise, make_lead):
     import io
 
     from openpyxl import load_workbook
 
     officer = make_user("officer")
-    firm = _firm()
-    create_lead(firm, {"title": "落户涪陵", "source": "展会", "district": "涪陵区"}, officer)
-    create_lead(firm, {"title": "落户长寿", "source": "以商招商", "district": "长寿区"}, officer)
-    db.session.commit()
+    firm = make_enterprise(name=FIRM)
+    make_lead(firm, officer, title="落户涪陵", source="展会", district="涪陵区")
+    make_lead(firm, officer, title="落户长寿", source="以商招商", district="长寿区")
     login_as("district", "涪陵区")
     sheet = load_workbook(io.BytesIO(client.get("/leads/export.xlsx").data)).active
     assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["落户涪陵"]

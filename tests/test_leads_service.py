@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.core.timeutil import today_local
-from crm.enterprises.service import create_enterprise
 from crm.extensions import db
 from crm.leads.models import Lead, StageChange
 from crm.leads.service import LeadError, add_follow_up, create_lead, move_lead, sign_lead, update_lead
@@ -14,12 +13,8 @@ from crm.projects.models import Project
 
 
 @pytest.fixture
-def lead(make_user):
-    officer = make_user("officer")
-    firm = create_enterprise({"name": "华峰化工有限公司"})
-    created = create_lead(firm, {"title": "己二酸扩产项目", "source": "以商招商"}, officer)
-    db.session.commit()
-    return created
+def lead(make_enterprise, make_lead):
+    return make_lead(make_enterprise(name="华峰化工有限公司"), title="己二酸扩产项目", source="以商招商")
 
 
 def _stages(lead) -> list[tuple]:
@@ -45,10 +40,9 @@ def test_a_new_lead_starts_at_the_first_stage_with_history(lead):
         ({"title": "x" * 200, "source": "展会"}, "不能超过 128 个字符"),
     ],
 )
-def test_bad_lead_input_is_refused_and_writes_nothing(make_user, raw, message):
+def test_bad_lead_input_is_refused_and_writes_nothing(make_user, make_enterprise, raw, message):
     officer = make_user("officer")
-    firm = create_enterprise({"name": "甲公司"})
-    db.session.commit()
+    firm = make_enterprise(name="甲公司")
     with pytest.raises(LeadError, match=message):
         create_lead(firm, raw, officer)
     db.session.rollback()

@@ -1,4 +1,5 @@
-"""The matcher: reading Chinese product text, scoring, reasons; the CLI; where the pages show it."""
+"""The matcher: reading Chinese product text, scoring, reasons, the cache of matches; the CLI (odd
+files too); where the pages show it, the gaps report."""
 
 import json
 import sys
@@ -6,11 +7,10 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from crm.enterprises.service import create_enterprise
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
-from crm.leads.service import create_lead
 from crm.matching.matcher import ClusterInfo, EntryInfo, Matcher
+from crm.readmodels import matching
 from crm.readmodels.matching import get_matcher
 
 ENTRIES = [
@@ -108,6 +108,20 @@ def test_the_index_is_built_once_and_rebuilt_after_a_catalogue_edit():
     assert second.match("", "测试新关键词").entries[0].code == "CH-PA-03"
 
 
+def test_matches_cached_for_an_old_catalogue_are_dropped_when_it_changes(make_enterprise):
+    firm = make_enterprise(name="缓存测试企业有限公司", products="高强高模耐蚀铝合金")
+    matching.match_enterprise(firm)
+    old = id(matching.get_matcher())
+    assert any(key[0] == old for key in matching._results)
+    entry = get_entry("CH-PA-03")
+    entry.keywords = [*entry.keywords, "缓存测试关键词"]
+    entry.version += 1
+    db.session.commit()
+    matching.get_matcher()
+    # Keyed by id(matcher): a later matcher may reuse a freed one's id and get its stale results.
+    assert not any(key[0] == old for key in matching._results)
+
+
 # ---------------------------------------------------------------- flask match
 
 
@@ -157,21 +171,39 @@ def test_match_cli_refuses_a_file_that_is_not_utf8(runner, tmp_path):
     assert result.exit_code == 1 and "不是 UTF-8" in result.output
 
 
+def test_match_reads_a_one_megabyte_products_cell(runner, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text(
+        "name,products\n大单元格公司," + "高强高模耐蚀铝合金、" * 100_000 + "\n", encoding="utf-8"
+    )
+    result = runner.invoke(args=["match", str(path), "--top", "1"])
+    # Was: 错误：CSV 格式有误：field larger than field limit (131072)
+    assert result.exit_code == 0, result.output
+    assert '"code": "NF-AL-01"' in result.output
+
+
+def test_match_of_a_directory_is_a_chinese_error(runner, tmp_path):
+    result = runner.invoke(args=["match", str(tmp_path)])
+    # Was click's "Error: Invalid value for 'FILE': File '…' is a directory." with status 2.
+    assert result.exit_code == 1 and "这是一个目录" in result.output
+    assert "Invalid value" not in result.output
+
+
 # ---------------------------------------------------------------- pages
 
 
-def test_enterprise_page_shows_matches_and_reasons(client, login_as):
+def test_enterprise_page_shows_matches_and_reasons(client, login_as, make_enterprise):
     login_as("officer")
-    firm = create_enterprise({"name": "示例铝业有限公司", "products": "工业铝型材、高强高模耐蚀铝合金"})
-    db.session.commit()
+    firm = make_enterprise(name="示例铝业有限公司", products="工业铝型材、高强高模耐蚀铝合金")
     page = client.get(f"/enterprises/{firm.id}").text
     assert "产业匹配" in page and "NF-AL-01" in page and "轻合金材料产业集群" in page and "匹配依据" in page
 
 
-def test_lead_form_suggests_an_entry_and_a_district_accepted_with_one_click(client, login_as):
+def test_lead_form_suggests_an_entry_and_a_district_accepted_with_one_click(
+    client, login_as, make_enterprise
+):
     login_as("officer")
-    firm = create_enterprise({"name": "示例铝业有限公司", "products": "高强高模耐蚀铝合金"})
-    db.session.commit()
+    firm = make_enterprise(name="示例铝业有限公司", products="高强高模耐蚀铝合金")
     page = client.get(f"/leads/new/{firm.id}").text
     link = next(line for line in page.splitlines() if "catalogue_code=NF-AL-01" in line and "采用" in line)
     url = link.split('href="')[1].split('"')[0].replace("&amp;", "&")
@@ -180,19 +212,15 @@ def test_lead_form_suggests_an_entry_and_a_district_accepted_with_one_click(clie
     assert "selected" in prefilled.split('name="district"')[1].split("</select>")[0]
 
 
-def test_catalogue_entry_recommends_unworked_targets_within_scope(client, login_as, make_user):
-    worked = create_enterprise({"name": "已有线索铝业有限公司", "products": "高强高模耐蚀铝合金"})
-    fresh = create_enterprise({"name": "尚未跟进铝业有限公司", "products": "高强高模耐蚀铝合金"})
-    local = create_enterprise(
-        {
-            "name": "本地培育铝业有限公司",
-            "products": "高强高模耐蚀铝合金",
-            "kind": "local",
-            "district": "长寿区",
-        }
+def test_catalogue_entry_recommends_unworked_targets_within_scope(
+    client, login_as, make_user, make_enterprise, make_lead
+):
+    worked = make_enterprise(name="已有线索铝业有限公司", products="高强高模耐蚀铝合金")
+    fresh = make_enterprise(name="尚未跟进铝业有限公司", products="高强高模耐蚀铝合金")
+    local = make_enterprise(
+        name="本地培育铝业有限公司", products="高强高模耐蚀铝合金", kind="local", district="长寿区"
     )
-    create_lead(worked, {"title": "已有线索", "source": "展会"}, make_user("officer"))
-    db.session.commit()
+    make_lead(worked, make_user("officer"), title="已有线索", source="展会")
     login_as("officer")
     block = client.get("/catalogue/NF-AL-01").text.split('data-testid="recommended"')[1]
     assert fresh.name in block and worked.name not in block and local.name not in block
@@ -202,20 +230,26 @@ def test_catalogue_entry_recommends_unworked_targets_within_scope(client, login_
     assert fresh.name not in block
 
 
-def test_gaps_report_lists_entries_nobody_works_on(client, login_as, make_user):
+def test_gaps_report_lists_entries_nobody_works_on(client, login_as, make_user, make_enterprise, make_lead):
     officer = make_user("officer")
-    firm = create_enterprise({"name": "空白测试企业有限公司", "products": "高强高模耐蚀铝合金"})
-    db.session.commit()
+    firm = make_enterprise(name="空白测试企业有限公司", products="高强高模耐蚀铝合金")
     login_as("manager")
     page = client.get("/catalogue/gaps?cluster=LA").text
     section = page.split('data-testid="gaps-LA"')[1]
     assert "NF-AL-01 高强高模耐蚀铝合金" in section and firm.name in section
-    create_lead(firm, {"title": "铝合金项目", "source": "展会", "catalogue_code": "NF-AL-01"}, officer)
-    db.session.commit()
+    make_lead(firm, officer, title="铝合金项目", source="展会", catalogue_code="NF-AL-01")
     section = client.get("/catalogue/gaps?cluster=LA").text.split('data-testid="gaps-LA"')[1]
     assert "NF-AL-01 高强高模耐蚀铝合金" not in section
     assert client.get("/catalogue/gaps?cluster=%00").status_code in (200, 400)
     assert db.session.scalar(select(db.func.count()).select_from(get_entry("NF-AL-01").__class__)) > 0
+
+
+def test_gaps_with_an_unknown_cluster_says_so_and_lists_every_cluster(client, login_as):
+    login_as("manager")
+    page = client.get("/catalogue/gaps?cluster=XX").text
+    # Was an empty page, which reads as "no gaps anywhere".
+    assert "没有代码为“XX”的产业集群" in page
+    assert 'data-testid="gaps-LA"' in page and 'data-testid="gaps-SM"' in page
 
 
 def test_repeating_a_word_does_not_raise_the_score(matcher):

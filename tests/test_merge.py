@@ -12,61 +12,53 @@ from crm.enterprises.service import (
     EnterpriseError,
     VersionConflict,
     add_contact,
-    create_enterprise,
     find_duplicates,
     update_enterprise,
 )
 from crm.extensions import db
-from crm.industry.catalogue import get_entry
 from crm.leads.models import Lead
-from crm.leads.service import create_lead
 from crm.merge.service import absorbed_ids, merge_enterprises
-from crm.places.service import resolve_district
 from crm.projects.models import Project
 
 CODE_A = "914403001922038216"
 CODE_B = "91500000MA5U00000W"
 
 
-def _pair(make_user, absorbed_code=CODE_A, keep_code=None):
-    """Two records of one firm: a bare one to keep, a fuller one with a lead, a contact and a project."""
-    officer = make_user("officer")
-    keep = create_enterprise(
-        {
-            "name": "华峰化工有限公司",
-            "credit_code": keep_code,
-            "products": "己二酸",
-            "catalogue_codes": "CH-PA-01",
-        }
-    )
-    absorbed = create_enterprise(
-        {
-            "name": "重庆华峰化工股份有限公司",
-            "credit_code": absorbed_code,
-            "former_names": "华峰新材料有限公司",
-            "hq_province": "浙江省",
-            "district": "涪陵区",
-            "products": "聚氨酯原液",
-            "honours": ["链主"],
-            "catalogue_codes": "CH-PA-02",
-        },
-        confirm_duplicate=True,
-    )
-    absorbed.legal_representative = "尤某"  # a registry column: merged like any other empty field
-    lead = create_lead(absorbed, {"title": "聚氨酯扩产", "source": "展会", "district": "涪陵区"}, officer)
-    contact = add_contact(absorbed, {"name": "王总", "title": "董事长", "phone": "13800000000"})
-    project = Project(
-        name="聚氨酯一期",
-        enterprise=absorbed,
-        district_id=resolve_district("涪陵区").id,
-        catalogue_entry_id=get_entry("CH-PA-02").id,
-        agreed_investment_wan=50_000,
-        signed_on=date(2025, 6, 1),
-        version=1,
-    )
-    db.session.add(project)
-    db.session.commit()
-    return officer, keep, absorbed, lead, contact, project
+@pytest.fixture
+def make_pair(make_user, make_enterprise, make_lead, make_project):
+    """Factory: two records of one firm, a bare one to keep and a fuller one with a lead, a contact
+    and a project; returns (officer, keep, absorbed, lead, contact, project)."""
+
+    def factory(absorbed_code=CODE_A, keep_code=None):
+        officer = make_user("officer")
+        keep = make_enterprise(
+            name="华峰化工有限公司", credit_code=keep_code, products="己二酸", catalogue_codes="CH-PA-01"
+        )
+        absorbed = make_enterprise(
+            confirm_duplicate=True,
+            name="重庆华峰化工股份有限公司",
+            credit_code=absorbed_code,
+            former_names="华峰新材料有限公司",
+            hq_province="浙江省",
+            district="涪陵区",
+            products="聚氨酯原液",
+            honours=["链主"],
+            catalogue_codes="CH-PA-02",
+        )
+        absorbed.legal_representative = "尤某"  # a registry column: merged like any other empty field
+        lead = make_lead(absorbed, officer, title="聚氨酯扩产", source="展会", district="涪陵区")
+        contact = add_contact(absorbed, {"name": "王总", "title": "董事长", "phone": "13800000000"})
+        project = make_project(
+            name="聚氨酯一期",
+            enterprise=absorbed,
+            district="涪陵区",
+            catalogue_code="CH-PA-02",
+            agreed_investment_wan=50_000,
+            signed_on=date(2025, 6, 1),
+        )
+        return officer, keep, absorbed, lead, contact, project
+
+    return factory
 
 
 def _snapshot():
@@ -89,8 +81,8 @@ def _snapshot():
     )
 
 
-def test_merge_moves_everything_and_keeps_both_names(make_user):
-    officer, keep, absorbed, lead, contact, project = _pair(make_user)
+def test_merge_moves_everything_and_keeps_both_names(make_pair):
+    officer, keep, absorbed, lead, contact, project = make_pair()
     merge_enterprises(keep, absorbed, officer, keep_version=keep.version, absorbed_version=absorbed.version)
     db.session.commit()
     db.session.expire_all()
@@ -115,22 +107,21 @@ def test_merge_moves_everything_and_keeps_both_names(make_user):
     assert moved.after["enterprise_id"] == keep.id and moved.actor_name == officer.username
 
 
-def test_the_kept_name_is_not_its_own_former_name(make_user):
+def test_the_kept_name_is_not_its_own_former_name(make_user, make_enterprise):
     officer = make_user("officer")
-    keep = create_enterprise({"name": "甲材料有限公司", "former_names": "乙材料有限公司"})
-    absorbed = create_enterprise(
-        {"name": "乙材料有限公司", "former_names": "甲材料有限公司、丙材料有限公司"}, confirm_duplicate=True
+    keep = make_enterprise(name="甲材料有限公司", former_names="乙材料有限公司")
+    absorbed = make_enterprise(
+        confirm_duplicate=True, name="乙材料有限公司", former_names="甲材料有限公司、丙材料有限公司"
     )
     merge_enterprises(keep, absorbed, officer)
     db.session.commit()
     assert keep.former_names == ["乙材料有限公司", "丙材料有限公司"]
 
 
-def test_refused_merges_change_nothing(make_user):
-    officer, keep, absorbed, *_ = _pair(make_user, keep_code=CODE_B)
-    third = create_enterprise({"name": "华峰化工集团"}, confirm_duplicate=True)
-    gone = create_enterprise({"name": "华峰化工（重庆）有限公司"}, confirm_duplicate=True)
-    db.session.commit()
+def test_refused_merges_change_nothing(make_pair, make_enterprise):
+    officer, keep, absorbed, *_ = make_pair(keep_code=CODE_B)
+    third = make_enterprise(name="华峰化工集团", confirm_duplicate=True)
+    gone = make_enterprise(name="华峰化工（重庆）有限公司", confirm_duplicate=True)
     merge_enterprises(third, gone, officer)
     db.session.commit()
     before = _snapshot()
@@ -148,8 +139,8 @@ def test_refused_merges_change_nothing(make_user):
         assert _snapshot() == before, message
 
 
-def test_a_stale_version_is_a_version_conflict(make_user):
-    officer, keep, absorbed, *_ = _pair(make_user)
+def test_a_stale_version_is_a_version_conflict(make_pair):
+    officer, keep, absorbed, *_ = make_pair()
     seen = keep.version
     update_enterprise(keep, {"name": "华峰化工有限公司", "products": "己二酸、尼龙66"}, seen)
     db.session.commit()
@@ -168,8 +159,8 @@ def _post(client, keep, absorbed, **overrides):
     return client.post(f"/enterprises/{keep.id}/merge", data=data, follow_redirects=True)
 
 
-def test_officer_merges_from_the_duplicate_card(client, login_as, make_user):
-    _, keep, absorbed, lead, contact, _ = _pair(make_user)
+def test_officer_merges_from_the_duplicate_card(client, login_as, make_pair):
+    _, keep, absorbed, lead, contact, _ = make_pair()
     update_enterprise(
         absorbed,
         {"name": absorbed.name, "products": "聚氨酯原液、TPU", "district": "涪陵区"},
@@ -202,8 +193,8 @@ def test_officer_merges_from_the_duplicate_card(client, login_as, make_user):
     assert "版本" not in timeline
 
 
-def test_the_absorbed_page_leads_to_the_kept_one(client, login_as, make_user):
-    officer, keep, absorbed, *_ = _pair(make_user)
+def test_the_absorbed_page_leads_to_the_kept_one(client, login_as, make_pair):
+    officer, keep, absorbed, *_ = make_pair()
     merge_enterprises(keep, absorbed, officer)
     db.session.commit()
     login_as("officer")
@@ -216,8 +207,8 @@ def test_the_absorbed_page_leads_to_the_kept_one(client, login_as, make_user):
     assert "华峰化工有限公司" in listing and "重庆华峰化工股份有限公司" not in listing
 
 
-def test_bad_merge_input_is_a_chinese_message_and_changes_nothing(client, login_as, make_user):
-    _, keep, absorbed, *_ = _pair(make_user)
+def test_bad_merge_input_is_a_chinese_message_and_changes_nothing(client, login_as, make_pair):
+    _, keep, absorbed, *_ = make_pair()
     login_as("officer")
     before = _snapshot()
     for overrides, message in (
@@ -242,13 +233,12 @@ def test_bad_merge_input_is_a_chinese_message_and_changes_nothing(client, login_
     assert "两个不同的统一社会信用代码说明不是同一企业" in html
 
 
-def test_district_users_cannot_merge(client, login_as, make_user):
-    _, keep, absorbed, *_ = _pair(make_user)
-    local = create_enterprise({"name": "涪陵本地材料有限公司", "kind": "local", "district": "涪陵区"})
-    near = create_enterprise(
-        {"name": "涪陵本地材料股份有限公司", "kind": "local", "district": "涪陵区"}, confirm_duplicate=True
+def test_district_users_cannot_merge(client, login_as, make_pair, make_enterprise):
+    _, keep, absorbed, *_ = make_pair()
+    local = make_enterprise(name="涪陵本地材料有限公司", kind="local", district="涪陵区")
+    near = make_enterprise(
+        name="涪陵本地材料股份有限公司", kind="local", district="涪陵区", confirm_duplicate=True
     )
-    db.session.commit()
     before = _snapshot()
     login_as("district", "长寿区")
     assert client.get(f"/enterprises/{local.id}").status_code == 404
@@ -263,8 +253,8 @@ def test_district_users_cannot_merge(client, login_as, make_user):
     assert _snapshot() == before
 
 
-def test_merge_needs_the_csrf_token(csrf_enabled, client, login_as, make_user):
-    _, keep, absorbed, *_ = _pair(make_user)
+def test_merge_needs_the_csrf_token(csrf_enabled, client, login_as, make_pair):
+    _, keep, absorbed, *_ = make_pair()
     login_as("officer")
     before = _snapshot()
     response = _post(client, keep, absorbed)
@@ -276,13 +266,12 @@ def test_merge_needs_the_csrf_token(csrf_enabled, client, login_as, make_user):
     assert absorbed.merged_into_id == keep.id
 
 
-def test_the_api_points_at_the_kept_record_and_refuses_writes_to_the_absorbed_one(client, login_as):
-    from crm.enterprises.service import create_enterprise
-    from crm.merge.service import merge_enterprises
-
+def test_the_api_points_at_the_kept_record_and_refuses_writes_to_the_absorbed_one(
+    client, login_as, make_enterprise
+):
     user = login_as("officer")
-    keep = create_enterprise({"name": "合并保留企业有限公司"})
-    absorbed = create_enterprise({"name": "合并被并企业有限公司"})
+    keep = make_enterprise(name="合并保留企业有限公司")
+    absorbed = make_enterprise(name="合并被并企业有限公司")
     merge_enterprises(keep, absorbed, user)
     db.session.commit()
     body = client.get(f"/api/v1/enterprises/{absorbed.id}").get_json()

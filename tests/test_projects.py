@@ -1,5 +1,6 @@
-"""Projects: figures derived from append-only updates, computed health on fixed dates, the
-bureau's edit with its optimistic lock, strict district scope on every route, the API."""
+"""Projects: figures derived from append-only updates, computed health on fixed dates (the SQL
+health on edge dates too), updates retried after a race, the bureau's edit with its optimistic
+lock and forged or fractional values refused in Chinese, strict district scope on every route, the API."""
 
 import io
 import json
@@ -9,46 +10,35 @@ from datetime import date, timedelta
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.audit.listeners import AppendOnlyError
 from crm.core.timeutil import today_local
-from crm.enterprises.service import create_enterprise
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry
-from crm.places.service import resolve_district
+from crm.leads.service import add_follow_up, move_lead, sign_lead
 from crm.projects.models import Project, ProjectUpdate, health_sql
 from crm.projects.service import (
     ProjectConflict,
     ProjectError,
+    UpdateRace,
     add_update,
+    add_update_retrying,
     edit_values,
-    open_project,
     update_project,
 )
+from tests.conftest import SIGNED_ON
 
-SIGNED = date(2026, 1, 5)
+SIGNED = SIGNED_ON  # make_project's signing date
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
 
 
 @pytest.fixture
-def make_project():
-    counter = iter(range(1, 1000))
-
-    def factory(district="涪陵区", signed_on=SIGNED, agreed=100_000, name=None):
-        number = next(counter)
-        firm = create_enterprise({"name": f"项目测试企业{number}号有限公司"}, confirm_duplicate=True)
-        project = open_project(
-            name=name or f"测试项目{number}",
-            enterprise=firm,
-            lead_id=None,
-            district_id=resolve_district(district).id,
-            catalogue_entry=db.session.scalar(select(CatalogueEntry).order_by(CatalogueEntry.id)),
-            agreed_investment_wan=agreed,
-            signed_on=signed_on,
-        )
-        db.session.commit()
-        return project
-
-    return factory
+def project(make_enterprise, make_project):
+    return make_project(name="评审测试项目", enterprise=make_enterprise(name="评审项目企业有限公司"))
 
 
 def plan(project, **dates):
@@ -115,9 +105,35 @@ def test_sql_health_agrees_with_the_model(make_project, make_user):
         assert in_sql == {p.id: p.health(day) for p in projects}
 
 
+@pytest.mark.parametrize(
+    ("last_update", "planned", "today"),
+    [
+        (None, None, SIGNED + timedelta(days=13)),
+        (None, None, SIGNED + timedelta(days=14)),  # exactly 14 days: stalled in both
+        (date(2026, 2, 1), None, date(2026, 2, 15)),
+        (date(2026, 2, 1), None, date(2026, 2, 14)),
+        (date(2026, 2, 1), date(2026, 2, 10), date(2026, 2, 10)),  # planned today: not yet late
+        (date(2026, 2, 1), date(2026, 2, 10), date(2026, 2, 11)),
+        (None, date(2026, 1, 6), date(2026, 1, 7)),
+    ],
+)
+def test_sql_health_agrees_with_the_model_on_edge_dates(project, make_user, last_update, planned, today):
+    if planned:
+        update_project(
+            project, {**edit_values(project), "planned_供地": planned.isoformat()}, project.version
+        )
+    if last_update:
+        add_update(
+            project, {"reported_on": last_update.isoformat(), "note": "进展"}, make_user(), today=today
+        )
+    db.session.commit()
+    in_sql = db.session.scalar(select(health_sql(today)).where(Project.id == project.id))
+    assert in_sql == project.health(today)
+
+
 def test_funds_and_stage_come_from_the_updates_and_corrections_replace_them(make_project, make_user):
     reporter = make_user("district", "涪陵区")
-    project = make_project(agreed=10_000)
+    project = make_project(agreed_investment_wan=10_000)
     first = add_update(
         project, {"reported_on": "2026-02-01", "stage_reached": "开工", "funds_wan": "3,000"}, reporter
     )
@@ -190,6 +206,32 @@ def test_stages_only_move_forward_without_a_correction(make_project, make_user):
         add_update(project, {"stage_reached": "供地"}, reporter)
 
 
+def test_an_update_racing_another_save_is_retried_not_a_500(project, make_user):
+    reporter = make_user("district", "涪陵区")
+    stale = db.session.get(Project, project.id)
+    # Another save moved the project on after this request read it.
+    set_committed_value(stale, "version", stale.version + 5)
+    with pytest.raises(UpdateRace):
+        add_update(stale, {"funds_wan": "300"}, reporter, today=date(2026, 2, 1))
+    db.session.rollback()
+    assert _count(ProjectUpdate) == 0
+
+    reads = []
+
+    def load():
+        reads.append(1)
+        fresh = db.session.get(Project, project.id)
+        if len(reads) == 1:
+            set_committed_value(fresh, "version", fresh.version + 5)
+        return fresh
+
+    add_update_retrying(load, {"funds_wan": "300"}, reporter)
+    db.session.commit()
+    assert len(reads) == 2
+    assert _count(ProjectUpdate) == 1
+    assert db.session.get(Project, project.id).funds_in_place_wan == 300
+
+
 # ---------------------------------------------------------------- the bureau's edit
 
 
@@ -236,8 +278,39 @@ def test_a_stale_version_in_the_service_lists_the_other_editors_changes(make_pro
     assert [(c.field, c.before, c.after) for c in refused.value.changes] == [("园区", None, "长寿经开区")]
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("agreed_investment_wan", "1.5", "协议投资额（万元）应为整数"),
+        ("expected_jobs", "10.4", "预计就业（人）应为整数"),
+        ("district", "", "请选择落地区县"),
+    ],
+)
+def test_the_bureau_edit_refuses_rather_than_rounds(project, field, value, message):
+    values = {**edit_values(project), field: value}
+    with pytest.raises(ProjectError, match=re.escape(message)):
+        update_project(project, values, project.version)
+    db.session.rollback()
+    assert project.agreed_investment_wan == 100_000 and project.expected_jobs is None
+
+
+def test_forged_hidden_fields_are_named_in_chinese(project, client, login_as):
+    login_as("district", "涪陵区")
+    response = client.post(
+        f"/projects/{project.id}/updates",
+        data={"note": "进展", "corrects_id": "1" * 13},
+        follow_redirects=True,
+    )
+    assert "更正的更新编号：" in response.text and "Corrects Id" not in response.text
+    client.get("/logout")
+    login_as("officer")
+    response = client.post(f"/projects/{project.id}/edit", data={"version": "abc"})
+    assert "页面版本：" in response.text and "Version" not in response.text
+    assert _count(ProjectUpdate) == 0
+
+
 def test_district_staff_add_updates_but_cannot_edit_the_agreement(make_project, client, login_as):
-    project = make_project("涪陵区")
+    project = make_project(district="涪陵区")
     login_as("district", "涪陵区")
     assert client.get(f"/projects/{project.id}/edit").status_code == 403
     response = client.post(
@@ -262,8 +335,8 @@ def _project_routes(app):
 
 
 def test_every_project_route_keeps_other_districts_out(app, make_project, client, login_as):
-    mine = make_project("涪陵区", name="涪陵的项目")
-    theirs = make_project("长寿区", name="长寿的项目")
+    mine = make_project(district="涪陵区", name="涪陵的项目")
+    theirs = make_project(district="长寿区", name="长寿的项目")
     login_as("district", "涪陵区")
     checked = set()
     for rule, methods in _project_routes(app):
@@ -308,8 +381,8 @@ def test_every_project_route_keeps_other_districts_out(app, make_project, client
 
 
 def test_the_other_district_sees_only_its_own(make_project, client, login_as):
-    make_project("涪陵区", name="涪陵的项目")
-    theirs = make_project("长寿区", name="长寿的项目")
+    make_project(district="涪陵区", name="涪陵的项目")
+    theirs = make_project(district="长寿区", name="长寿的项目")
     login_as("district", "长寿区")
     body = client.get("/api/v1/projects").get_json()
     assert [item["name"] for item in body["items"]] == ["长寿的项目"]
@@ -318,12 +391,12 @@ def test_the_other_district_sees_only_its_own(make_project, client, login_as):
 
 def test_overview_rates_state_their_period_and_match_the_database(make_project, make_user, client, login_as):
     reporter = make_user("officer")
-    started = make_project(agreed=10_000)
+    started = make_project(agreed_investment_wan=10_000)
     add_update(
         started, {"stage_reached": "开工", "stage_reached_on": "2026-03-01", "funds_wan": 4000}, reporter
     )
-    make_project(agreed=30_000)
-    make_project(agreed=50_000, signed_on=date(2022, 6, 1))  # before the default period
+    make_project(agreed_investment_wan=30_000)
+    make_project(agreed_investment_wan=50_000, signed_on=date(2022, 6, 1))  # before the default period
     db.session.commit()
     login_as("manager")
     page = client.get("/projects/overview").text
@@ -336,7 +409,7 @@ def test_overview_rates_state_their_period_and_match_the_database(make_project, 
 
 
 def test_api_lists_and_updates_projects(make_project, client, login_as):
-    project = make_project("涪陵区")
+    project = make_project(district="涪陵区")
     login_as("district", "涪陵区")
     body = client.get("/api/v1/projects").get_json()
     assert set(body) >= {"items", "page", "per_page", "total"}
@@ -358,22 +431,34 @@ def test_api_lists_and_updates_projects(make_project, client, login_as):
     assert [u["stage_reached"] for u in detail["updates"]] == ["注册"]
 
 
-def test_signing_a_lead_opens_a_project_with_its_milestones(client, login_as):
-    from crm.leads.service import add_follow_up, create_lead, move_lead, sign_lead
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"funds_wan": 0.5}, "应为整数"),
+        ({"funds_wan": "NaN"}, "本月到位资金（万元）应为数字"),
+        ({"stage_reached": ["注册"]}, "达到阶段应为文本"),
+    ],
+)
+def test_the_update_api_names_the_wrong_value(project, client, login_as, body, message):
+    login_as("district", "涪陵区")
+    response = client.post(f"/api/v1/projects/{project.id}/updates", json=body)
+    assert response.status_code == 400
+    assert message in response.get_json()["error"]
+    assert _count(ProjectUpdate) == 0
 
+
+def test_signing_a_lead_opens_a_project_with_its_milestones(client, login_as, make_enterprise, make_lead):
     officer = login_as("officer")
-    firm = create_enterprise({"name": "签约测试企业有限公司"})
+    firm = make_enterprise(name="签约测试企业有限公司")
     entry = db.session.scalar(select(CatalogueEntry).order_by(CatalogueEntry.id))
-    lead = create_lead(
+    lead = make_lead(
         firm,
-        {
-            "title": "签约测试",
-            "source": "展会",
-            "district": "涪陵区",
-            "catalogue_code": entry.code,
-            "intended_investment_wan": 5000,
-        },
         officer,
+        title="签约测试",
+        source="展会",
+        district="涪陵区",
+        catalogue_code=entry.code,
+        intended_investment_wan=5000,
     )
     add_follow_up(lead, {"kind": "电话", "notes": "联系"}, officer)
     for stage in ("初步接洽", "实地考察", "商务洽谈"):
@@ -401,22 +486,20 @@ def test_mine_orders_by_the_update_due_soonest(make_project, make_user, client, 
     assert re.search(r"已过期", page)
 
 
-def test_a_lead_page_links_its_project_only_for_those_who_may_see_it(client, login_as, make_user):
-    from crm.leads.service import add_follow_up, create_lead, move_lead, sign_lead
-
+def test_a_lead_page_links_its_project_only_for_those_who_may_see_it(
+    client, login_as, make_user, make_enterprise, make_lead
+):
     officer = make_user("officer")
-    firm = create_enterprise({"name": "迁区测试企业有限公司"})
+    firm = make_enterprise(name="迁区测试企业有限公司")
     entry = db.session.scalar(select(CatalogueEntry).order_by(CatalogueEntry.id))
-    lead = create_lead(
+    lead = make_lead(
         firm,
-        {
-            "title": "迁区测试线索",
-            "source": "展会",
-            "district": "涪陵区",
-            "catalogue_code": entry.code,
-            "intended_investment_wan": 5000,
-        },
         officer,
+        title="迁区测试线索",
+        source="展会",
+        district="涪陵区",
+        catalogue_code=entry.code,
+        intended_investment_wan=5000,
     )
     add_follow_up(lead, {"kind": "电话", "notes": "联系"}, officer)
     for stage in ("初步接洽", "实地考察", "商务洽谈"):

@@ -2,24 +2,20 @@
 
 import pytest
 
-from crm.enterprises.service import add_contact, create_enterprise
+from crm.enterprises.service import add_contact
 from crm.extensions import db
-from crm.leads.service import create_lead
 from crm.readmodels.search import search
 
 
 @pytest.fixture
-def world(make_user):
+def world(make_user, make_enterprise, make_lead):
     officer = make_user("officer")
-    alu = create_enterprise({"name": "西南铝业有限公司", "products": "高强高模耐蚀铝合金板材"})
-    create_enterprise({"name": "铝业大家庭新材料有限公司", "products": "再生铝"})
-    nylon = create_enterprise(
-        {"name": "华峰尼龙材料有限公司", "former_names": "重庆尼龙厂", "products": "PA66 切片"}
-    )
+    alu = make_enterprise(name="西南铝业有限公司", products="高强高模耐蚀铝合金板材")
+    make_enterprise(name="铝业大家庭新材料有限公司", products="再生铝")
+    nylon = make_enterprise(name="华峰尼龙材料有限公司", former_names="重庆尼龙厂", products="PA66 切片")
     add_contact(nylon, {"name": "钱多多", "title": "投资总监", "phone": "023-61234567"})
-    create_lead(nylon, {"title": "尼龙66扩产项目", "source": "展会", "district": "涪陵区"}, officer)
-    create_lead(alu, {"title": "铝板新建项目", "source": "展会", "district": "长寿区"}, officer)
-    db.session.commit()
+    make_lead(nylon, officer, title="尼龙66扩产项目", source="展会", district="涪陵区")
+    make_lead(alu, officer, title="铝板新建项目", source="展会", district="长寿区")
     return officer
 
 

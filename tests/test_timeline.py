@@ -5,17 +5,13 @@ from datetime import timedelta
 
 from crm.core.actor import acting_as
 from crm.core.timeutil import today_local
-from crm.enterprises.service import add_contact, create_enterprise, update_enterprise
+from crm.enterprises.service import add_contact, update_enterprise
 from crm.extensions import db
-from crm.leads.service import add_follow_up, create_lead, move_lead, update_lead
+from crm.leads.service import add_follow_up, move_lead, update_lead
 from crm.readmodels.timeline import build_timeline
 
-
-def _lead(owner, firm=None, district="涪陵区", title="己二酸扩产"):
-    firm = firm or create_enterprise({"name": "华峰化工有限公司"})
-    lead = create_lead(firm, {"title": title, "source": "展会", "district": district}, owner)
-    db.session.commit()
-    return lead
+FIRM = "华峰化工有限公司"
+EXPANSION = {"title": "己二酸扩产", "source": "展会", "district": "涪陵区"}  # the lead most tests follow
 
 
 def _follow(lead, by, notes, days_ago=0):
@@ -25,9 +21,9 @@ def _follow(lead, by, notes, days_ago=0):
     db.session.commit()
 
 
-def test_lead_timeline_is_newest_first_with_days_sorted_as_days(make_user):
+def test_lead_timeline_is_newest_first_with_days_sorted_as_days(make_user, make_enterprise, make_lead):
     officer = make_user("officer", display_name="张专员")
-    lead = _lead(officer)
+    lead = make_lead(make_enterprise(name=FIRM), officer, **EXPANSION)
     _follow(lead, officer, "上周拜访的补记", days_ago=3)
     _follow(lead, officer, "今天电话沟通")
     move_lead(lead, "初步接洽", officer, "对方有意向")
@@ -53,9 +49,9 @@ def test_lead_timeline_is_newest_first_with_days_sorted_as_days(make_user):
     assert events[-1].when == today_local() - timedelta(days=3) and events[-1].when_text.count(":") == 0
 
 
-def test_lead_page_shows_the_timeline(client, login_as):
+def test_lead_page_shows_the_timeline(client, login_as, make_enterprise, make_lead):
     officer = login_as("officer")
-    lead = _lead(officer)
+    lead = make_lead(make_enterprise(name=FIRM), officer, **EXPANSION)
     _follow(lead, officer, "电话沟通扩产意向")
     update_lead(lead, {"title": "己二酸扩产", "source": "以商招商", "district": "长寿区"}, lead.version)
     db.session.commit()
@@ -72,11 +68,10 @@ def test_lead_page_shows_the_timeline(client, login_as):
     assert "线索“" not in timeline  # on the lead's own page its name would only repeat the title
 
 
-def test_enterprise_page_timeline_has_leads_contacts_and_edits(client, login_as):
+def test_enterprise_page_timeline_has_leads_contacts_and_edits(client, login_as, make_enterprise, make_lead):
     officer = login_as("officer")
-    firm = create_enterprise({"name": "华峰化工有限公司", "products": "己二酸"})
-    db.session.commit()
-    lead = _lead(officer, firm)
+    firm = make_enterprise(name=FIRM, products="己二酸")
+    lead = make_lead(firm, officer, **EXPANSION)
     _follow(lead, officer, "拜访企业总部")
     add_contact(firm, {"name": "王总", "title": "董事长"})
     update_enterprise(
@@ -100,12 +95,13 @@ def test_enterprise_page_timeline_has_leads_contacts_and_edits(client, login_as)
     assert timeline.index("主要产品") < timeline.index("联系人“王总”") < timeline.index("拜访企业总部")
 
 
-def test_a_district_user_sees_only_the_leads_of_their_district(client, login_as, make_user):
+def test_a_district_user_sees_only_the_leads_of_their_district(
+    client, login_as, make_user, make_enterprise, make_lead
+):
     officer = make_user("officer")
-    firm = create_enterprise({"name": "涪陵本地材料有限公司", "kind": "local", "district": "涪陵区"})
-    db.session.commit()
-    ours = _lead(officer, firm, "涪陵区", "涪陵二期")
-    theirs = _lead(officer, firm, "长寿区", "长寿新基地")
+    firm = make_enterprise(name="涪陵本地材料有限公司", kind="local", district="涪陵区")
+    ours = make_lead(firm, officer, title="涪陵二期", source="展会", district="涪陵区")
+    theirs = make_lead(firm, officer, title="长寿新基地", source="展会", district="长寿区")
     _follow(ours, officer, "涪陵项目的跟进")
     _follow(theirs, officer, "长寿项目的秘密跟进")
     update_lead(
@@ -124,9 +120,9 @@ def test_a_district_user_sees_only_the_leads_of_their_district(client, login_as,
     assert any("长寿项目的秘密跟进" in e.text for e in build_timeline(enterprise_ids=[firm.id], user=officer))
 
 
-def test_a_long_timeline_is_cut_with_a_note(client, login_as, monkeypatch):
+def test_a_long_timeline_is_cut_with_a_note(client, login_as, monkeypatch, make_enterprise, make_lead):
     officer = login_as("officer")
-    lead = _lead(officer)
+    lead = make_lead(make_enterprise(name=FIRM), officer, **EXPANSION)
     for day in range(5):
         _follow(lead, officer, f"第 {day} 天的跟进", days_ago=day)
     timeline = build_timeline(lead_ids=[lead.id], limit=3, user=officer)

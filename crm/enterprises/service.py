@@ -14,6 +14,7 @@ from crm.auth.permissions import scoped
 from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import parse_date_text, today_local
+from crm.core.transaction import Conflict
 from crm.core.validation import Problems
 from crm.enterprises.credit_code import credit_code_error, normalise_credit_code
 from crm.enterprises.models import EXCHANGES, HONOURS, KINDS, OWNERSHIPS, Contact, Enterprise
@@ -32,7 +33,7 @@ class EnterpriseError(ValueError):
     """Input that cannot be saved; the message says which field and why, in Chinese."""
 
 
-class DuplicateWarning(EnterpriseError):
+class DuplicateWarning(EnterpriseError, Conflict):
     """The enterprise looks like one already on file; the caller may confirm and create it anyway."""
 
     def __init__(self, matches: list[Enterprise]):
@@ -41,7 +42,7 @@ class DuplicateWarning(EnterpriseError):
         super().__init__(f"可能与已有企业重复：{names}。请先核对；确认不是同一企业后可勾选“仍然创建”。")
 
 
-class VersionConflict(EnterpriseError):
+class VersionConflict(EnterpriseError, Conflict):
     """Someone saved the enterprise after this editor opened it."""
 
     def __init__(self):

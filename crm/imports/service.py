@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 
 from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import MANAGER, OFFICER, User
 from crm.auth.permissions import scoped
 from crm.core.timeutil import utcnow
+from crm.core.transaction import Conflict
 from crm.core.validation import problems_of
 from crm.enterprises.credit_code import normalise_credit_code
 from crm.enterprises.models import Enterprise
@@ -44,6 +46,21 @@ ACTIONS = {
 
 class ImportProblem(ValueError):
     """A batch that cannot be mapped or applied; the message says why, in Chinese."""
+
+
+class BatchChanged(ImportProblem, Conflict):
+    """Another request (a second click, another tab) changed or imported the batch meanwhile: the
+    version check of the batch's UPDATE refused this one, and the rollback undoes its rows."""
+
+    def __init__(self):
+        super().__init__("该批次刚被另一操作修改或处理（如重复点击确认），本次操作未生效，请查看最新状态。")
+
+
+def _flush_batch() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        raise BatchChanged() from error
 
 
 @dataclass
@@ -117,6 +134,17 @@ def set_mapping(batch: ImportBatch, mapping: dict[str, str], create_duplicates: 
         clean[column] = key
     batch.mapping = clean
     batch.create_duplicates = bool(create_duplicates)
+    _flush_batch()
+
+
+def cancel_import(batch: ImportBatch) -> ImportBatch:
+    """Drop a pending batch; the file's cells are not kept once the batch is dropped."""
+    if batch.status != "pending":
+        raise ImportProblem(f"该批次{batch.status_label}，不能取消")
+    batch.status = "cancelled"
+    batch.rows = []
+    _flush_batch()
+    return batch
 
 
 def _column_label(batch: ImportBatch, field_key: str) -> str:
@@ -335,7 +363,7 @@ def apply(batch: ImportBatch, user: User, seen_version: int) -> dict[str, int]:
     # on the batch's version here, before it writes a single row, instead of importing twice.
     batch.status = "applied"
     batch.applied_at = utcnow()
-    db.session.flush()
+    _flush_batch()
     counts = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0}
     for row in result.rows:
         try:
@@ -348,5 +376,5 @@ def apply(batch: ImportBatch, user: User, seen_version: int) -> dict[str, int]:
         else:
             counts["updated" if row.action == "update" else "created"] += 1
     batch.result = counts
-    db.session.flush()
+    _flush_batch()
     return counts

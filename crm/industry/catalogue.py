@@ -11,6 +11,7 @@ from crm.audit.history import Change, changes_since, record_history
 from crm.audit.models import AuditLog
 from crm.core.excel import xlsx_bytes
 from crm.core.text import clean_text
+from crm.core.transaction import Conflict
 from crm.extensions import db
 from crm.industry.models import (
     ACTIONS,
@@ -33,7 +34,7 @@ class CatalogueError(ValueError):
     """An edit that cannot be saved; the message is for the manager."""
 
 
-class EditConflict(CatalogueError):
+class EditConflict(CatalogueError, Conflict):
     """Someone else saved the entry since this editor opened it."""
 
     def __init__(self, entry: CatalogueEntry, changes: list["Change"]):

@@ -16,6 +16,7 @@ from crm.auth.permissions import scoped
 from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import day_bounds, parse_date_text, today_local
+from crm.core.transaction import Conflict
 from crm.core.validation import Problems
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -45,7 +46,7 @@ class LeadError(ValueError):
     """A change to a lead that cannot be made; the message says why, in Chinese."""
 
 
-class LeadConflict(LeadError):
+class LeadConflict(LeadError, Conflict):
     def __init__(self):
         super().__init__("该线索在您编辑期间已被他人修改，您的修改尚未保存。请刷新页面后重试。")
 

@@ -16,6 +16,7 @@ from crm.auth.permissions import scoped
 from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import parse_date_text, today_local
+from crm.core.transaction import Conflict
 from crm.core.validation import Problems
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
@@ -45,7 +46,7 @@ class ProjectError(ValueError):
     """A change to a project that cannot be made; the message says why, in Chinese."""
 
 
-class ProjectConflict(ProjectError):
+class ProjectConflict(ProjectError, Conflict):
     """Someone saved the project after this editor opened it; `changes` says what they changed."""
 
     def __init__(self, changes: list[Change]):
@@ -53,7 +54,7 @@ class ProjectConflict(ProjectError):
         super().__init__("该项目在您编辑期间已被他人修改，您的修改尚未保存。请核对下列变更后重新提交。")
 
 
-class UpdateRace(ProjectError):
+class UpdateRace(ProjectError, Conflict):
     """The project changed while an update was being added; the caller rolls back and may retry."""
 
     def __init__(self):

@@ -1,16 +1,17 @@
 """User administration for admins: create, disable and enable, reset passwords."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
 from crm.auth.forms import ConfirmForm, PasswordResetForm, UserCreateForm
 from crm.auth.models import ADMIN, DISTRICT, ROLE_LABELS, User
 from crm.auth.permissions import roles_required
-from crm.auth.service import UserError, create_user, reset_password, set_active
+from crm.auth.service import create_user, reset_password, set_active
 from crm.core.pagination import paginate
 from crm.extensions import db
 from crm.places.service import district_choices
+from crm.web.saving import flash_form_errors, save
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -45,21 +46,18 @@ def new_user():
     # The district list is the validation: anything else posted is refused by the choice check.
     form.district.validate_choice = form.role.data == DISTRICT
     if form.validate_on_submit():
-        try:
-            user = create_user(
+        saved = save(
+            lambda: create_user(
                 form.username.data,
                 form.password.data,
                 form.role.data,
                 display_name=form.display_name.data,
                 district_name=form.district.data if form.role.data == DISTRICT else None,
-            )
-        except UserError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(f"已创建用户 {user.username}（{user.role_label}）。", "success")
-            return redirect(url_for("admin.user_detail", user_id=user.id))
+            ),
+            lambda user: f"已创建用户 {user.username}（{user.role_label}）。",
+        )
+        if saved.ok:
+            return redirect(url_for("admin.user_detail", user_id=saved.value.id))
     return render_template("admin/user_new.html", form=form)
 
 
@@ -80,18 +78,11 @@ def user_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
-        try:
-            reset_password(user, form.password.data)
-        except UserError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(f"已重置 {user.username} 的密码，其已登录的会话全部失效。", "success")
+        success = f"已重置 {user.username} 的密码，其已登录的会话全部失效。"
+        if save(lambda: reset_password(user, form.password.data), success).ok:
             return redirect(url_for("admin.user_detail", user_id=user.id))
     else:
-        for errors in form.errors.values():
-            flash(errors[0], "danger")
+        flash_form_errors(form)
     return render_template(
         "admin/user_detail.html", user=user, reset_form=form, confirm_form=ConfirmForm()
     ), 400
@@ -103,12 +94,8 @@ def user_active(user_id: int):
     """Disable an active user or enable a disabled one."""
     user = db.get_or_404(User, user_id)
     if ConfirmForm().validate_on_submit():
-        try:
-            set_active(user, not user.active, by=current_user)
-        except UserError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(f"已{'启用' if user.active else '停用'}用户 {user.username}。", "success")
+        save(
+            lambda: set_active(user, not user.active, by=current_user),
+            lambda changed: f"已{'启用' if changed.active else '停用'}用户 {changed.username}。",
+        )
     return redirect(url_for("admin.user_detail", user_id=user.id))

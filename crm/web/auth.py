@@ -8,7 +8,8 @@ from flask_login import current_user, login_user, logout_user
 from crm.auth.forms import LoginForm
 from crm.auth.permissions import public
 from crm.auth.service import authenticate, end_sessions, record_login
-from crm.extensions import csrf, db
+from crm.extensions import csrf
+from crm.web.saving import save
 
 bp = Blueprint("auth", __name__)
 
@@ -41,8 +42,7 @@ def login():
             # A fresh session: nothing (a CSRF token included) carries over from before login.
             session.clear()
             login_user(user, remember=form.remember.data)
-            record_login(user)
-            db.session.commit()
+            save(lambda: record_login(user))
             flash(f"欢迎，{user.display_name}。", "success")
             return redirect(next_url or url_for("main.home"))
         return render_template("auth/login.html", form=form, next_url=next_url, error=BAD_CREDENTIALS)
@@ -56,8 +56,8 @@ def logout():
     """End the session, and every copy of its cookies, and return to the login page."""
     if current_user.is_authenticated:
         # Stateless cookies: bumping the version is what makes a copied cookie worthless.
-        end_sessions(current_user._get_current_object())
-        db.session.commit()
+        user = current_user._get_current_object()
+        save(lambda: end_sessions(user))
     logout_user()
     session.clear()
     flash("您已安全退出登录。", "info")

@@ -15,8 +15,8 @@ from crm.briefs.service import last_week, make_brief, preview
 from crm.core.forms import BaseForm
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
-from crm.extensions import db
 from crm.industry.service import all_clusters
+from crm.web.saving import save
 from reports.figures import BriefError, Scope, normal_week, week_of
 
 bp = Blueprint("briefs", __name__, url_prefix="/briefs")
@@ -81,9 +81,12 @@ def make():
     except BriefError as error:
         flash(str(error), "danger")
         return redirect(url_for("briefs.index"))
-    brief = make_brief(scope, week, current_user.display_name, current_user._get_current_object())
-    db.session.commit()
-    return redirect(url_for("briefs.download", brief_id=brief.id))
+    saved = save(
+        lambda: make_brief(scope, week, current_user.display_name, current_user._get_current_object())
+    )
+    if not saved.ok:
+        return redirect(url_for("briefs.index"))
+    return redirect(url_for("briefs.download", brief_id=saved.value.id))
 
 
 @bp.route("/<int:brief_id>.pdf")

@@ -15,7 +15,6 @@ from crm.enterprises.forms import ContactForm, EnterpriseForm
 from crm.enterprises.models import KINDS, OWNERSHIPS, TIER_5BN_WAN, TIER_10BN_WAN, Enterprise
 from crm.enterprises.service import (
     DuplicateWarning,
-    EnterpriseError,
     add_contact,
     create_enterprise,
     find_duplicates,
@@ -24,12 +23,15 @@ from crm.enterprises.service import (
 )
 from crm.extensions import db
 from crm.leads.models import Lead
+from crm.leads.service import LeadFilter, visible_leads
 from crm.merge.forms import MergeForm, parse_id
 from crm.merge.service import absorbed_ids, final_enterprise, merge_enterprises, merge_problem
 from crm.places.service import district_choices
 from crm.projects.models import Project
+from crm.projects.service import ProjectFilter, visible_projects
 from crm.readmodels.matching import match_enterprise
 from crm.readmodels.timeline import build_timeline
+from crm.web.saving import flash_form_errors, save
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 
@@ -115,18 +117,15 @@ def new():
     form = _form()
     duplicates = []
     if form.validate_on_submit():
-        try:
-            enterprise = create_enterprise(form.raw(), confirm_duplicate=form.confirm_duplicate.data)
-        except DuplicateWarning as warning:
-            db.session.rollback()
-            duplicates = warning.matches
-        except EnterpriseError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(f"已创建企业“{enterprise.name}”。", "success")
-            return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id))
+        saved = save(
+            lambda: create_enterprise(form.raw(), confirm_duplicate=form.confirm_duplicate.data),
+            lambda enterprise: f"已创建企业“{enterprise.name}”。",
+            shown_by_page=(DuplicateWarning,),
+        )
+        if saved.ok:
+            return redirect(url_for("enterprises.detail", enterprise_id=saved.value.id))
+        if isinstance(saved.error, DuplicateWarning):
+            duplicates = saved.error.matches
     return render_template("enterprises/form.html", form=form, duplicates=duplicates, enterprise=None)
 
 
@@ -137,15 +136,13 @@ def detail(enterprise_id: int):
     enterprise = get_visible_or_404(Enterprise, enterprise_id)
     if enterprise.merged_into_id is not None:
         return _to_kept(enterprise)
-    leads = db.session.scalars(scoped(select(Lead).where(Lead.enterprise_id == enterprise.id), Lead)).all()
+    leads = db.session.scalars(visible_leads(LeadFilter(enterprise_id=enterprise.id))).all()
     can_edit = current_user.has_role(*EDITORS)
     return render_template(
         "enterprises/detail.html",
         enterprise=enterprise,
         leads=leads,
-        projects=db.session.scalars(
-            scoped(select(Project).where(Project.enterprise_id == enterprise.id), Project)
-        ).all(),
+        projects=db.session.scalars(visible_projects(ProjectFilter(enterprise_id=enterprise.id))).all(),
         timeline=build_timeline(
             enterprise_ids=[enterprise.id, *absorbed_ids(enterprise)], limit=TIMELINE_LIMIT
         ),
@@ -185,14 +182,9 @@ def edit(enterprise_id: int):
     if request.method == "GET":
         form.fill(enterprise)
     elif form.validate_on_submit():
-        try:
-            update_enterprise(enterprise, form.raw(), form.version.data or 0)
-        except EnterpriseError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash("已保存企业信息。", "success")
+        if save(
+            lambda: update_enterprise(enterprise, form.raw(), form.version.data or 0), "已保存企业信息。"
+        ).ok:
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id))
     return render_template("enterprises/form.html", form=form, duplicates=[], enterprise=enterprise)
 
@@ -206,17 +198,9 @@ def new_contact(enterprise_id: int):
         return _to_kept(enterprise)
     form = ContactForm()
     if form.validate_on_submit():
-        try:
-            add_contact(enterprise, form.data)
-        except EnterpriseError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash("已添加联系人。", "success")
+        save(lambda: add_contact(enterprise, form.data), "已添加联系人。")
     else:
-        for errors in form.errors.values():
-            flash(errors[0], "danger")
+        flash_form_errors(form)
     return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id))
 
 
@@ -276,7 +260,7 @@ def merge(enterprise_id: int):
     back = url_for("enterprises.detail", enterprise_id=keep.id)
     other, problem = _other(form.other_id.data)
     if not form.validate_on_submit():
-        flash(next(iter(form.errors.values()))[0], "danger")
+        flash_form_errors(form)
         if other is not None:
             back = url_for("enterprises.merge_confirm", enterprise_id=keep.id, other_id=other.id)
         return redirect(back)
@@ -288,21 +272,15 @@ def merge(enterprise_id: int):
         # Without the versions the user saw, a concurrent edit could be merged over unseen.
         flash("页面缺少版本信息，请从合并确认页重新提交", "danger")
         return redirect(url_for("enterprises.merge_confirm", enterprise_id=keep.id, other_id=other.id))
-    name = other.name
-    try:
-        merge_enterprises(
+    success = f"已将“{other.name}”（编号 {other.id}）并入本企业：其线索、联系人、项目和变更记录均已转入。"
+    save(
+        lambda: merge_enterprises(
             keep,
             other,
             current_user._get_current_object(),
             keep_version=keep_version,
             absorbed_version=absorbed_version,
-        )
-    except EnterpriseError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash(
-            f"已将“{name}”（编号 {other.id}）并入本企业：其线索、联系人、项目和变更记录均已转入。", "success"
-        )
+        ),
+        success,
+    )
     return redirect(back)

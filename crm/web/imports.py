@@ -6,7 +6,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from flask_wtf.file import FileField
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, IntegerField, SelectField
 from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
@@ -18,13 +17,12 @@ from crm.core.forms import BaseForm, choices, first_error
 from crm.extensions import db
 from crm.imports.fields import FIELDS, KIND_LABELS, template_bytes
 from crm.imports.models import KINDS, ImportBatch
-from crm.imports.reader import FileProblem
-from crm.imports.service import ImportProblem, apply, preview, set_mapping, start_import
+from crm.imports.service import apply, cancel_import, preview, set_mapping, start_import
+from crm.web.saving import save
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
 IMPORTERS = (OFFICER, MANAGER)
-CHANGED_MEANWHILE = "该批次刚被另一操作修改或处理（如重复点击确认），本次操作未生效，请查看最新状态。"
 SHOWN_ROWS = 500  # the preview lists every row with a problem, and the others up to this many
 
 
@@ -58,14 +56,9 @@ def index():
         if upload is None or not getattr(upload, "filename", ""):
             flash("请选择要导入的文件", "danger")
         else:
-            try:
-                batch = start_import(form.kind.data, upload.filename, upload.read(), current_user)
-            except (FileProblem, ImportProblem) as error:
-                db.session.rollback()
-                flash(str(error), "danger")
-            else:
-                db.session.commit()
-                return redirect(url_for("imports.batch", batch_id=batch.id))
+            saved = save(lambda: start_import(form.kind.data, upload.filename, upload.read(), current_user))
+            if saved.ok:
+                return redirect(url_for("imports.batch", batch_id=saved.value.id))
     elif request.method == "POST":
         flash(first_error(form) or "提交无效", "danger")
     recent = select(ImportBatch).order_by(ImportBatch.id.desc()).limit(20)
@@ -136,18 +129,9 @@ def mapping(batch_id: int):
         str(index): request.form.get(f"column-{index}", "").strip()[:32]
         for index in range(len(batch.headers))
     }
-    try:
-        set_mapping(batch, chosen, form.create_duplicates.data)
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        flash(CHANGED_MEANWHILE, "danger")
-    except ImportProblem as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash("已更新列对应关系，请核对下方预览。", "success")
+    save(
+        lambda: set_mapping(batch, chosen, form.create_duplicates.data), "已更新列对应关系，请核对下方预览。"
+    )
     return redirect(url_for("imports.batch", batch_id=batch.id))
 
 
@@ -158,23 +142,13 @@ def confirm(batch_id: int):
     batch, form = _posted(batch_id)
     if form is None:
         return redirect(url_for("imports.batch", batch_id=batch.id))
-    try:
-        counts = apply(batch, current_user, form.version.data or 0)
-    except StaleDataError:
-        # Another request (a second click, another tab) changed or imported the batch meanwhile:
-        # the version check in the UPDATE refused this one, and the rollback undoes its rows.
-        db.session.rollback()
-        flash(CHANGED_MEANWHILE, "danger")
-    except ImportProblem as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash(
+    save(
+        lambda: apply(batch, current_user, form.version.data or 0),
+        lambda counts: (
             f"导入完成：新建 {counts['created']} 条，更新 {counts['updated']} 条，"
-            f"无变化 {counts['unchanged']} 条，跳过 {counts['skipped']} 条。",
-            "success",
-        )
+            f"无变化 {counts['unchanged']} 条，跳过 {counts['skipped']} 条。"
+        ),
+    )
     return redirect(url_for("imports.batch", batch_id=batch.id))
 
 
@@ -185,16 +159,6 @@ def cancel(batch_id: int):
     batch, form = _posted(batch_id)
     if form is None:
         return redirect(url_for("imports.batch", batch_id=batch.id))
-    if batch.status != "pending":
-        flash(f"该批次{batch.status_label}，不能取消", "danger")
+    if not save(lambda: cancel_import(batch), "已取消该导入，未写入任何数据。").ok:
         return redirect(url_for("imports.batch", batch_id=batch.id))
-    batch.status = "cancelled"
-    batch.rows = []  # the file's cells are not kept once the batch is dropped
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        flash(CHANGED_MEANWHILE, "danger")
-        return redirect(url_for("imports.batch", batch_id=batch.id))
-    flash("已取消该导入，未写入任何数据。", "success")
     return redirect(url_for("imports.index"))

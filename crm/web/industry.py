@@ -19,6 +19,7 @@ from crm.industry.service import all_clusters, map_tree
 from crm.readmodels.attachments import attachment_counts
 from crm.readmodels.gaps import gaps
 from crm.readmodels.matching import recommendations
+from crm.web.saving import save
 
 bp = Blueprint("industry", __name__)
 
@@ -137,20 +138,17 @@ def catalogue_edit(code: str):
         form.fill(entry)
     conflict = None
     if form.validate_on_submit():
-        try:
-            cat.update_entry(entry, form.values(), form.version.data)
-        except cat.EditConflict as error:
-            db.session.rollback()
-            conflict = error
-            entry = error.entry
+        saved = save(
+            lambda: cat.update_entry(entry, form.values(), form.version.data),
+            f"已保存目录条目 {entry.code}。",
+            shown_by_page=(cat.EditConflict,),
+        )
+        if saved.ok:
+            return redirect(url_for("industry.catalogue_entry", code=entry.code))
+        if isinstance(saved.error, cat.EditConflict):
+            conflict = saved.error
+            entry = conflict.entry
             # The next save is a knowing overwrite of what is shown now (raw_data is what renders).
             form.version.data = entry.version
             form.version.raw_data = [str(entry.version)]
-        except cat.CatalogueError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(f"已保存目录条目 {entry.code}。", "success")
-            return redirect(url_for("industry.catalogue_entry", code=entry.code))
     return render_template("industry/entry_edit.html", entry=entry, form=form, conflict=conflict)

@@ -22,7 +22,6 @@ from crm.projects.forms import ProjectEditForm, UpdateForm
 from crm.projects.models import HEALTHS, MILESTONES, STAGES, STALL_DAYS, TERMINATED, Project
 from crm.projects.service import (
     ProjectConflict,
-    ProjectError,
     ProjectFilter,
     add_update_retrying,
     edit_values,
@@ -31,6 +30,7 @@ from crm.projects.service import (
     update_project,
     visible_projects,
 )
+from crm.web.saving import save
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
@@ -195,22 +195,23 @@ def new_update(project_id: int):
         flash(first_error(form) or "提交无效", "danger")
         return redirect(url_for("projects.detail", project_id=project.id))
     before = project.health(today_local())
-    try:
-        add_update_retrying(
+
+    def added(update) -> str:
+        after = update.project.health(today_local())
+        return f"已添加进展更新{f'，健康状态：{before} → {after}' if after != before else ''}。"
+
+    saved = save(
+        lambda: add_update_retrying(
             lambda: get_visible_or_404(Project, project_id),
             {name: field.data for name, field in form._fields.items()},
             current_user,
-        )
-    except ProjectError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+        ),
+        added,
+    )
+    if not saved.ok:
         return redirect(
             url_for("projects.detail", project_id=project.id, correct=form.corrects_id.data or None)
         )
-    db.session.commit()
-    after = project.health(today_local())
-    change = f"，健康状态：{before} → {after}" if after != before else ""
-    flash(f"已添加进展更新{change}。", "success")
     return redirect(url_for("projects.detail", project_id=project.id))
 
 
@@ -226,23 +227,17 @@ def edit(project_id: int):
     if request.method == "POST":
         if form.validate_on_submit():
             submitted = {key: request.form.get(key, "") for key in values}
-            try:
-                update_project(project, submitted, form.version.data or 0)
-            except ProjectConflict as error:
-                db.session.rollback()
-                conflict = error.changes
-                flash(str(error), "danger")
+            saved = save(
+                lambda: update_project(project, submitted, form.version.data or 0), "已保存项目信息。"
+            )
+            if saved.ok:
+                return redirect(url_for("projects.detail", project_id=project.id))
+            values = submitted
+            if isinstance(saved.error, ProjectConflict):
+                conflict = saved.error.changes
                 project = get_visible_or_404(Project, project_id)
                 values = {**edit_values(project), **submitted}
                 form.version.data = project.version
-            except ProjectError as error:
-                db.session.rollback()
-                flash(str(error), "danger")
-                values = submitted
-            else:
-                db.session.commit()
-                flash("已保存项目信息。", "success")
-                return redirect(url_for("projects.detail", project_id=project.id))
         else:
             flash(first_error(form) or "提交无效", "danger")
     else:

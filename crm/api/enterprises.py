@@ -1,0 +1,60 @@
+"""/api/v1/enterprises: list, read, create (with the duplicate check), update (with `version`)."""
+
+from flask import jsonify, request
+
+from crm.api.common import bp, error_response, json_body, respond, whole_number
+from crm.api.serializers import enterprise_json
+from crm.auth.models import ADMIN, MANAGER, OFFICER
+from crm.auth.permissions import get_visible_or_404, roles_required
+from crm.core.pagination import page_json, paginate
+from crm.core.transaction import commit
+from crm.enterprises.models import Enterprise
+from crm.enterprises.service import (
+    DuplicateWarning,
+    create_enterprise,
+    update_enterprise,
+    visible_enterprises,
+)
+
+EDITORS = (OFFICER, MANAGER, ADMIN)
+
+
+@bp.route("/enterprises")
+def enterprises():
+    """Enterprises the user may see: ?q= searches names, former names, credit codes and products."""
+    stmt = visible_enterprises(request.args.get("q", ""))
+    return jsonify(page_json(paginate(stmt.order_by(Enterprise.id)), enterprise_json))
+
+
+@bp.route("/enterprises/<int:enterprise_id>")
+def enterprise(enterprise_id: int):
+    """One enterprise."""
+    return jsonify(enterprise_json(get_visible_or_404(Enterprise, enterprise_id)))
+
+
+@bp.route("/enterprises", methods=["POST"])
+@roles_required(*EDITORS)
+def create_enterprise_api():
+    """Create an enterprise; a probable duplicate is a 409 listing the firms on file."""
+    body = json_body()
+    outcome = commit(lambda: create_enterprise(body, confirm_duplicate=body.get("confirm_duplicate") is True))
+    if isinstance(outcome.error, DuplicateWarning):
+        duplicates = [
+            {"id": e.id, "name": e.name, "credit_code": e.credit_code} for e in outcome.error.matches
+        ]
+        return error_response(outcome.error, duplicates=duplicates)
+    return respond(outcome, enterprise_json, 201)
+
+
+@bp.route("/enterprises/<int:enterprise_id>", methods=["PUT", "PATCH"])
+@roles_required(*EDITORS)
+def update_enterprise_api(enterprise_id: int):
+    """Update an enterprise; the body carries the `version` it was read at (409 if it moved on)."""
+    target = get_visible_or_404(Enterprise, enterprise_id)
+    body = json_body()
+    version = whole_number(body, "version", "请求须包含整数 version（读取该企业时的版本号）")
+    # PATCH changes only the fields sent; PUT replaces them all.
+    current = enterprise_json(target) if request.method == "PATCH" else {}
+    merged = {**current, **body}
+    merged["district"] = merged.get("district")
+    return respond(commit(lambda: update_enterprise(target, merged, version)), enterprise_json)
