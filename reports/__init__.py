@@ -1,1 +1,2 @@
-"""The PDF side: weekly briefs built from figures by pure functions (see issue 7). Nothing yet."""
+"""The PDF side of the weekly brief: figures for a scope and an ISO week (figures.py, queries only) →
+HTML with SVG charts (render.py, charts.py: pure) → PDF bytes by WeasyPrint."""

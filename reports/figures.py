@@ -20,10 +20,18 @@ from crm.extensions import db
 from crm.industry.models import PLAN_START, CatalogueEntry, Cluster, Target
 from crm.industry.service import all_clusters, catalogue_entries
 from crm.leads.models import OPEN, FollowUp, Lead
-from crm.leads.service import overdue as overdue_follow_up
 from crm.leads.service import stage_counts
 from crm.places.models import District
-from crm.projects.models import TERMINATED, Milestone, Project, ProjectStage, ProjectUpdate, health_sql
+from crm.projects.models import (
+    BEHIND,
+    STALLED,
+    TERMINATED,
+    Milestone,
+    Project,
+    ProjectStage,
+    ProjectUpdate,
+    health_sql,
+)
 from crm.readmodels.gaps import Coverage, entry_coverage
 
 # ASCII digits only (\d would take ２ and ٢); the text is NFKC-folded first, so full-width input
@@ -235,15 +243,15 @@ class Figures:
     def warnings(self, as_of: date) -> dict:
         health = health_sql(as_of)
         stalled = db.session.scalars(
-            self.projects().where(health == "停滞").options(*PROJECT_ROWS).order_by(Project.id)
+            self.projects().where(health == STALLED).options(*PROJECT_ROWS).order_by(Project.id)
         ).all()
         behind = db.session.scalars(
-            self.projects().where(health == "滞后").options(*PROJECT_ROWS).order_by(Project.id)
+            self.projects().where(health == BEHIND).options(*PROJECT_ROWS).order_by(Project.id)
         ).all()
         # The lead list's 跟进已逾期 filter, the same rule.
         overdue = db.session.scalars(
             self.leads()
-            .where(overdue_follow_up(as_of))
+            .where(Lead.overdue_on(as_of))
             .options(*LEAD_ROWS)
             .order_by(Lead.next_follow_up_on, Lead.id)
         ).all()

@@ -1,1 +1,2 @@
-"""Weekly briefs on the web and the command line: build with reports/, archive, serve again."""
+"""Weekly briefs: make one with reports/ and keep its PDF in the archive, to be served again byte
+for byte (the pages are crm.web.briefs, the command crm.cli.brief)."""

@@ -1,4 +1,4 @@
-"""`flask demo …`: demo accounts (and, as later issues add them, demo data) for `make run`."""
+"""`flask demo …`: the demo accounts and the demo data that `make run` loads into an empty database."""
 
 import click
 from flask.cli import AppGroup

@@ -16,10 +16,10 @@ from crm.enterprises.models import HONOURS, OWNERSHIPS, Enterprise
 from crm.enterprises.service import EnterpriseError, add_contact, create_enterprise
 from crm.extensions import db
 from crm.industry.service import catalogue_entries
-from crm.leads.models import FOLLOW_UP_KINDS, LOST_REASONS, SOURCES
+from crm.leads.models import FOLLOW_UP_KINDS, IN_PROGRESS, LOST_REASONS, OPEN, SOURCES, LeadStage
 from crm.leads.service import add_follow_up, create_lead, move_lead, sign_lead
 from crm.places.service import all_districts
-from crm.projects.models import MILESTONES, TERMINATION_REASONS
+from crm.projects.models import BEHIND, MILESTONES, ON_TRACK, STALLED, TERMINATED, TERMINATION_REASONS
 from crm.projects.service import add_update, edit_values, update_project
 
 SEED = 2027
@@ -96,12 +96,12 @@ def load_demo_data(today=None) -> dict[str, int]:
     entries = list(catalogue_entries(include_retired=False))
     all_places = all_districts()
     stage_plan = (
-        ["线索"] * 5
-        + ["初步接洽"] * 4
-        + ["实地考察"] * 3
-        + ["商务洽谈"] * 3
-        + ["签约"] * 5
-        + ["搁置", "流失"]
+        [LeadStage.LEAD] * 5
+        + [LeadStage.FIRST_CONTACT] * 4
+        + [LeadStage.SITE_VISIT] * 3
+        + [LeadStage.NEGOTIATION] * 3
+        + [LeadStage.SIGNED] * 5
+        + [LeadStage.DORMANT, LeadStage.LOST]
     )
     for index, entry in enumerate(entries):
         for copy in range(1 if index % 3 else 2):
@@ -151,11 +151,11 @@ def load_demo_data(today=None) -> dict[str, int]:
             thin = [c for c in entry.clusters if c.kind == "重点" and signed_in.get(c.id, 0) < 4]
             place = None
             if thin:
-                stage = "签约"
+                stage = LeadStage.SIGNED
                 # Round the cluster's districts, so its projects are spread over several of them.
                 members = thin[0].districts
                 place = members[signed_in.get(thin[0].id, 0) % len(members)]
-            if stage == "签约":
+            if stage == LeadStage.SIGNED:
                 for cluster in entry.clusters:
                     signed_in[cluster.id] = signed_in.get(cluster.id, 0) + 1
             _demo_lead(rng, firm, entry, rng.choice(officers), stage, today, created, all_places, place)
@@ -206,11 +206,11 @@ def _demo_lead(rng, firm, entry, owner, stage, today, created, all_places, place
             today=today,
         )
         created["follow_ups"] += 1
-    path = ["初步接洽", "实地考察", "商务洽谈"]
-    target = stage if stage in path else ("商务洽谈" if stage == "签约" else None)
+    path = list(IN_PROGRESS[1:])  # 初步接洽 → 商务洽谈, through the gates
+    target = stage if stage in path else (LeadStage.NEGOTIATION if stage == LeadStage.SIGNED else None)
     for step in path[: path.index(target) + 1] if target else []:
         move_lead(lead, step, owner)
-    if stage == "签约":
+    if stage == LeadStage.SIGNED:
         project = sign_lead(
             lead,
             {
@@ -223,17 +223,17 @@ def _demo_lead(rng, firm, entry, owner, stage, today, created, all_places, place
         )
         _demo_project(rng, project, owner, today)
         created["projects"] += 1
-    elif stage == "搁置":
-        move_lead(lead, "搁置", owner, note="企业暂缓投资计划")
-    elif stage == "流失":
-        move_lead(lead, "流失", owner, lost_reason=rng.choice(LOST_REASONS))
-    if lead.stage not in ("签约", "流失"):
+    elif stage == LeadStage.DORMANT:
+        move_lead(lead, LeadStage.DORMANT, owner, note="企业暂缓投资计划")
+    elif stage == LeadStage.LOST:
+        move_lead(lead, LeadStage.LOST, owner, lost_reason=rng.choice(LOST_REASONS))
+    if lead.stage in OPEN:
         # Some follow-ups are due or overdue, so 我的待办 and the warnings have something to show.
         lead.next_follow_up_on = today + timedelta(days=rng.randint(-10, 21))
 
 
 # What a demo project's history shows: a health state to end in (weights as in a real portfolio).
-PROFILES = ["正常推进"] * 5 + ["滞后"] * 3 + ["停滞"] * 2 + ["终止"]
+PROFILES = [ON_TRACK] * 5 + [BEHIND] * 3 + [STALLED] * 2 + [TERMINATED]
 UPDATE_NOTES = {
     "注册": "项目公司完成工商注册",
     "供地": "完成土地摘牌，签订出让合同",
@@ -262,7 +262,7 @@ def _demo_project(rng, project, owner, today) -> None:
     reached = []
     for stage in MILESTONES:
         actual = planned[stage] + timedelta(days=rng.randint(-10, 15))
-        if actual >= today - timedelta(days=3) or (profile == "终止" and len(reached) >= 2):
+        if actual >= today - timedelta(days=3) or (profile == TERMINATED and len(reached) >= 2):
             break
         reached.append((stage, max(actual, last)))
         last = max(actual, last)
@@ -270,7 +270,7 @@ def _demo_project(rng, project, owner, today) -> None:
     # Shape the plan of what is still ahead so the project ends in its profile's health.
     if upcoming:
         first = upcoming[0]
-        if profile == "滞后":
+        if profile == BEHIND:
             shift = (today - timedelta(days=rng.randint(5, 40))) - planned[first]
         else:
             shift = (today + timedelta(days=rng.randint(10, 60))) - planned[first]
@@ -298,12 +298,12 @@ def _demo_project(rng, project, owner, today) -> None:
             reporter,
             today=today,
         )
-    if profile == "终止":
+    if profile == TERMINATED:
         add_update(
             project,
             {
                 "reported_on": today - timedelta(days=rng.randint(1, 30)),
-                "stage_reached": "终止",
+                "stage_reached": TERMINATED,
                 "termination_reason": rng.choice(TERMINATION_REASONS),
                 "note": "企业调整投资计划，经协商解除投资协议",
             },
@@ -311,7 +311,7 @@ def _demo_project(rng, project, owner, today) -> None:
             today=today,
         )
         return
-    if profile == "停滞":
+    if profile == STALLED:
         quiet_since = today - timedelta(days=rng.randint(20, 60))
         if quiet_since > max(last, project.signed_on):
             add_update(

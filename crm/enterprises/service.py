@@ -323,7 +323,7 @@ def add_contact(enterprise: Enterprise, raw: dict) -> Contact:
 def visible_enterprises(q: str = ""):
     """SELECT of the enterprises the current user may see (merged ones hidden), matching `q` if given.
 
-    The one query behind the enterprise list, its API and (later) its export.
+    The one query behind the enterprise list, its export and its API.
     """
     stmt = scoped(select(Enterprise), Enterprise).where(Enterprise.merged_into_id.is_(None))
     needle = normalise(q[:64])

@@ -1,1 +1,2 @@
-"""The industry map: districts and zones now; sectors, chains, clusters and the catalogue to come."""
+"""The industry map and the investment catalogue: categories, sectors, chains, product directions,
+clusters, the 2027 targets, and the catalogue entries managers edit — loaded from reviewed data files."""

@@ -5,7 +5,7 @@ from wtforms.validators import Length, Optional
 from wtforms.widgets import HiddenInput
 
 from crm.core.forms import BaseForm, choices
-from crm.leads.models import FOLLOW_UP_KINDS, LOST_REASONS, SOURCES, STAGES
+from crm.leads.models import FOLLOW_UP_KINDS, LOST_REASONS, SIGNED, SOURCES, STAGES
 
 
 class LeadForm(BaseForm):
@@ -27,7 +27,7 @@ class FollowUpForm(BaseForm):
 
 
 class MoveForm(BaseForm):
-    stage = SelectField("目标阶段", choices=choices((s, s) for s in STAGES if s != "签约"))
+    stage = SelectField("目标阶段", choices=choices((s, s) for s in STAGES if s != SIGNED))
     lost_reason = SelectField(
         "流失原因", choices=choices([("", "（流失时必选）"), *((r, r) for r in LOST_REASONS)]), default=""
     )

@@ -3,7 +3,8 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, and_, select
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
@@ -118,6 +119,16 @@ class Lead(db.Model):
     def district_scope(cls, district_id: int):
         """A district user reads the leads whose intended district is theirs."""
         return cls.intended_district_id == district_id
+
+    @hybrid_method
+    def overdue_on(self, today: date) -> bool:
+        """The next follow-up date has passed while the lead is still open (搁置 included: its
+        follow-up stays scheduled). The lead list's 跟进已逾期, its red dates and the brief's warnings."""
+        return self.next_follow_up_on is not None and self.next_follow_up_on < today and self.stage in OPEN
+
+    @overdue_on.expression
+    def overdue_on(cls, today: date):
+        return and_(cls.next_follow_up_on < today, cls.stage.in_(OPEN))
 
     def __repr__(self) -> str:
         return f"<Lead {self.id} {self.stage}>"

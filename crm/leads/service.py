@@ -8,7 +8,7 @@ Pages, the kanban, the API and imports all call these, so a rule holds everywher
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import MANAGER, OFFICER, User
@@ -27,7 +27,6 @@ from crm.leads.models import (
     FOLLOW_UP_KINDS,
     LOST,
     LOST_REASONS,
-    OPEN,
     PIPELINE,
     SIGNED,
     SOURCES,
@@ -308,12 +307,6 @@ def lead_values(lead: Lead) -> dict:
 # ---------------------------------------------------------------- lists and counts
 
 
-def overdue(today: date):
-    """The leads whose next follow-up date has passed while the lead is still open (搁置 included:
-    its follow-up stays scheduled). The lead list's 跟进已逾期 and the brief's warnings."""
-    return and_(Lead.next_follow_up_on < today, Lead.stage.in_(OPEN))
-
-
 SORTS = {
     "follow_up": (Lead.next_follow_up_on.is_(None), Lead.next_follow_up_on, Lead.id),
     "investment": (Lead.intended_investment_wan.is_(None), Lead.intended_investment_wan.desc(), Lead.id),
@@ -394,7 +387,7 @@ class LeadFilter:
         if self.enterprise_id is not None:
             stmt = stmt.where(Lead.enterprise_id == self.enterprise_id)
         if self.overdue:
-            stmt = stmt.where(overdue(today))
+            stmt = stmt.where(Lead.overdue_on(today))
         if self.sector:
             stmt = stmt.where(Lead.catalogue_entry_id.in_(CatalogueEntry.ids_in_sector(self.sector)))
         if self.cluster:

@@ -4,6 +4,8 @@ from flask import Flask
 
 from crm.core.pagination import page_url, same_query_url
 from crm.core.timeutil import format_local, format_wan, shown_value
+from crm.leads.models import LeadStage
+from crm.projects.models import ProjectStage
 from crm.web import (
     admin,
     audit,
@@ -41,4 +43,11 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["shown"] = shown_value
     app.jinja_env.filters["money"] = format_wan
-    app.jinja_env.globals.update(navigation=navigation, page_url=page_url, same_query_url=same_query_url)
+    app.jinja_env.globals.update(
+        navigation=navigation,
+        page_url=page_url,
+        same_query_url=same_query_url,
+        # Templates compare stages with the enumerations, never with spelled-out words.
+        LeadStage=LeadStage,
+        ProjectStage=ProjectStage,
+    )

@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER
 
-# (endpoint, label, roles allowed). Later issues add their pages here.
+# (endpoint, label, roles allowed): a page appears in the bar for the roles that may open it.
 EVERYONE = (OFFICER, MANAGER, DISTRICT, ADMIN)
 NAV_ITEMS = [
     ("main.home", "首页", EVERYONE),
