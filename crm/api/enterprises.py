@@ -4,19 +4,17 @@ from flask import jsonify, request
 
 from crm.api.common import bp, error_response, json_body, respond, whole_number
 from crm.api.serializers import enterprise_json
-from crm.auth.models import ADMIN, MANAGER, OFFICER
 from crm.auth.permissions import get_visible_or_404, roles_required
 from crm.core.pagination import page_json, paginate
 from crm.core.transaction import commit
 from crm.enterprises.models import Enterprise
 from crm.enterprises.service import (
+    EDITORS,
     DuplicateWarning,
     create_enterprise,
     update_enterprise,
     visible_enterprises,
 )
-
-EDITORS = (OFFICER, MANAGER, ADMIN)
 
 
 @bp.route("/enterprises")

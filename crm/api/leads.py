@@ -5,13 +5,13 @@ from flask_login import current_user
 
 from crm.api.common import bp, json_body, respond, whole_number
 from crm.api.serializers import follow_up_json, lead_json
-from crm.auth.models import MANAGER, OFFICER
 from crm.auth.permissions import get_visible_or_404, roles_required
 from crm.core.pagination import page_json, paginate
 from crm.core.transaction import commit
 from crm.enterprises.models import Enterprise
 from crm.leads.models import Lead
 from crm.leads.service import (
+    LEAD_WORKERS,
     LeadFilter,
     add_follow_up,
     create_lead,
@@ -22,7 +22,6 @@ from crm.leads.service import (
     visible_leads,
 )
 
-WORKERS = (OFFICER, MANAGER)
 STAGE_KEYS = ("stage", "lost_reason", "note", "version")  # what PATCH reads besides the fields
 
 
@@ -48,7 +47,7 @@ def lead(lead_id: int):
 
 
 @bp.route("/leads", methods=["POST"])
-@roles_required(*WORKERS)
+@roles_required(*LEAD_WORKERS)
 def create_lead_api():
     """Log a lead for an enterprise the user may see; the caller owns it."""
     body = json_body()
@@ -58,7 +57,7 @@ def create_lead_api():
 
 
 @bp.route("/leads/<int:lead_id>", methods=["PATCH"])
-@roles_required(*WORKERS)
+@roles_required(*LEAD_WORKERS)
 def update_lead_api(lead_id: int):
     """Change a lead's fields (with `version`) and/or its `stage` (the gates apply)."""
     target = _lead_for_change(lead_id)
@@ -87,7 +86,7 @@ def follow_ups(lead_id: int):
 
 
 @bp.route("/leads/<int:lead_id>/follow-ups", methods=["POST"])
-@roles_required(*WORKERS)
+@roles_required(*LEAD_WORKERS)
 def create_follow_up_api(lead_id: int):
     """Record a contact on a lead."""
     target = _lead_for_change(lead_id)

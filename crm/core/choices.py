@@ -2,6 +2,16 @@
 to them is written from the same tuple the code and the forms use, so the three cannot drift."""
 
 from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Choice(StrEnum):
+    """A stored code that is also the Chinese word users read (签约, 开工 …): members compare equal
+    to the plain strings the database returns, and print as themselves."""
+
+    @property
+    def label(self) -> str:
+        return self.value
 
 
 def one_of(column: str, values: Iterable[str]) -> str:

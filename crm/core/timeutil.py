@@ -67,6 +67,29 @@ def format_wan(value: int | None) -> str:
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]00:00(?::00)?)?$")
 
 
+def parse_day(value, label: str, error: type[Exception] = ValueError) -> date | None:
+    """A date a user submitted (parse_date_text's spellings), None for blank; anything else raises
+    `error` naming the field, in Chinese. One message for every form, API body and import."""
+    try:
+        return parse_date_text(value if not isinstance(value, str) else value[:32])
+    except (ValueError, TypeError) as exc:
+        raise error(f"{label}“{str(value)[:32]}”不是有效日期（格式：2026-12-01）") from exc
+
+
+# Dates a list filter can name: beyond them a day's UTC bounds overflow Python's calendar.
+FIRST_FILTER_YEAR, LAST_FILTER_YEAR = 1900, 2199
+
+
+def filter_day(value) -> date | None:
+    """A date from a list's query string; a malformed or far-fetched one is ignored (None), not an
+    error, so a stale bookmark still opens the list."""
+    try:
+        day = parse_date_text((value or "")[:32])
+    except (ValueError, TypeError):
+        return None
+    return day if day and FIRST_FILTER_YEAR <= day.year <= LAST_FILTER_YEAR else None
+
+
 def parse_date_text(value) -> date | None:
     """A calendar date as people type it or spreadsheets export it: 2026-12-01, 2026/12/1,
     2026.12.01, 2026年12月1日 (a midnight time is accepted, as Excel adds one). None for blank;

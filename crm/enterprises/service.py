@@ -10,10 +10,11 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from crm.auth.models import ADMIN, MANAGER, OFFICER
 from crm.auth.permissions import scoped
 from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
-from crm.core.timeutil import parse_date_text, today_local
+from crm.core.timeutil import parse_day, today_local
 from crm.core.transaction import Conflict
 from crm.core.validation import Problems
 from crm.enterprises.credit_code import credit_code_error, normalise_credit_code
@@ -24,6 +25,7 @@ from crm.industry.catalogue import get_entry
 from crm.matching.terms import normalise
 from crm.places.service import all_districts, district_id_of
 
+EDITORS = (OFFICER, MANAGER, ADMIN)  # who creates, edits and merges enterprises
 MAX_REVENUE_WAN = 1_000_000_000  # 10 万亿元: larger is a typing error
 PHONE = re.compile(r"^[0-9+\-() 转]{5,32}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -133,11 +135,7 @@ def validate(raw: dict) -> EnterpriseData:
         ):
             raise EnterpriseError("填写股票代码时请同时选择上市地")
     with problems.field("established_on"):
-        try:
-            values["established_on"] = parse_date_text(raw.get("established_on"))
-        except ValueError as error:
-            shown = str(raw.get("established_on"))[:32]
-            raise EnterpriseError(f"成立日期“{shown}”不是有效日期（格式：2001-05-20）") from error
+        values["established_on"] = parse_day(raw.get("established_on"), "成立日期", EnterpriseError)
         if values["established_on"] and values["established_on"] > today_local():
             raise EnterpriseError("成立日期不能晚于今天")
     with problems.field("catalogue_codes"):

@@ -1,14 +1,13 @@
 """Leads, stage changes and follow-ups."""
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, and_, select
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
-from crm.core.choices import one_of
+from crm.core.choices import Choice, one_of
 from crm.core.timeutil import utcnow
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -16,7 +15,7 @@ from crm.industry.models import CatalogueEntry
 from crm.places.models import District
 
 
-class LeadStage(StrEnum):
+class LeadStage(Choice):
     """A lead's stage, stored as the Chinese word users read: the pipeline in order, then 搁置 and
     流失 beside it."""
 
@@ -27,10 +26,6 @@ class LeadStage(StrEnum):
     SIGNED = "签约"
     DORMANT = "搁置"
     LOST = "流失"
-
-    @property
-    def label(self) -> str:
-        return self.value
 
     @property
     def is_closed(self) -> bool:

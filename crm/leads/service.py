@@ -15,7 +15,7 @@ from crm.auth.models import MANAGER, OFFICER, User
 from crm.auth.permissions import scoped
 from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
-from crm.core.timeutil import day_bounds, parse_date_text, today_local
+from crm.core.timeutil import day_bounds, filter_day, parse_day, today_local
 from crm.core.transaction import Conflict
 from crm.core.validation import Problems
 from crm.enterprises.models import Enterprise
@@ -53,13 +53,13 @@ class LeadConflict(LeadError, Conflict):
 # ---------------------------------------------------------------- who
 
 
-LEAD_OWNER_ROLES = (OFFICER, MANAGER)
+LEAD_WORKERS = (OFFICER, MANAGER)  # who logs, follows up and owns leads
 OWNER_REQUIRED = "线索负责人须为在职的招商专员或处室负责人"
 
 
 def can_own_leads(user: User | None) -> bool:
     """Leads are owned by active officers and managers."""
-    return user is not None and user.active and user.role in LEAD_OWNER_ROLES
+    return user is not None and user.active and user.role in LEAD_WORKERS
 
 
 def may_change_lead(user, lead: Lead) -> bool:
@@ -69,7 +69,7 @@ def may_change_lead(user, lead: Lead) -> bool:
 
 def possible_owners() -> list[User]:
     """The users a lead can be handed to, by name."""
-    stmt = select(User).where(User.role.in_(LEAD_OWNER_ROLES), User.active.is_(True))
+    stmt = select(User).where(User.role.in_(LEAD_WORKERS), User.active.is_(True))
     return list(db.session.scalars(stmt.order_by(User.display_name, User.id)))
 
 
@@ -79,13 +79,6 @@ def possible_owners() -> list[User]:
 def _text(value) -> str:
     """A choice as submitted: stripped text, or "" for anything else (which then fails the choice)."""
     return value.strip() if isinstance(value, str) else ""
-
-
-def _date(value, label: str) -> date | None:
-    try:
-        return parse_date_text(value)
-    except ValueError as error:
-        raise LeadError(f"{label}“{value}”不是有效日期（格式：2026-12-01）") from error
 
 
 @dataclass
@@ -124,7 +117,9 @@ def validate(raw: dict, today: date | None = None, current_follow_up: date | Non
     with problems.field("district"):
         values["intended_district_id"] = district_id_of(raw.get("district"), LeadError)
     with problems.field("next_follow_up_on"):
-        follow_up = values["next_follow_up_on"] = _date(raw.get("next_follow_up_on"), "下次跟进日期")
+        follow_up = values["next_follow_up_on"] = parse_day(
+            raw.get("next_follow_up_on"), "下次跟进日期", LeadError
+        )
         if follow_up and follow_up < (today or today_local()) and follow_up != current_follow_up:
             raise LeadError("下次跟进日期不能早于今天")
     with problems.field("intended_investment_wan"):
@@ -214,7 +209,7 @@ def move_lead(lead: Lead, stage: str, by: User, note: str = "", lost_reason: str
 def add_follow_up(lead: Lead, raw: dict, by: User, today: date | None = None) -> FollowUp:
     """Record a contact; it becomes the lead's last contact and may set the next follow-up date."""
     today = today or today_local()
-    occurred = _date(raw.get("occurred_on"), "跟进日期") or today
+    occurred = parse_day(raw.get("occurred_on"), "跟进日期", LeadError) or today
     if occurred > today:
         raise LeadError("跟进日期不能晚于今天（计划中的跟进请填写“下次跟进日期”）")
     kind = _text(raw.get("kind"))
@@ -223,7 +218,7 @@ def add_follow_up(lead: Lead, raw: dict, by: User, today: date | None = None) ->
     notes = clean_text(raw.get("notes"), "情况记录", 5000, LeadError)
     if not notes:
         raise LeadError("请填写情况记录")
-    next_on = _date(raw.get("next_follow_up_on"), "下次跟进日期")
+    next_on = parse_day(raw.get("next_follow_up_on"), "下次跟进日期", LeadError)
     if next_on and next_on < today:
         raise LeadError("下次跟进日期不能早于今天")
     follow_up = FollowUp(
@@ -247,7 +242,7 @@ def sign_lead(lead: Lead, raw: dict, by: User, today: date | None = None) -> Pro
     """签约: the lead becomes a project (agreed investment, district, catalogue entry, signed date)."""
     if lead.stage in CLOSED:
         raise LeadError(f"“{lead.stage}”的线索不能签约")
-    signed_on = _date(raw.get("signed_on"), "签约日期")
+    signed_on = parse_day(raw.get("signed_on"), "签约日期", LeadError)
     if signed_on is None:
         raise LeadError("请填写签约日期")
     if signed_on > (today or today_local()):
@@ -321,10 +316,6 @@ SORT_LABELS = {
 }
 
 
-# Dates a filter can name: beyond them a day's UTC bounds overflow Python's calendar (year 1 or 9999).
-FIRST_FILTER_YEAR, LAST_FILTER_YEAR = 1900, 2199
-
-
 @dataclass
 class LeadFilter:
     """The filters of the lead list, its export and the API, read from query parameters.
@@ -349,13 +340,6 @@ class LeadFilter:
     def from_args(cls, args, user=None) -> "LeadFilter":
         """The filters of a request; `mine=1` means the leads `user` owns."""
 
-        def day(name):
-            try:
-                day = date.fromisoformat(args.get(name) or "")
-            except ValueError:
-                return None  # a malformed date filter is ignored, not an error
-            return day if FIRST_FILTER_YEAR <= day.year <= LAST_FILTER_YEAR else None
-
         cluster = (args.get("cluster") or "")[:8].upper()
         if cluster and db.session.scalar(select(Cluster.id).where(Cluster.code == cluster)) is None:
             cluster = ""
@@ -368,8 +352,8 @@ class LeadFilter:
             sector=(args.get("sector") or "")[:8],
             cluster=cluster,
             district_id=district.id if district else None,
-            created_from=day("since"),
-            created_to=day("until"),
+            created_from=filter_day(args.get("since")),
+            created_to=filter_day(args.get("until")),
             q=(args.get("q") or "")[:64].strip(),
             sort=args.get("sort") if args.get("sort") in SORTS else "follow_up",
         )

@@ -4,7 +4,6 @@ A project's stage, actual milestone dates, funds in place and last update are de
 updates (crm.projects.service.recompute); its health is computed from them and today's date."""
 
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
@@ -27,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
-from crm.core.choices import one_of
+from crm.core.choices import Choice, one_of
 from crm.core.timeutil import utcnow
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -35,7 +34,7 @@ from crm.industry.models import CatalogueEntry
 from crm.places.models import District
 
 
-class ProjectStage(StrEnum):
+class ProjectStage(Choice):
     """A project's stage, stored as the Chinese word users read: the lifecycle in order, then 终止."""
 
     SIGNED = "签约"
@@ -46,10 +45,6 @@ class ProjectStage(StrEnum):
     PRODUCING = "投产"
     FULL_OUTPUT = "达产"
     TERMINATED = "终止"
-
-    @property
-    def label(self) -> str:
-        return self.value
 
 
 STAGES = tuple(ProjectStage)

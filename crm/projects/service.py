@@ -15,7 +15,7 @@ from crm.auth.models import User
 from crm.auth.permissions import scoped
 from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
-from crm.core.timeutil import parse_date_text, today_local
+from crm.core.timeutil import filter_day, parse_day, today_local
 from crm.core.transaction import Conflict
 from crm.core.validation import Problems
 from crm.extensions import db
@@ -59,13 +59,6 @@ class UpdateRace(ProjectError, Conflict):
 
     def __init__(self):
         super().__init__("该项目刚被他人更新，您的进展尚未保存，请刷新页面核对后重新提交。")
-
-
-def _date(value, label: str) -> date | None:
-    try:
-        return parse_date_text(value if not isinstance(value, str) else value[:32])
-    except (ValueError, TypeError) as error:
-        raise ProjectError(f"{label}“{str(value)[:32]}”不是有效日期（格式：2026-12-01）") from error
 
 
 # ---------------------------------------------------------------- opening and deriving
@@ -142,7 +135,7 @@ def add_update(project: Project, raw: dict, by: User, today: date | None = None)
             if any(u.corrects_id == corrects.id for u in project.updates):
                 raise ProjectError("该条更新已被更正过，请更正最新的那一条")
     with problems.field("reported_on"):
-        values["reported_on"] = _date(raw.get("reported_on"), "填报日期") or today
+        values["reported_on"] = parse_day(raw.get("reported_on"), "填报日期", ProjectError) or today
         if values["reported_on"] > today:
             raise ProjectError("填报日期不能晚于今天")
         if values["reported_on"] < project.signed_on:
@@ -167,7 +160,11 @@ def add_update(project: Project, raw: dict, by: User, today: date | None = None)
     with problems.field("stage_reached_on"):
         values["stage_reached_on"] = None
         if values.get("stage_reached"):
-            day = _date(raw.get("stage_reached_on"), "实际日期") or values.get("reported_on") or today
+            day = (
+                parse_day(raw.get("stage_reached_on"), "实际日期", ProjectError)
+                or values.get("reported_on")
+                or today
+            )
             if day > today:
                 raise ProjectError("实际日期不能晚于今天")
             if day < project.signed_on:
@@ -293,7 +290,7 @@ def update_project(project: Project, raw: dict, seen_version: int) -> Project:
     previous = project.signed_on
     for stage in MILESTONES:
         with problems.field(f"planned_{stage}"):
-            day = _date(raw.get(f"planned_{stage}"), f"{stage}计划日期")
+            day = parse_day(raw.get(f"planned_{stage}"), f"{stage}计划日期", ProjectError)
             if day and day < project.signed_on:
                 raise ProjectError(f"{stage}计划日期不能早于签约日期")
             if day and previous and day < previous:
@@ -341,20 +338,14 @@ class ProjectFilter:
 
     @classmethod
     def from_args(cls, args) -> "ProjectFilter":
-        def day(name):
-            try:
-                return parse_date_text((args.get(name) or "")[:32])
-            except ValueError:
-                return None  # a malformed date filter is ignored, not an error
-
         return cls(
             cluster=(args.get("cluster") or "")[:8].upper(),
             district=(args.get("district") or "")[:64],
             stage=args.get("stage") if args.get("stage") in STAGES else "",
             health=args.get("health") if args.get("health") in HEALTHS else "",
             sector=(args.get("sector") or "")[:8],
-            signed_from=day("signed_from"),
-            signed_to=day("signed_to"),
+            signed_from=filter_day(args.get("signed_from")),
+            signed_to=filter_day(args.get("signed_to")),
             q=(args.get("q") or "").strip()[:64],
         )
 

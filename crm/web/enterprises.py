@@ -7,13 +7,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
-from crm.auth.models import ADMIN, MANAGER, OFFICER
 from crm.auth.permissions import get_visible_or_404, roles_required, scoped
 from crm.core.excel import XLSX, xlsx_bytes
 from crm.core.pagination import paginate
 from crm.enterprises.forms import ContactForm, EnterpriseForm
 from crm.enterprises.models import KINDS, OWNERSHIPS, TIER_5BN_WAN, TIER_10BN_WAN, Enterprise
 from crm.enterprises.service import (
+    EDITORS,
     DuplicateWarning,
     add_contact,
     create_enterprise,
@@ -35,7 +35,6 @@ from crm.web.saving import flash_form_errors, save
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 
-EDITORS = (OFFICER, MANAGER, ADMIN)
 TIMELINE_LIMIT = 100  # the newest; the whole history stays in the audit log
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, redirect, render_template, request, send_fil
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from crm.auth.models import ADMIN, MANAGER, OFFICER
+from crm.auth.models import ADMIN, MANAGER
 from crm.auth.permissions import get_visible_or_404, roles_required
 from crm.core.excel import XLSX, xlsx_bytes
 from crm.core.pagination import paginate
@@ -20,6 +20,7 @@ from crm.industry.service import all_clusters
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
 from crm.leads.models import BOARD, OPEN, SOURCES, STAGES, Lead
 from crm.leads.service import (
+    LEAD_WORKERS,
     SORT_LABELS,
     LeadFilter,
     add_follow_up,
@@ -41,7 +42,6 @@ from crm.web.saving import flash_form_errors, save
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
-WORKERS = (OFFICER, MANAGER)
 TIMELINE_LIMIT = 200  # a lead's whole story fits; beyond it the page says older events are left off
 QUIET_DAYS = 30  # 我的待办 lists open leads with no contact for this long
 
@@ -105,7 +105,7 @@ def export():
 
 
 @bp.route("/todo")
-@roles_required(*WORKERS)
+@roles_required(*LEAD_WORKERS)
 def todo():
     """我的待办: my follow-ups due today or overdue, and my open leads with no contact in 30 days."""
     today = today_local()
@@ -141,7 +141,7 @@ def board():
 
 
 @bp.route("/new/<int:enterprise_id>", methods=["GET", "POST"])
-@roles_required(*WORKERS)
+@roles_required(*LEAD_WORKERS)
 def new(enterprise_id: int):
     """Log a lead for an enterprise; its owner is the officer who logs it."""
     enterprise = get_visible_or_404(Enterprise, enterprise_id)
@@ -195,7 +195,7 @@ def _changeable(lead_id: int) -> Lead:
 
 
 @bp.route("/<int:lead_id>/edit", methods=["GET", "POST"])
-@roles_required(*WORKERS)
+@roles_required(*LEAD_WORKERS)
 def edit(lead_id: int):
     """Edit a lead's fields."""
     lead = _changeable(lead_id)
@@ -209,7 +209,7 @@ def edit(lead_id: int):
 
 
 @bp.route("/<int:lead_id>/follow-ups", methods=["POST"])
-@roles_required(*WORKERS)
+@roles_required(*LEAD_WORKERS)
 def new_follow_up(lead_id: int):
     """Record a contact."""
     lead = _changeable(lead_id)
@@ -222,7 +222,7 @@ def new_follow_up(lead_id: int):
 
 
 @bp.route("/<int:lead_id>/stage", methods=["POST"])
-@roles_required(*WORKERS)
+@roles_required(*LEAD_WORKERS)
 def move(lead_id: int):
     """Move a lead to another stage (the gates apply); the kanban posts here too."""
     lead = _changeable(lead_id)
@@ -246,7 +246,7 @@ def move(lead_id: int):
 
 
 @bp.route("/<int:lead_id>/sign", methods=["POST"])
-@roles_required(*WORKERS)
+@roles_required(*LEAD_WORKERS)
 def sign(lead_id: int):
     """签约: the lead becomes a project."""
     lead = _changeable(lead_id)
