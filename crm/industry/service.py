@@ -55,6 +55,11 @@ def map_tree() -> list[IndustryCategory]:
     return list(db.session.scalars(stmt))
 
 
+def all_sectors() -> list[Sector]:
+    """The sectors in the map's order (the lists' sector filter)."""
+    return list(db.session.scalars(select(Sector).order_by(Sector.sort_order)))
+
+
 def all_clusters() -> list[Cluster]:
     """Every cluster in use, 重点 first in the table's order, then 特色."""
     stmt = (

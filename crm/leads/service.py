@@ -6,7 +6,7 @@ Pages, the kanban, the API and imports all call these, so a rule holds everywher
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -27,6 +27,7 @@ from crm.leads.models import (
     FOLLOW_UP_KINDS,
     LOST,
     LOST_REASONS,
+    OPEN,
     PIPELINE,
     SIGNED,
     SOURCES,
@@ -409,3 +410,17 @@ def stage_counts(stmt: Select) -> list[tuple[str, int]]:
     sub = stmt.order_by(None).with_only_columns(Lead.stage).subquery()
     counts = dict(db.session.execute(select(sub.c.stage, func.count()).group_by(sub.c.stage)).all())
     return [(stage, int(counts.get(stage, 0))) for stage in STAGES]
+
+
+QUIET_DAYS = 30  # 我的待办 lists open leads with no contact for this long
+
+
+def todo_lists(user, today: date) -> tuple[list[Lead], list[Lead]]:
+    """我的待办: the user's open leads whose follow-up is due today or overdue, and those with no
+    contact in QUIET_DAYS (or none yet)."""
+    mine = visible_leads(LeadFilter(owner_id=user.id, stages=OPEN), today, user)
+    due = mine.where(Lead.next_follow_up_on <= today).order_by(Lead.next_follow_up_on, Lead.id)
+    quiet = mine.where(
+        or_(Lead.last_contact_on.is_(None), Lead.last_contact_on < today - timedelta(days=QUIET_DAYS))
+    ).order_by(Lead.last_contact_on.is_(None).desc(), Lead.last_contact_on, Lead.id)
+    return list(db.session.scalars(due)), list(db.session.scalars(quiet))

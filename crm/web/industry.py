@@ -14,8 +14,8 @@ from crm.core.pagination import paginate
 from crm.extensions import db
 from crm.industry import catalogue as cat
 from crm.industry.forms import CatalogueEntryForm
-from crm.industry.models import ACTIONS, GAPS, PRIORITIES, Cluster, Sector, Target
-from crm.industry.service import all_clusters, map_tree
+from crm.industry.models import ACTIONS, GAPS, PRIORITIES, Cluster, Target
+from crm.industry.service import all_clusters, all_sectors, map_tree
 from crm.readmodels.attachments import attachment_counts
 from crm.readmodels.gaps import gaps
 from crm.readmodels.matching import recommendations
@@ -79,7 +79,7 @@ def catalogue():
         "industry/catalogue.html",
         page=paginate(filters.statement(), per_page=50),
         filters=filters,
-        sectors=list(db.session.scalars(select(Sector).order_by(Sector.sort_order))),
+        sectors=all_sectors(),
         clusters=all_clusters(),
         actions=ACTIONS,
         gaps=GAPS,

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import or_, select
 
 from crm.auth.models import ADMIN, MANAGER
 from crm.auth.permissions import get_visible_or_404, roles_required
@@ -15,10 +14,9 @@ from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.industry.models import Sector
-from crm.industry.service import all_clusters
+from crm.industry.service import all_clusters, all_sectors
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
-from crm.leads.models import BOARD, OPEN, SOURCES, STAGES, Lead
+from crm.leads.models import BOARD, SOURCES, STAGES, Lead
 from crm.leads.service import (
     LEAD_WORKERS,
     SORT_LABELS,
@@ -31,6 +29,7 @@ from crm.leads.service import (
     possible_owners,
     reassign_lead,
     sign_lead,
+    todo_lists,
     update_lead,
     visible_leads,
 )
@@ -43,7 +42,6 @@ from crm.web.saving import flash_form_errors, save
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
 TIMELINE_LIMIT = 200  # a lead's whole story fits; beyond it the page says older events are left off
-QUIET_DAYS = 30  # 我的待办 lists open leads with no contact for this long
 
 
 def _lead_form() -> LeadForm:
@@ -68,7 +66,7 @@ def index():
         page=paginate(stmt),
         stages=STAGES,
         sources=SOURCES,
-        sectors=db.session.scalars(select(Sector).order_by(Sector.sort_order)).all(),
+        sectors=all_sectors(),
         clusters=all_clusters(),
         districts=all_districts(),
         sorts=SORT_LABELS,
@@ -109,15 +107,7 @@ def export():
 def todo():
     """我的待办: my follow-ups due today or overdue, and my open leads with no contact in 30 days."""
     today = today_local()
-    mine = visible_leads(LeadFilter(owner_id=current_user.id, stages=OPEN), today)
-    due = db.session.scalars(
-        mine.where(Lead.next_follow_up_on <= today).order_by(Lead.next_follow_up_on, Lead.id)
-    ).all()
-    quiet = db.session.scalars(
-        mine.where(
-            or_(Lead.last_contact_on.is_(None), Lead.last_contact_on < today - timedelta(days=QUIET_DAYS))
-        ).order_by(Lead.last_contact_on.is_(None).desc(), Lead.last_contact_on, Lead.id)
-    ).all()
+    due, quiet = todo_lists(current_user, today)
     return render_template("leads/todo.html", due=due, quiet=quiet, today=today)
 
 

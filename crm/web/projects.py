@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from crm.auth.models import DISTRICT, MANAGER, OFFICER
 from crm.auth.permissions import get_visible_or_404
@@ -15,8 +14,8 @@ from crm.core.forms import first_error
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
 from crm.extensions import db
-from crm.industry.models import PLAN_START, CatalogueEntry, Cluster, Sector
-from crm.industry.service import all_clusters
+from crm.industry.models import PLAN_START, CatalogueEntry, Cluster
+from crm.industry.service import all_clusters, all_sectors
 from crm.places.service import all_districts
 from crm.projects.forms import ProjectEditForm, UpdateForm
 from crm.projects.models import HEALTHS, MILESTONES, STAGES, STALL_DAYS, TERMINATED, Project
@@ -47,7 +46,7 @@ def _choices() -> dict:
     return {
         "clusters": all_clusters(),
         "districts": all_districts(),
-        "sectors": db.session.scalars(select(Sector).order_by(Sector.sort_order)).all(),
+        "sectors": all_sectors(),
         "stages": STAGES,
         "healths": HEALTHS,
     }
