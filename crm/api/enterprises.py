@@ -12,6 +12,7 @@ from crm.enterprises.service import (
     EDITORS,
     DuplicateWarning,
     create_enterprise,
+    current_values,
     update_enterprise,
     visible_enterprises,
 )
@@ -52,7 +53,7 @@ def update_enterprise_api(enterprise_id: int):
     body = json_body()
     version = whole_number(body, "version", "请求须包含整数 version（读取该企业时的版本号）")
     # PATCH changes only the fields sent; PUT replaces them all.
-    current = enterprise_json(target) if request.method == "PATCH" else {}
+    current = current_values(target) if request.method == "PATCH" else {}
     merged = {**current, **body}
     merged["district"] = merged.get("district")
     return respond(commit(lambda: update_enterprise(target, merged, version)), enterprise_json)

@@ -1,6 +1,6 @@
 """/api/v1/leads: list (the lead list's filters), read, create, change fields and stage, follow-ups."""
 
-from flask import abort, jsonify, request
+from flask import jsonify, request
 from flask_login import current_user
 
 from crm.api.common import bp, json_body, respond, whole_number
@@ -15,21 +15,14 @@ from crm.leads.service import (
     LeadFilter,
     add_follow_up,
     create_lead,
+    lead_to_change,
     lead_values,
-    may_change_lead,
     move_lead,
     update_lead,
     visible_leads,
 )
 
 STAGE_KEYS = ("stage", "lost_reason", "note", "version")  # what PATCH reads besides the fields
-
-
-def _lead_for_change(lead_id: int) -> Lead:
-    lead = get_visible_or_404(Lead, lead_id)
-    if not may_change_lead(current_user, lead):
-        abort(403)
-    return lead
 
 
 @bp.route("/leads")
@@ -60,7 +53,7 @@ def create_lead_api():
 @roles_required(*LEAD_WORKERS)
 def update_lead_api(lead_id: int):
     """Change a lead's fields (with `version`) and/or its `stage` (the gates apply)."""
-    target = _lead_for_change(lead_id)
+    target = lead_to_change(lead_id, current_user)
     body = json_body()
     fields = {k: v for k, v in body.items() if k not in STAGE_KEYS}
     version = (
@@ -89,7 +82,7 @@ def follow_ups(lead_id: int):
 @roles_required(*LEAD_WORKERS)
 def create_follow_up_api(lead_id: int):
     """Record a contact on a lead."""
-    target = _lead_for_change(lead_id)
+    target = lead_to_change(lead_id, current_user)
     body = json_body()
     by = current_user._get_current_object()
     return respond(commit(lambda: add_follow_up(target, body, by)), follow_up_json, 201)

@@ -8,11 +8,12 @@ Pages, the kanban, the API and imports all call these, so a rule holds everywher
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask import abort
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import MANAGER, OFFICER, User
-from crm.auth.permissions import scoped
+from crm.auth.permissions import get_visible_or_404, scoped
 from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import day_bounds, filter_day, parse_day, today_local
@@ -66,6 +67,15 @@ def can_own_leads(user: User | None) -> bool:
 def may_change_lead(user, lead: Lead) -> bool:
     """Officers change their own leads; managers every lead. The pages and the API ask this."""
     return user.role == MANAGER or (user.role == OFFICER and lead.owner_id == user.id)
+
+
+def lead_to_change(lead_id: int, user) -> Lead:
+    """The lead if `user` may see it (else 404, nothing revealed) and change it (else 403): the
+    pages and the API ask this one question."""
+    lead = get_visible_or_404(Lead, lead_id, user)
+    if not may_change_lead(user, lead):
+        abort(403)
+    return lead
 
 
 def possible_owners() -> list[User]:

@@ -4,7 +4,7 @@ verbs on it. Every query and rule is the leads service's; these views read the r
 import io
 from datetime import timedelta
 
-from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from crm.auth.models import ADMIN, MANAGER
@@ -23,6 +23,7 @@ from crm.leads.service import (
     LeadFilter,
     add_follow_up,
     create_lead,
+    lead_to_change,
     lead_values,
     may_change_lead,
     move_lead,
@@ -177,18 +178,11 @@ def detail(lead_id: int):
     )
 
 
-def _changeable(lead_id: int) -> Lead:
-    lead = get_visible_or_404(Lead, lead_id)
-    if not may_change_lead(current_user, lead):
-        abort(403)
-    return lead
-
-
 @bp.route("/<int:lead_id>/edit", methods=["GET", "POST"])
 @roles_required(*LEAD_WORKERS)
 def edit(lead_id: int):
     """Edit a lead's fields."""
-    lead = _changeable(lead_id)
+    lead = lead_to_change(lead_id, current_user)
     form = _lead_form()
     if request.method == "GET":
         form.process(data={**lead_values(lead), "version": lead.version})
@@ -202,7 +196,7 @@ def edit(lead_id: int):
 @roles_required(*LEAD_WORKERS)
 def new_follow_up(lead_id: int):
     """Record a contact."""
-    lead = _changeable(lead_id)
+    lead = lead_to_change(lead_id, current_user)
     form = FollowUpForm()
     if form.validate_on_submit():
         save(lambda: add_follow_up(lead, form.data, current_user._get_current_object()), "已记录跟进。")
@@ -215,7 +209,7 @@ def new_follow_up(lead_id: int):
 @roles_required(*LEAD_WORKERS)
 def move(lead_id: int):
     """Move a lead to another stage (the gates apply); the kanban posts here too."""
-    lead = _changeable(lead_id)
+    lead = lead_to_change(lead_id, current_user)
     form = MoveForm()
     if form.validate_on_submit():
         save(
@@ -239,7 +233,7 @@ def move(lead_id: int):
 @roles_required(*LEAD_WORKERS)
 def sign(lead_id: int):
     """签约: the lead becomes a project."""
-    lead = _changeable(lead_id)
+    lead = lead_to_change(lead_id, current_user)
     form = SignForm()
     if form.validate_on_submit():
         save(lambda: sign_lead(lead, form.data, current_user._get_current_object()), "已签约，项目已建立。")
