@@ -81,7 +81,7 @@ def lead_to_change(lead_id: int, user) -> Lead:
 def possible_owners() -> list[User]:
     """The users a lead can be handed to, by name."""
     stmt = select(User).where(User.role.in_(LEAD_WORKERS), User.active.is_(True))
-    return list(db.session.scalars(stmt.order_by(User.display_name, User.id)))
+    return list(db.session.scalars(stmt.order_by(User.id)))
 
 
 # ---------------------------------------------------------------- verbs
