@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from crm.core.timeutil import day_bounds
+from crm.core.transaction import Refusal
 from crm.enterprises.models import TIER_5BN_WAN, TIER_10BN_WAN, Enterprise
 from crm.extensions import db
 from crm.industry.models import PLAN_START, CatalogueEntry, Cluster, Target
@@ -51,7 +52,7 @@ PROJECT_ROWS = (
 )
 
 
-class BriefError(ValueError):
+class BriefError(Refusal):
     """A brief that cannot be made (unknown cluster, malformed week); the message is Chinese."""
 
 

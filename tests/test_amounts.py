@@ -12,7 +12,7 @@ from crm.leads.models import Lead
 from crm.leads.service import add_follow_up, move_lead
 from crm.projects.models import Project
 from crm.projects.service import edit_values
-from tests.test_imports import batch_of, upload, xlsx
+from tests.helpers import batch_of, upload, xlsx
 
 DECIMAL = "应为整数，不能有小数（收到“2.5”）"
 

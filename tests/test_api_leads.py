@@ -95,3 +95,19 @@ def test_non_text_json_values_are_chinese_400s(client, login_as, make_enterprise
     ).get_json()
     response = client.post(f"/api/v1/leads/{lead['id']}/follow-ups", json={"kind": 1, "notes": {"a": 1}})
     assert response.status_code == 400 and "请选择跟进方式" in response.get_json()["error"]
+
+
+def test_the_list_takes_the_lead_lists_filters_and_ignores_unknown_ones(
+    client, login_as, make_user, make_enterprise, make_lead
+):
+    officer = login_as("officer")
+    firm = make_enterprise(name="某某材料有限公司")
+    make_lead(firm, officer, title="我的线索", source="展会", district="涪陵区")
+    make_lead(firm, make_user("officer"), title="别人的线索", source="展会")
+    everything = client.get("/api/v1/leads").get_json()
+    assert everything["total"] == 2
+    assert client.get("/api/v1/leads?colour=blue&page=abc").get_json()["total"] == 2
+    assert [i["title"] for i in client.get("/api/v1/leads?mine=1").get_json()["items"]] == ["我的线索"]
+    assert [i["title"] for i in client.get("/api/v1/leads?district=涪陵区").get_json()["items"]] == [
+        "我的线索"
+    ]

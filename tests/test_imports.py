@@ -4,10 +4,9 @@ problems, nothing written before confirm or when any row is wrong, upsert by cre
 forged versions and racing confirms."""
 
 import io
-import re
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import event, func, select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -20,21 +19,13 @@ from crm.imports.reader import FileProblem, read_table
 from crm.imports.service import BatchChanged
 from crm.imports.service import apply as apply_batch
 from crm.leads.models import Lead
+from tests.helpers import batch_of, upload, xlsx
 
 
 def code(serial: int) -> str:
     """A valid 统一社会信用代码 (GB 32100 check character) for a test firm."""
     first17 = f"91320500MA{serial:07d}"
     return first17 + check_character(first17)
-
-
-def xlsx(rows: list[list]) -> bytes:
-    book = Workbook()
-    for row in rows:
-        book.active.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 # The layout of a 企查查-style export: a title line, then its own headers.
@@ -75,21 +66,6 @@ def firm(name: str, serial: int, products: str = "PA66 改性材料", **override
 
 def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
-
-
-def upload(client, data: bytes, filename: str = "导出.xlsx", kind: str = "enterprises", **kwargs):
-    return client.post(
-        "/imports/",
-        data={"kind": kind, "file": (io.BytesIO(data), filename)},
-        content_type="multipart/form-data",
-        **kwargs,
-    )
-
-
-def batch_of(response) -> ImportBatch:
-    assert response.status_code == 302, response.text
-    batch_id = int(re.search(r"/imports/(\d+)", response.headers["Location"]).group(1))
-    return db.session.get(ImportBatch, batch_id)
 
 
 def confirm(client, batch: ImportBatch):

@@ -219,3 +219,15 @@ def test_exports_follow_the_filters_and_the_scope(client, login_as, make_user, m
     assert "/leads/export.xlsx?source=" in html
     sheet = load_workbook(io.BytesIO(client.get("/enterprises/export.xlsx?q=华峰").data)).active
     assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["华峰化工有限公司"]
+
+
+def test_far_off_and_compact_filter_dates_still_open_the_list(client, login_as, make_enterprise, make_lead):
+    officer = login_as("officer")
+    make_lead(make_enterprise(name=FIRM), officer, title="日期线索", source="展会")
+    tomorrow = today_local() + timedelta(days=1)
+    for query in ("since=0001-01-01&until=9999-12-31", "since=1899-01-01", f"until={tomorrow:%Y%m%d}"):
+        response = client.get(f"/leads/?{query}")
+        assert response.status_code == 200 and "日期线索" in response.text, query
+    for query in ("until=1800-01-01", "since=9999-12-31"):
+        response = client.get(f"/leads/?{query}")
+        assert response.status_code == 200 and "日期线索" not in response.text, query

@@ -4,8 +4,10 @@ import pytest
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
+from crm import create_app
 from crm.auth.models import User
 from crm.auth.permissions import ScopeError, get_visible_or_404, scoped
+from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.places.models import District
 from crm.places.service import resolve_district
@@ -140,3 +142,18 @@ def test_admin_posts_need_a_csrf_token(client, login_as, make_user, csrf_enabled
     db.session.expire_all()
     assert db.session.get(User, target.id).active is True
     assert db.session.scalar(select(User).where(User.username == "x_new")) is None
+
+
+def test_a_lead_intending_a_district_opens_its_firm_to_that_district(
+    app, make_user, make_enterprise, make_lead
+):
+    # The link is registered by the leads domain once, however many apps a process makes.
+    create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    assert len(Enterprise.district_links) == 1
+    fuling = make_user("district", "涪陵区")
+    wanted = make_enterprise(name="意向涪陵有限公司", hq_province="江苏省")
+    elsewhere = make_enterprise(name="意向长寿有限公司", hq_province="江苏省")
+    make_lead(wanted, title="来涪陵", source="展会", district="涪陵区")
+    make_lead(elsewhere, title="去长寿", source="展会", district="长寿区")
+    seen = db.session.scalars(scoped(select(Enterprise), Enterprise, fuling)).all()
+    assert [e.name for e in seen] == ["意向涪陵有限公司"]

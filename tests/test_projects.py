@@ -515,3 +515,11 @@ def test_a_lead_page_links_its_project_only_for_those_who_may_see_it(
     login_as("district", "涪陵区")  # still reads the lead (intended for 涪陵区), not the moved project
     page = client.get(f"/leads/{lead.id}").text
     assert "迁往长寿的项目" not in page and f"/projects/{project.id}" not in page
+
+
+def test_far_off_signing_dates_filter_as_written(client, login_as, make_project):
+    make_project(name="远日期项目")
+    login_as("manager")
+    assert "远日期项目" not in client.get("/projects/?signed_to=1800-01-01").text
+    assert "远日期项目" in client.get("/projects/?signed_from=0001-01-01&signed_to=9999-12-31").text
+    assert client.get("/api/v1/projects?signed_to=1800-01-01").get_json()["total"] == 0

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from crm.api.common import bp, json_body, respond, whole_number
 from crm.api.serializers import follow_up_json, lead_json
-from crm.auth.permissions import get_visible_or_404, roles_required
+from crm.auth.permissions import get_changeable_or_403, get_visible_or_404, roles_required
 from crm.core.pagination import page_json, paginate
 from crm.core.transaction import commit
 from crm.enterprises.models import Enterprise
@@ -15,8 +15,8 @@ from crm.leads.service import (
     LeadFilter,
     add_follow_up,
     create_lead,
-    lead_to_change,
     lead_values,
+    may_change_lead,
     move_lead,
     update_lead,
     visible_leads,
@@ -53,7 +53,7 @@ def create_lead_api():
 @roles_required(*LEAD_WORKERS)
 def update_lead_api(lead_id: int):
     """Change a lead's fields (with `version`) and/or its `stage` (the gates apply)."""
-    target = lead_to_change(lead_id, current_user)
+    target = get_changeable_or_403(Lead, lead_id, may_change_lead)
     body = json_body()
     fields = {k: v for k, v in body.items() if k not in STAGE_KEYS}
     version = (
@@ -82,7 +82,7 @@ def follow_ups(lead_id: int):
 @roles_required(*LEAD_WORKERS)
 def create_follow_up_api(lead_id: int):
     """Record a contact on a lead."""
-    target = lead_to_change(lead_id, current_user)
+    target = get_changeable_or_403(Lead, lead_id, may_change_lead)
     body = json_body()
     by = current_user._get_current_object()
     return respond(commit(lambda: add_follow_up(target, body, by)), follow_up_json, 201)

@@ -5,13 +5,12 @@ from flask_login import current_user
 
 from crm.api.common import bp, json_body, respond
 from crm.api.serializers import project_json, project_update_json
-from crm.auth.models import DISTRICT, MANAGER, OFFICER
 from crm.auth.permissions import get_visible_or_404, roles_required
 from crm.core.pagination import page_json, paginate
 from crm.core.timeutil import today_local
 from crm.core.transaction import commit
 from crm.projects.models import Project
-from crm.projects.service import ProjectFilter, add_update_retrying, visible_projects
+from crm.projects.service import UPDATE_REPORTERS, ProjectFilter, add_update_retrying, visible_projects
 
 
 @bp.route("/projects")
@@ -33,7 +32,7 @@ def project(project_id: int):
 
 
 @bp.route("/projects/<int:project_id>/updates", methods=["POST"])
-@roles_required(OFFICER, MANAGER, DISTRICT)
+@roles_required(*UPDATE_REPORTERS)
 def create_project_update_api(project_id: int):
     """Append a progress update (or a correction: `corrects_id`); the project's figures follow."""
     get_visible_or_404(Project, project_id)  # 404 before the body is even read

@@ -87,3 +87,13 @@ def get_visible_or_404(model: type, ident: Any, user: Any = None):
     """The row with this primary key if the user may see it; 404 otherwise (no hint it exists)."""
     pk = model.__mapper__.primary_key[0]
     return db.first_or_404(scoped(select(model).where(pk == ident), model, user))
+
+
+def get_changeable_or_403(model: type, ident: Any, may_change: Callable[[Any, Any], bool], user: Any = None):
+    """The row if the user may see it (else 404, nothing revealed) and `may_change(user, row)` — the
+    domain's own rule — allows the change (else 403). Pages and the API ask through this."""
+    user = user if user is not None else current_user
+    row = get_visible_or_404(model, ident, user)
+    if not may_change(user, row):
+        abort(403)
+    return row

@@ -12,6 +12,7 @@ from crm.auth.models import DISTRICT, ROLE_LABELS, ROLES, User
 from crm.core.inputs import has_control_chars
 from crm.core.text import clean_text
 from crm.core.timeutil import utcnow
+from crm.core.transaction import Refusal
 from crm.extensions import db
 from crm.places.service import resolve_district
 
@@ -29,7 +30,7 @@ def _dummy_hash() -> str:
     return generate_password_hash("lianzhao-timing-guard")
 
 
-class UserError(ValueError):
+class UserError(Refusal):
     """A user change that cannot be made; the message is for the person who asked."""
 
 

@@ -7,6 +7,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm.core.actor import acting_as
+from crm.core.transaction import REFUSED, as_refusal
 from crm.extensions import db
 
 
@@ -40,17 +41,17 @@ def os_problem(error: OSError) -> str:
 def committing(actor: str):
     """Run a command's changes as `actor` (for the audit log) and commit them.
 
-    A ValueError from a service (UserError, MapDataError …) or a database failure becomes a Chinese
-    error message; everything the command did is rolled back.
+    A service's refusal (UserError, MapDataError …), a lost race or a database failure becomes a
+    Chinese error message; everything the command did is rolled back.
     """
     try:
         with acting_as(actor):
             yield
             db.session.flush()  # inside acting_as: the audit entries name this command
         db.session.commit()
-    except ValueError as error:
+    except REFUSED as error:
         db.session.rollback()
-        raise CliError(str(error)) from error
+        raise CliError(str(as_refusal(error))) from error
     except SQLAlchemyError as error:
         db.session.rollback()
         # The statement's parameters (a password hash, say) are not printed.

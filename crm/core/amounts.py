@@ -3,8 +3,11 @@
 Amounts are stored as whole 万元. A decimal is refused rather than rounded: 「2.5」 stored as 2 (or
 3) would change the figure without a word, and a bureau's figures must be the ones it was given."""
 
+import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
+NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
 MAX_WAN = 100_000_000  # 1 万亿元: any single investment above it is a typing error
 
 
@@ -18,13 +21,17 @@ def parse_whole(value, label: str, error: type[Exception] = ValueError, maximum:
         raise error(f"{label}应为数字")
     shown = str(value).strip()[:20]
     if isinstance(value, str):
-        text = value.replace(",", "").replace("，", "").strip()
+        # Full-width digits folded (a Chinese IME types ８０); then digits with one decimal point at
+        # most — no exponents, signs or underscores, which Decimal would otherwise read.
+        text = unicodedata.normalize("NFKC", value).replace(",", "").strip()
         if not text:
             return None
         try:
             number = Decimal(text)
         except InvalidOperation as exc:
             raise error(f"{label}“{shown}”应为不小于 0 的数字") from exc
+        if number.is_finite() and not NUMBER.fullmatch(text.removeprefix("-")):
+            raise error(f"{label}“{shown}”应为不小于 0 的数字")
     else:
         number = Decimal(value)
     if not number.is_finite():  # NaN, Infinity

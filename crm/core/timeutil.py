@@ -76,18 +76,23 @@ def parse_day(value, label: str, error: type[Exception] = ValueError) -> date | 
         raise error(f"{label}“{str(value)[:32]}”不是有效日期（格式：2026-12-01）") from exc
 
 
-# Dates a list filter can name: beyond them a day's UTC bounds overflow Python's calendar.
-FIRST_FILTER_YEAR, LAST_FILTER_YEAR = 1900, 2199
+# A list filter's dates are held within these: a day's UTC bounds beyond them would overflow Python's
+# calendar (year 1, year 9999), and no record is dated outside them, so the list is the same.
+FILTER_DAYS = (date(1900, 1, 1), date(2199, 12, 31))
 
 
 def filter_day(value) -> date | None:
-    """A date from a list's query string; a malformed or far-fetched one is ignored (None), not an
-    error, so a stale bookmark still opens the list."""
+    """A date from a list's query string (2026-12-01, 20261201, 2026年12月1日 …); a malformed one is
+    ignored (None), not an error, so a stale bookmark still opens the list."""
+    text = str(value or "")[:32]
     try:
-        day = parse_date_text((value or "")[:32])
-    except (ValueError, TypeError):
-        return None
-    return day if day and FIRST_FILTER_YEAR <= day.year <= LAST_FILTER_YEAR else None
+        day = parse_date_text(text)
+    except ValueError:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            return None
+    return min(max(day, FILTER_DAYS[0]), FILTER_DAYS[1]) if day else None
 
 
 def parse_date_text(value) -> date | None:

@@ -1,7 +1,8 @@
 """One way to commit a change made by a service: run it, flush, commit — or, when the service
-refuses (a ValueError carrying a Chinese message), roll everything back and hand the refusal to
-the caller. Pages (crm.web.saving) and the API (crm.api.common) wrap it; a command runs inside
-crm.cli.common.committing, the same rule as a context manager around the whole command."""
+refuses (a Refusal carrying a Chinese message) or a versioned UPDATE lost a race, roll everything
+back and hand the refusal to the caller. Pages (crm.web.saving) and the API (crm.api.common) wrap
+`commit`; a command runs inside crm.cli.common.committing, which classifies failures by the same
+`as_refusal`. Anything else (a bug) is not caught here: it reaches the Chinese 500 page and the log."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,21 +15,14 @@ from crm.extensions import db
 T = TypeVar("T")
 
 
-class Conflict(ValueError):
-    """Marks a refusal because the record changed since it was read (an edit over a newer save, a
-    probable duplicate to confirm): the API answers 409 instead of 400."""
+class Refusal(ValueError):
+    """A change a service will not make, with the reason in Chinese for the person who asked. Every
+    domain's error (LeadError, ProjectError, EnterpriseError …) is one."""
 
 
-@dataclass
-class Outcome(Generic[T]):
-    """What a committed action gave: its value, or the refusal that rolled it back."""
-
-    value: T | None = None
-    error: ValueError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
+class Conflict(Refusal):
+    """A refusal because the record changed since it was read (an edit over a newer save, a probable
+    duplicate to confirm): the API answers 409 instead of 400."""
 
 
 class ChangedMeanwhile(Conflict):
@@ -41,17 +35,33 @@ class ChangedMeanwhile(Conflict):
         )
 
 
+REFUSED = (Refusal, StaleDataError)  # what a commit turns into an answer instead of a 500
+
+
+def as_refusal(error: Exception) -> Refusal:
+    """A caught REFUSED error as the refusal to show."""
+    return error if isinstance(error, Refusal) else ChangedMeanwhile()
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """What a committed action gave: its value, or the refusal that rolled it back."""
+
+    value: T | None = None
+    error: Refusal | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
 def commit(action: Callable[[], T]) -> Outcome[T]:
-    """Run `action`, flush and commit; a ValueError rolls back and is returned, not raised, and so
-    is a lost optimistic-lock race (as ChangedMeanwhile)."""
+    """Run `action`, flush and commit; a refusal rolls everything back and is returned, not raised."""
     try:
         value = action()
         db.session.flush()
-    except ValueError as error:
+    except REFUSED as error:
         db.session.rollback()
-        return Outcome(error=error)
-    except StaleDataError:
-        db.session.rollback()
-        return Outcome(error=ChangedMeanwhile())
+        return Outcome(error=as_refusal(error))
     db.session.commit()
     return Outcome(value=value)

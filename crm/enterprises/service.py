@@ -15,7 +15,7 @@ from crm.auth.permissions import scoped
 from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import parse_day, today_local
-from crm.core.transaction import Conflict
+from crm.core.transaction import Conflict, Refusal
 from crm.core.validation import Problems
 from crm.enterprises.credit_code import credit_code_error, normalise_credit_code
 from crm.enterprises.models import EXCHANGES, HONOURS, KINDS, OWNERSHIPS, Contact, Enterprise
@@ -31,7 +31,7 @@ PHONE = re.compile(r"^[0-9+\-() 转]{5,32}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class EnterpriseError(ValueError):
+class EnterpriseError(Refusal):
     """Input that cannot be saved; the message says which field and why, in Chinese."""
 
 

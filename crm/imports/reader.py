@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from openpyxl import load_workbook
 
 from crm.core.inputs import has_control_chars
+from crm.core.transaction import Refusal
 from crm.imports.fields import field_for_header
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -28,7 +29,7 @@ HEADER_SEARCH = 10  # exports often start with a title line or two before the he
 DELIMITERS = (",", "\t", ";")
 
 
-class FileProblem(ValueError):
+class FileProblem(Refusal):
     """The file cannot be read as a table; the message says why, in Chinese."""
 
 

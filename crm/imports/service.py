@@ -10,10 +10,10 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm.auth.models import MANAGER, OFFICER, User
+from crm.auth.models import User
 from crm.auth.permissions import scoped
 from crm.core.timeutil import utcnow
-from crm.core.transaction import Conflict
+from crm.core.transaction import Conflict, Refusal
 from crm.core.validation import problems_of
 from crm.enterprises.credit_code import normalise_credit_code
 from crm.enterprises.models import Enterprise
@@ -31,7 +31,7 @@ from crm.imports.fields import FIELDS, guess_mapping
 from crm.imports.models import ImportBatch
 from crm.imports.reader import read_table
 from crm.leads.models import LOST, Lead
-from crm.leads.service import LeadError, create_lead
+from crm.leads.service import LEAD_ASSIGNERS, LEAD_WORKERS, LeadError, create_lead
 from crm.leads.service import validate as validate_lead
 
 # What a row will do when the batch is applied.
@@ -44,7 +44,7 @@ ACTIONS = {
 }
 
 
-class ImportProblem(ValueError):
+class ImportProblem(Refusal):
     """A batch that cannot be mapped or applied; the message says why, in Chinese."""
 
 
@@ -261,12 +261,12 @@ def _owner(values: dict, user: User) -> User:
     name = values.get("owner", "").strip()
     if not name or name in (user.username, user.display_name):
         return user
-    if user.role != MANAGER:
+    if user.role not in LEAD_ASSIGNERS:
         raise LeadError("只有处室负责人可以把线索指定给其他负责人；招商专员导入的线索负责人为本人")
     matches = db.session.scalars(
         select(User).where(
             (func.lower(User.username) == name.lower()) | (User.display_name == name),
-            User.role.in_((OFFICER, MANAGER)),
+            User.role.in_(LEAD_WORKERS),
             User.active.is_(True),
         )
     ).all()

@@ -11,7 +11,7 @@ from crm.audit.history import Change, changes_since, record_history
 from crm.audit.models import AuditLog
 from crm.core.excel import xlsx_bytes
 from crm.core.text import clean_text
-from crm.core.transaction import Conflict
+from crm.core.transaction import Conflict, Refusal
 from crm.extensions import db
 from crm.industry.models import (
     ACTIONS,
@@ -30,7 +30,7 @@ MAX_KEYWORDS = 40
 KEYWORD_SPLIT = re.compile(r"[,，、;；\n]+")
 
 
-class CatalogueError(ValueError):
+class CatalogueError(Refusal):
     """An edit that cannot be saved; the message is for the manager."""
 
 

@@ -7,6 +7,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from crm.core.transaction import Refusal
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry, Chain, Cluster, IndustryCategory, Product, Sector, Target
 from crm.matching.terms import normalise
@@ -16,7 +17,7 @@ from crm.places.service import all_districts
 DATA_DIR = Path(__file__).parent / "data"
 
 
-class MapDataError(ValueError):
+class MapDataError(Refusal):
     """A data file that cannot be loaded as it stands."""
 
 

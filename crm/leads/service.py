@@ -8,16 +8,15 @@ Pages, the kanban, the API and imports all call these, so a rule holds everywher
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import abort
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import MANAGER, OFFICER, User
-from crm.auth.permissions import get_visible_or_404, scoped
+from crm.auth.permissions import scoped
 from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import day_bounds, filter_day, parse_day, today_local
-from crm.core.transaction import Conflict
+from crm.core.transaction import Conflict, Refusal
 from crm.core.validation import Problems
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -43,7 +42,7 @@ from crm.projects.models import Project
 from crm.projects.service import open_project
 
 
-class LeadError(ValueError):
+class LeadError(Refusal):
     """A change to a lead that cannot be made; the message says why, in Chinese."""
 
 
@@ -56,6 +55,7 @@ class LeadConflict(LeadError, Conflict):
 
 
 LEAD_WORKERS = (OFFICER, MANAGER)  # who logs, follows up and owns leads
+LEAD_ASSIGNERS = (MANAGER,)  # who hands a lead to someone else (a page's 转交, an import's 负责人)
 OWNER_REQUIRED = "线索负责人须为在职的招商专员或处室负责人"
 
 
@@ -69,17 +69,8 @@ def may_change_lead(user, lead: Lead) -> bool:
     return user.role == MANAGER or (user.role == OFFICER and lead.owner_id == user.id)
 
 
-def lead_to_change(lead_id: int, user) -> Lead:
-    """The lead if `user` may see it (else 404, nothing revealed) and change it (else 403): the
-    pages and the API ask this one question."""
-    lead = get_visible_or_404(Lead, lead_id, user)
-    if not may_change_lead(user, lead):
-        abort(403)
-    return lead
-
-
 def possible_owners() -> list[User]:
-    """The users a lead can be handed to, by name."""
+    """The users a lead can be handed to, in the order they were created."""
     stmt = select(User).where(User.role.in_(LEAD_WORKERS), User.active.is_(True))
     return list(db.session.scalars(stmt.order_by(User.id)))
 
@@ -388,7 +379,7 @@ class LeadFilter:
         if self.cluster:
             stmt = stmt.where(Lead.catalogue_entry_id.in_(CatalogueEntry.ids_in_cluster(self.cluster)))
         if self.district_id is not None:
-            stmt = stmt.where(Lead.intended_district_id == self.district_id)
+            stmt = stmt.where(Lead.district_scope(self.district_id))
         if self.created_from:
             stmt = stmt.where(Lead.created_at >= day_bounds(self.created_from, self.created_from)[0])
         if self.created_to:

@@ -1,7 +1,7 @@
 """The matcher: which catalogue entries, sectors, clusters and districts suit a firm's profile.
 
 Pure Python over plain data (no Flask, no database): the caller builds a `Matcher` once from the
-catalogue (crm.industry.matching does it from the database) and calls `match()` per profile.
+catalogue (crm.readmodels.matching does it from the database) and calls `match()` per profile.
 
 How a profile is read. Chinese has no spaces, and firms describe products in trade words rather
 than in the plan's wording, so the matcher uses a dictionary of known terms rather than a general

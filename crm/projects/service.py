@@ -11,12 +11,12 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.audit.history import Change, changes_since
-from crm.auth.models import User
+from crm.auth.models import DISTRICT, MANAGER, OFFICER, User
 from crm.auth.permissions import scoped
 from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import filter_day, parse_day, today_local
-from crm.core.transaction import Conflict
+from crm.core.transaction import Conflict, Refusal
 from crm.core.validation import Problems
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
@@ -42,7 +42,11 @@ from crm.projects.models import (
 MAX_JOBS = 1_000_000
 
 
-class ProjectError(ValueError):
+PROJECT_EDITORS = (OFFICER, MANAGER)  # who changes agreed figures and planned dates
+UPDATE_REPORTERS = (OFFICER, MANAGER, DISTRICT)  # who adds progress updates (district users: their own)
+
+
+class ProjectError(Refusal):
     """A change to a project that cannot be made; the message says why, in Chinese."""
 
 
@@ -354,7 +358,7 @@ class ProjectFilter:
             stmt = stmt.where(Project.catalogue_entry_id.in_(CatalogueEntry.ids_in_cluster(self.cluster)))
         if self.district:
             district = resolve_district(self.district)
-            stmt = stmt.where(Project.district_id == (district.id if district else -1))
+            stmt = stmt.where(Project.district_scope(district.id if district else -1))
         if self.stage:
             stmt = stmt.where(Project.stage == self.stage)
         if self.health:

@@ -6,7 +6,7 @@ way and both go through the district scope.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import url_for
@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from crm.audit.models import AuditLog
 from crm.auth.models import User
 from crm.auth.permissions import scoped
-from crm.core.timeutil import SHANGHAI, format_local, shown_value, to_local
+from crm.core.timeutil import day_bounds, format_local, shown_value, to_local
 from crm.enterprises.models import KINDS, Contact, Enterprise
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry
@@ -113,7 +113,7 @@ def _follow_up_moment(follow_up: FollowUp) -> datetime:
         logged = to_local(follow_up.created_at)
         if logged.date() == follow_up.occurred_on:
             return _aware(follow_up.created_at)
-    return datetime.combine(follow_up.occurred_on, time.min, SHANGHAI)
+    return day_bounds(follow_up.occurred_on, follow_up.occurred_on)[0]
 
 
 def _follow_up_event(follow_up: FollowUp, lead: Lead, subject: bool) -> TimelineEvent:

@@ -8,7 +8,7 @@ from flask import Blueprint, redirect, render_template, request, send_file, url_
 from flask_login import current_user
 
 from crm.auth.models import ADMIN, MANAGER
-from crm.auth.permissions import get_visible_or_404, roles_required
+from crm.auth.permissions import get_changeable_or_403, get_visible_or_404, roles_required
 from crm.core.excel import XLSX, xlsx_bytes
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
@@ -18,12 +18,12 @@ from crm.industry.service import all_clusters, all_sectors
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
 from crm.leads.models import BOARD, SOURCES, STAGES, Lead
 from crm.leads.service import (
+    LEAD_ASSIGNERS,
     LEAD_WORKERS,
     SORT_LABELS,
     LeadFilter,
     add_follow_up,
     create_lead,
-    lead_to_change,
     lead_values,
     may_change_lead,
     move_lead,
@@ -182,7 +182,7 @@ def detail(lead_id: int):
 @roles_required(*LEAD_WORKERS)
 def edit(lead_id: int):
     """Edit a lead's fields."""
-    lead = lead_to_change(lead_id, current_user)
+    lead = get_changeable_or_403(Lead, lead_id, may_change_lead)
     form = _lead_form()
     if request.method == "GET":
         form.process(data={**lead_values(lead), "version": lead.version})
@@ -196,7 +196,7 @@ def edit(lead_id: int):
 @roles_required(*LEAD_WORKERS)
 def new_follow_up(lead_id: int):
     """Record a contact."""
-    lead = lead_to_change(lead_id, current_user)
+    lead = get_changeable_or_403(Lead, lead_id, may_change_lead)
     form = FollowUpForm()
     if form.validate_on_submit():
         save(lambda: add_follow_up(lead, form.data, current_user._get_current_object()), "已记录跟进。")
@@ -209,7 +209,7 @@ def new_follow_up(lead_id: int):
 @roles_required(*LEAD_WORKERS)
 def move(lead_id: int):
     """Move a lead to another stage (the gates apply); the kanban posts here too."""
-    lead = lead_to_change(lead_id, current_user)
+    lead = get_changeable_or_403(Lead, lead_id, may_change_lead)
     form = MoveForm()
     if form.validate_on_submit():
         save(
@@ -233,7 +233,7 @@ def move(lead_id: int):
 @roles_required(*LEAD_WORKERS)
 def sign(lead_id: int):
     """签约: the lead becomes a project."""
-    lead = lead_to_change(lead_id, current_user)
+    lead = get_changeable_or_403(Lead, lead_id, may_change_lead)
     form = SignForm()
     if form.validate_on_submit():
         save(lambda: sign_lead(lead, form.data, current_user._get_current_object()), "已签约，项目已建立。")
@@ -243,7 +243,7 @@ def sign(lead_id: int):
 
 
 @bp.route("/<int:lead_id>/owner", methods=["POST"])
-@roles_required(MANAGER)
+@roles_required(*LEAD_ASSIGNERS)
 def reassign(lead_id: int):
     """Managers reassign a lead to another officer."""
     lead = get_visible_or_404(Lead, lead_id)

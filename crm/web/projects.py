@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from crm.auth.models import DISTRICT, MANAGER, OFFICER
+from crm.auth.models import DISTRICT
 from crm.auth.permissions import get_visible_or_404
 from crm.core.excel import XLSX, xlsx_bytes
 from crm.core.forms import first_error
@@ -20,6 +20,8 @@ from crm.places.service import all_districts
 from crm.projects.forms import ProjectEditForm, UpdateForm
 from crm.projects.models import HEALTHS, MILESTONES, STAGES, STALL_DAYS, TERMINATED, Project
 from crm.projects.service import (
+    PROJECT_EDITORS,
+    UPDATE_REPORTERS,
     ProjectConflict,
     ProjectFilter,
     add_update_retrying,
@@ -32,9 +34,6 @@ from crm.projects.service import (
 from crm.web.saving import save
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
-
-BUREAU = (OFFICER, MANAGER)  # who changes agreed figures and planned dates
-REPORTERS = (OFFICER, MANAGER, DISTRICT)  # who adds progress updates (district users: their own)
 
 
 def _filtered(today: date):
@@ -153,7 +152,7 @@ def overview():
 
 def _may_report(project: Project) -> bool:
     """District users report on their own projects (scope already enforced); the bureau on all."""
-    return current_user.role in REPORTERS
+    return current_user.role in UPDATE_REPORTERS
 
 
 @bp.route("/<int:project_id>")
@@ -170,7 +169,7 @@ def detail(project_id: int):
         health=project.health(today),
         form=form,
         may_report=_may_report(project),
-        may_edit=current_user.role in BUREAU,
+        may_edit=current_user.role in PROJECT_EDITORS,
         corrected=corrected,
         correcting=_correcting(project),
         milestones=[project.milestone(stage) for stage in MILESTONES],
@@ -218,7 +217,7 @@ def new_update(project_id: int):
 def edit(project_id: int):
     """The bureau edits agreed figures, catalogue entries and planned dates (optimistic lock)."""
     project = get_visible_or_404(Project, project_id)
-    if current_user.role not in BUREAU:
+    if current_user.role not in PROJECT_EDITORS:
         abort(403)
     form = ProjectEditForm()
     values = edit_values(project)
