@@ -47,7 +47,10 @@ def test_admin_journey_creates_a_district_user(page, live_server):
     page.get_by_label("初始密码").fill("a-browser-password")
     page.get_by_label("再次输入密码").fill("a-browser-password")
     page.get_by_role("button", name="创建").click()
-    expect(page.get_by_text("区县专员必须指定所属区县或功能区")).to_be_visible()
+    # The message beside the field it concerns, and as the summary at the top.
+    expect(page.locator(".invalid-feedback", has_text="区县专员必须指定所属区县或功能区")).to_be_visible()
+    expect(page.locator(".alert", has_text="区县专员必须指定所属区县或功能区")).to_be_visible()
+    expect(page.get_by_label("用户名")).to_have_value("browser_cs")
     page.get_by_label("所属区县").select_option("长寿区")
     page.get_by_label("初始密码").fill("a-browser-password")
     page.get_by_label("再次输入密码").fill("a-browser-password")

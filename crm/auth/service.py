@@ -2,7 +2,7 @@
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, partial
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -50,13 +50,13 @@ def find_user(username: str) -> User | None:
 def check_password_strength(password: str) -> None:
     """Refuse passwords that are too short or blank."""
     if not password or len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符")
+        raise UserError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符", field="password")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise UserError(f"密码不能超过 {MAX_PASSWORD_LENGTH} 个字符")
+        raise UserError(f"密码不能超过 {MAX_PASSWORD_LENGTH} 个字符", field="password")
     if password.strip() != password:
-        raise UserError("密码首尾不能有空格")
+        raise UserError("密码首尾不能有空格", field="password")
     if has_control_chars(password):
-        raise UserError("密码包含无效的控制字符")
+        raise UserError("密码包含无效的控制字符", field="password")
 
 
 def create_user(
@@ -69,23 +69,30 @@ def create_user(
     """A new active user; a district user must name an existing district or zone."""
     username = normalise_username(username)
     if not USERNAME_PATTERN.match(username):
-        raise UserError("用户名须为 2–64 个字符，只能包含中文、英文字母、数字、下划线、点和连字符")
+        raise UserError(
+            "用户名须为 2–64 个字符，只能包含中文、英文字母、数字、下划线、点和连字符", field="username"
+        )
     if find_user(username) is not None:
-        raise UserError(f"用户名“{username}”已存在")
-    display_name = clean_text(display_name, "姓名", 64, UserError)
+        raise UserError(f"用户名“{username}”已存在", field="username")
+    display_name = clean_text(display_name, "姓名", 64, partial(UserError, field="display_name"))
     if not role:
-        raise UserError(f"请指定角色，可选：{'、'.join(f'{r}（{ROLE_LABELS[r]}）' for r in ROLES)}")
+        raise UserError(
+            field="role", message=f"请指定角色，可选：{'、'.join(f'{r}（{ROLE_LABELS[r]}）' for r in ROLES)}"
+        )
     if role not in ROLES:
-        raise UserError(f"角色“{role}”无效，可选：{'、'.join(f'{r}（{ROLE_LABELS[r]}）' for r in ROLES)}")
+        raise UserError(
+            field="role",
+            message=f"角色“{role}”无效，可选：{'、'.join(f'{r}（{ROLE_LABELS[r]}）' for r in ROLES)}",
+        )
     district = None
     if role == DISTRICT:
         if not district_name:
-            raise UserError("区县专员必须指定所属区县或功能区")
+            raise UserError("区县专员必须指定所属区县或功能区", field="district")
         district = resolve_district(district_name[:64])
         if district is None:
-            raise UserError(f"未知的区县或功能区：“{district_name[:64]}”")
+            raise UserError(f"未知的区县或功能区：“{district_name[:64]}”", field="district")
     elif district_name:
-        raise UserError("只有区县专员需要指定所属区县")
+        raise UserError("只有区县专员需要指定所属区县", field="district")
     check_password_strength(password)
     user = User(
         username=username,

@@ -17,7 +17,13 @@ T = TypeVar("T")
 
 class Refusal(ValueError):
     """A change a service will not make, with the reason in Chinese for the person who asked. Every
-    domain's error (LeadError, ProjectError, EnterpriseError …) is one."""
+    domain's error (LeadError, ProjectError, EnterpriseError …) is one. `field` names the input it
+    concerns, so a form can show the message beside it (Problems sets it for every field it checks)."""
+
+    def __init__(self, message: str = "", field: str | None = None):
+        super().__init__(message)
+        if field:
+            self.field = field
 
 
 class Conflict(Refusal):

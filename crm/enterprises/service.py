@@ -296,23 +296,23 @@ def update_enterprise(enterprise: Enterprise, raw: dict, seen_version: int) -> E
 
 def add_contact(enterprise: Enterprise, raw: dict) -> Contact:
     """A contact person of the enterprise."""
-    name = clean_text(raw.get("name"), "联系人姓名", 32, EnterpriseError)
-    if not name:
-        raise EnterpriseError("请填写联系人姓名")
-    phone = clean_text(raw.get("phone"), "电话", 32, EnterpriseError)
-    if phone and not PHONE.match(phone):
-        raise EnterpriseError(f"电话“{phone}”格式不正确")
-    email = clean_text(raw.get("email"), "邮箱", 128, EnterpriseError)
-    if email and not EMAIL.match(email):
-        raise EnterpriseError(f"邮箱“{email}”格式不正确")
-    contact = Contact(
-        enterprise=enterprise,
-        name=name,
-        title=clean_text(raw.get("title"), "职务", 64, EnterpriseError),
-        phone=phone,
-        email=email,
-        active=True,
-    )
+    problems = Problems(EnterpriseError)
+    with problems.field("name"):
+        name = clean_text(raw.get("name"), "联系人姓名", 32, EnterpriseError)
+        if not name:
+            raise EnterpriseError("请填写联系人姓名")
+    with problems.field("title"):
+        title = clean_text(raw.get("title"), "职务", 64, EnterpriseError)
+    with problems.field("phone"):
+        phone = clean_text(raw.get("phone"), "电话", 32, EnterpriseError)
+        if phone and not PHONE.match(phone):
+            raise EnterpriseError(f"电话“{phone}”格式不正确")
+    with problems.field("email"):
+        email = clean_text(raw.get("email"), "邮箱", 128, EnterpriseError)
+        if email and not EMAIL.match(email):
+            raise EnterpriseError(f"邮箱“{email}”格式不正确")
+    problems.raise_first()
+    contact = Contact(enterprise=enterprise, name=name, title=title, phone=phone, email=email, active=True)
     db.session.add(contact)
     db.session.flush()
     return contact

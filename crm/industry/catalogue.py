@@ -12,6 +12,7 @@ from crm.audit.models import AuditLog
 from crm.core.excel import xlsx_bytes
 from crm.core.text import clean_text
 from crm.core.transaction import Conflict, Refusal
+from crm.core.validation import Problems
 from crm.extensions import db
 from crm.industry.models import (
     ACTIONS,
@@ -147,12 +148,18 @@ def update_entry(entry: CatalogueEntry, values: dict, seen_version: int) -> Cata
         raise CatalogueError("此条目的产品方向已从产业地图数据中移除，不能重新启用")
     if values["action"] not in ACTIONS or values["gap"] not in GAPS or values["priority"] not in PRIORITIES:
         raise CatalogueError("招商动作、环节类型或优先级无效")
-    clusters = list(db.session.scalars(select(Cluster).where(Cluster.code.in_(values["clusters"]))))
-    if len(clusters) != len(set(values["clusters"])):
-        raise CatalogueError("所选产业集群无效")
-    verb = clean_text(values["verb"], "原文用语", 128, CatalogueError) or entry.verb
-    keywords = parse_keywords(values["keywords"])
-    note = clean_text(values["note"], "备注", 2000, CatalogueError)
+    problems = Problems(CatalogueError)
+    with problems.field("clusters"):
+        clusters = list(db.session.scalars(select(Cluster).where(Cluster.code.in_(values["clusters"]))))
+        if len(clusters) != len(set(values["clusters"])):
+            raise CatalogueError("所选产业集群无效")
+    with problems.field("verb"):
+        verb = clean_text(values["verb"], "原文用语", 128, CatalogueError) or entry.verb
+    with problems.field("keywords"):
+        keywords = parse_keywords(values["keywords"])
+    with problems.field("note"):
+        note = clean_text(values["note"], "备注", 2000, CatalogueError)
+    problems.raise_first()
     # No autoflush while assigning: loading the old cluster list would flush the first changes
     # before the version is bumped.
     with db.session.no_autoflush:

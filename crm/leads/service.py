@@ -186,20 +186,23 @@ def gate_problems(lead: Lead, stage: str) -> list[str]:
 def move_lead(lead: Lead, stage: str, by: User, note: str = "", lost_reason: str | None = None) -> Lead:
     """Move a lead to another stage, through the gates; 签约 goes through sign_lead instead."""
     if stage not in STAGES:
-        raise LeadError(f"未知的阶段“{stage}”")
+        raise LeadError(f"未知的阶段“{stage}”", field="stage")
     if lead.stage == SIGNED:
         raise LeadError("已签约的线索不能再变更阶段（后续进展请在项目中更新）")
     if stage == lead.stage:
-        raise LeadError(f"线索已处于“{stage}”阶段")
+        raise LeadError(f"线索已处于“{stage}”阶段", field="stage")
     if stage == SIGNED:
-        raise LeadError("签约请使用“签约”操作，填写协议投资额和签约日期")
-    note = clean_text(note, "说明", 500, LeadError)
-    if stage == LOST:
-        if lost_reason not in LOST_REASONS:
+        raise LeadError("签约请使用“签约”操作，填写协议投资额和签约日期", field="stage")
+    problems = Problems(LeadError)
+    with problems.field("note"):
+        note = clean_text(note, "说明", 500, LeadError)
+    with problems.field("lost_reason"):
+        if stage == LOST and lost_reason not in LOST_REASONS:
             raise LeadError(f"标记为流失须选择原因：{'、'.join(LOST_REASONS)}")
-    problems = gate_problems(lead, stage)
-    if problems:
-        raise LeadError("；".join(problems))
+    problems.raise_first()
+    missing = gate_problems(lead, stage)
+    if missing:
+        raise LeadError("；".join(missing))
     before = lead.stage
     lead.stage = stage
     lead.lost_reason = lost_reason if stage == LOST else None
@@ -211,23 +214,31 @@ def move_lead(lead: Lead, stage: str, by: User, note: str = "", lost_reason: str
 def add_follow_up(lead: Lead, raw: dict, by: User, today: date | None = None) -> FollowUp:
     """Record a contact; it becomes the lead's last contact and may set the next follow-up date."""
     today = today or today_local()
-    occurred = parse_day(raw.get("occurred_on"), "跟进日期", LeadError) or today
-    if occurred > today:
-        raise LeadError("跟进日期不能晚于今天（计划中的跟进请填写“下次跟进日期”）")
-    kind = _text(raw.get("kind"))
-    if kind not in FOLLOW_UP_KINDS:
-        raise LeadError(f"请选择跟进方式：{'、'.join(FOLLOW_UP_KINDS)}")
-    notes = clean_text(raw.get("notes"), "情况记录", 5000, LeadError)
-    if not notes:
-        raise LeadError("请填写情况记录")
-    next_on = parse_day(raw.get("next_follow_up_on"), "下次跟进日期", LeadError)
-    if next_on and next_on < today:
-        raise LeadError("下次跟进日期不能早于今天")
+    problems = Problems(LeadError)
+    with problems.field("occurred_on"):
+        occurred = parse_day(raw.get("occurred_on"), "跟进日期", LeadError) or today
+        if occurred > today:
+            raise LeadError("跟进日期不能晚于今天（计划中的跟进请填写“下次跟进日期”）")
+    with problems.field("kind"):
+        kind = _text(raw.get("kind"))
+        if kind not in FOLLOW_UP_KINDS:
+            raise LeadError(f"请选择跟进方式：{'、'.join(FOLLOW_UP_KINDS)}")
+    with problems.field("notes"):
+        notes = clean_text(raw.get("notes"), "情况记录", 5000, LeadError)
+        if not notes:
+            raise LeadError("请填写情况记录")
+    with problems.field("next_follow_up_on"):
+        next_on = parse_day(raw.get("next_follow_up_on"), "下次跟进日期", LeadError)
+        if next_on and next_on < today:
+            raise LeadError("下次跟进日期不能早于今天")
+    with problems.field("participants"):
+        participants = clean_text(raw.get("participants"), "参与人员", 256, LeadError)
+    problems.raise_first()
     follow_up = FollowUp(
         lead=lead,
         occurred_on=occurred,
         kind=kind,
-        participants=clean_text(raw.get("participants"), "参与人员", 256, LeadError),
+        participants=participants,
         notes=notes,
         created_by=by,
     )
@@ -244,17 +255,23 @@ def sign_lead(lead: Lead, raw: dict, by: User, today: date | None = None) -> Pro
     """签约: the lead becomes a project (agreed investment, district, catalogue entry, signed date)."""
     if lead.stage in CLOSED:
         raise LeadError(f"“{lead.stage}”的线索不能签约")
-    signed_on = parse_day(raw.get("signed_on"), "签约日期", LeadError)
-    if signed_on is None:
-        raise LeadError("请填写签约日期")
-    if signed_on > (today or today_local()):
-        raise LeadError("签约日期不能晚于今天")
-    amount = parse_whole(raw.get("agreed_investment_wan"), "协议投资额（万元）", LeadError)
-    problems = [p for p in gate_problems(lead, LeadStage.NEGOTIATION) if "意向投资" not in p]
+    problems = Problems(LeadError)
+    with problems.field("signed_on"):
+        signed_on = parse_day(raw.get("signed_on"), "签约日期", LeadError)
+        if signed_on is None:
+            raise LeadError("请填写签约日期")
+        if signed_on > (today or today_local()):
+            raise LeadError("签约日期不能晚于今天")
+    with problems.field("agreed_investment_wan"):
+        amount = parse_whole(raw.get("agreed_investment_wan"), "协议投资额（万元）", LeadError)
+    problems.raise_first()
+    missing = [p for p in gate_problems(lead, LeadStage.NEGOTIATION) if "意向投资" not in p]
+    no_amount = "签约须填写协议投资额（万元，大于 0）"
     if not amount:
-        problems.append("签约须填写协议投资额（万元，大于 0）")
-    if problems:
-        raise LeadError("；".join(problems))
+        missing.append(no_amount)
+    if missing:
+        # The gates concern the lead, not this form; only a missing amount is the form's field.
+        raise LeadError("；".join(missing), field="agreed_investment_wan" if missing == [no_amount] else None)
     project = open_project(
         name=lead.title,
         enterprise=lead.enterprise,

@@ -55,6 +55,7 @@ def new_user():
                 district_name=form.district.data if form.role.data == DISTRICT else None,
             ),
             lambda user: f"已创建用户 {user.username}（{user.role_label}）。",
+            form=form,
         )
         if saved.ok:
             return redirect(url_for("admin.user_detail", user_id=saved.value.id))
@@ -79,7 +80,7 @@ def user_password(user_id: int):
     form = PasswordResetForm()
     if form.validate_on_submit():
         success = f"已重置 {user.username} 的密码，其已登录的会话全部失效。"
-        if save(lambda: reset_password(user, form.password.data), success).ok:
+        if save(lambda: reset_password(user, form.password.data), success, form=form).ok:
             return redirect(url_for("admin.user_detail", user_id=user.id))
     else:
         flash_form_errors(form)

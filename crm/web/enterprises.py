@@ -119,6 +119,7 @@ def new():
         saved = save(
             lambda: create_enterprise(form.raw(), confirm_duplicate=form.confirm_duplicate.data),
             lambda enterprise: f"已创建企业“{enterprise.name}”。",
+            form=form,
             shown_by_page=(DuplicateWarning,),
         )
         if saved.ok:
@@ -135,6 +136,11 @@ def detail(enterprise_id: int):
     enterprise = get_visible_or_404(Enterprise, enterprise_id)
     if enterprise.merged_into_id is not None:
         return _to_kept(enterprise)
+    return _detail_page(enterprise, ContactForm(formdata=None))
+
+
+def _detail_page(enterprise: Enterprise, contact_form: ContactForm):
+    """An enterprise's page; `contact_form` comes back as typed after a failed submit."""
     leads = db.session.scalars(visible_leads(LeadFilter(enterprise_id=enterprise.id))).all()
     can_edit = current_user.has_role(*EDITORS)
     return render_template(
@@ -147,7 +153,7 @@ def detail(enterprise_id: int):
         ),
         duplicates=_visible_duplicates(enterprise) if can_edit else [],
         match=match_enterprise(enterprise),
-        contact_form=ContactForm(),
+        contact_form=contact_form,
         can_edit=can_edit,
     )
 
@@ -182,7 +188,9 @@ def edit(enterprise_id: int):
         form.fill(enterprise)
     elif form.validate_on_submit():
         if save(
-            lambda: update_enterprise(enterprise, form.raw(), form.version.data or 0), "已保存企业信息。"
+            lambda: update_enterprise(enterprise, form.raw(), form.version.data or 0),
+            "已保存企业信息。",
+            form=form,
         ).ok:
             return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id))
     return render_template("enterprises/form.html", form=form, duplicates=[], enterprise=enterprise)
@@ -197,10 +205,11 @@ def new_contact(enterprise_id: int):
         return _to_kept(enterprise)
     form = ContactForm()
     if form.validate_on_submit():
-        save(lambda: add_contact(enterprise, form.data), "已添加联系人。")
+        if save(lambda: add_contact(enterprise, form.data), "已添加联系人。", form=form).ok:
+            return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id))
     else:
         flash_form_errors(form)
-    return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id))
+    return _detail_page(get_visible_or_404(Enterprise, enterprise_id), form)
 
 
 def _mergeable(enterprise_id: int) -> Enterprise:

@@ -141,6 +141,7 @@ def catalogue_edit(code: str):
         saved = save(
             lambda: cat.update_entry(entry, form.values(), form.version.data),
             f"已保存目录条目 {entry.code}。",
+            form=form,
             shown_by_page=(cat.EditConflict,),
         )
         if saved.ok:

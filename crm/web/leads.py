@@ -158,24 +158,45 @@ def new(enterprise_id: int):
 @bp.route("/<int:lead_id>")
 def detail(lead_id: int):
     """A lead with its timeline of follow-ups, stage changes and edits."""
-    lead = get_visible_or_404(Lead, lead_id)
-    follow_form = FollowUpForm(
-        formdata=None,
-        occurred_on=today_local().isoformat(),
-        next_follow_up_on=(today_local() + timedelta(days=7)).isoformat(),
+    return _detail_page(get_visible_or_404(Lead, lead_id))
+
+
+def _detail_page(lead: Lead, **forms):
+    """A lead's page. `forms` are the ones a failed submit brings back with what was typed and the
+    messages beside their fields; the others start fresh."""
+    today = today_local()
+    forms.setdefault(
+        "follow_form",
+        FollowUpForm(
+            formdata=None,
+            occurred_on=today.isoformat(),
+            next_follow_up_on=(today + timedelta(days=7)).isoformat(),
+        ),
     )
-    return render_template(
+    forms.setdefault("move_form", MoveForm(formdata=None))
+    forms.setdefault("sign_form", SignForm(formdata=None, signed_on=today.isoformat()))
+    page = render_template(
         "leads/detail.html",
         lead=lead,
         # Through the scope: the bureau may have moved the project to another district.
         project=project_of_lead(lead),
         timeline=build_timeline(lead_ids=[lead.id], limit=TIMELINE_LIMIT),
         may_change=may_change_lead(current_user, lead),
-        follow_form=follow_form,
-        move_form=MoveForm(formdata=None),
-        sign_form=SignForm(formdata=None, signed_on=today_local().isoformat()),
         owners=possible_owners() if current_user.role in (MANAGER, ADMIN) else [],
+        **forms,
     )
+    return page
+
+
+def _submit_on_page(lead: Lead, form, form_name: str, action, success):
+    """A form of the lead page: saved and back to the page, or the page again with the form as typed
+    — nothing is lost, and a date typed stays the date typed."""
+    if form.validate_on_submit():
+        if save(action, success, form=form).ok:
+            return redirect(url_for("leads.detail", lead_id=lead.id))
+    else:
+        flash_form_errors(form)
+    return _detail_page(lead, **{form_name: form})
 
 
 @bp.route("/<int:lead_id>/edit", methods=["GET", "POST"])
@@ -187,7 +208,7 @@ def edit(lead_id: int):
     if request.method == "GET":
         form.process(data={**lead_values(lead), "version": lead.version})
     elif form.validate_on_submit():
-        if save(lambda: update_lead(lead, form.data, form.version.data or 0), "已保存线索。").ok:
+        if save(lambda: update_lead(lead, form.data, form.version.data or 0), "已保存线索。", form=form).ok:
             return redirect(url_for("leads.detail", lead_id=lead.id))
     return render_template("leads/form.html", form=form, enterprise=lead.enterprise, lead=lead)
 
@@ -197,12 +218,10 @@ def edit(lead_id: int):
 def new_follow_up(lead_id: int):
     """Record a contact."""
     lead = get_changeable_or_403(Lead, lead_id, may_change_lead)
-    form = FollowUpForm()
-    if form.validate_on_submit():
-        save(lambda: add_follow_up(lead, form.data, current_user._get_current_object()), "已记录跟进。")
-    else:
-        flash_form_errors(form)
-    return redirect(url_for("leads.detail", lead_id=lead.id))
+    form, by = FollowUpForm(), current_user._get_current_object()
+    return _submit_on_page(
+        lead, form, "follow_form", lambda: add_follow_up(lead, form.data, by), "已记录跟进。"
+    )
 
 
 @bp.route("/<int:lead_id>/stage", methods=["POST"])
@@ -210,23 +229,20 @@ def new_follow_up(lead_id: int):
 def move(lead_id: int):
     """Move a lead to another stage (the gates apply); the kanban posts here too."""
     lead = get_changeable_or_403(Lead, lead_id, may_change_lead)
-    form = MoveForm()
-    if form.validate_on_submit():
-        save(
-            lambda: move_lead(
-                lead,
-                form.stage.data,
-                current_user._get_current_object(),
-                form.note.data,
-                form.lost_reason.data or None,
-            ),
-            f"线索“{lead.title}”已移至“{form.stage.data}”。",
-        )
-    else:
-        flash_form_errors(form)
+    form, by = MoveForm(), current_user._get_current_object()
+
+    def action():
+        return move_lead(lead, form.stage.data, by, form.note.data, form.lost_reason.data or None)
+
+    moved = f"线索“{lead.title}”已移至“{form.stage.data}”。"
     if request.form.get("from") == "board":
+        # The board has nothing typed to keep: its message is shown on the board.
+        if form.validate_on_submit():
+            save(action, moved)
+        else:
+            flash_form_errors(form)
         return redirect(url_for("leads.board"))
-    return redirect(url_for("leads.detail", lead_id=lead.id))
+    return _submit_on_page(lead, form, "move_form", action, moved)
 
 
 @bp.route("/<int:lead_id>/sign", methods=["POST"])
@@ -234,12 +250,10 @@ def move(lead_id: int):
 def sign(lead_id: int):
     """签约: the lead becomes a project."""
     lead = get_changeable_or_403(Lead, lead_id, may_change_lead)
-    form = SignForm()
-    if form.validate_on_submit():
-        save(lambda: sign_lead(lead, form.data, current_user._get_current_object()), "已签约，项目已建立。")
-    else:
-        flash_form_errors(form)
-    return redirect(url_for("leads.detail", lead_id=lead.id))
+    form, by = SignForm(), current_user._get_current_object()
+    return _submit_on_page(
+        lead, form, "sign_form", lambda: sign_lead(lead, form.data, by), "已签约，项目已建立。"
+    )
 
 
 @bp.route("/<int:lead_id>/owner", methods=["POST"])

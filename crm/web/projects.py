@@ -13,6 +13,7 @@ from crm.core.excel import XLSX, xlsx_bytes
 from crm.core.forms import first_error
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
+from crm.core.validation import problems_of
 from crm.extensions import db
 from crm.industry.models import PLAN_START, CatalogueEntry, Cluster
 from crm.industry.service import all_clusters, all_sectors
@@ -158,11 +159,18 @@ def _may_report(project: Project) -> bool:
 @bp.route("/<int:project_id>")
 def detail(project_id: int):
     """A project: its figures, milestones (plan against actual) and every update."""
-    project = get_visible_or_404(Project, project_id)
+    return _detail_page(get_visible_or_404(Project, project_id))
+
+
+def _detail_page(project: Project, form: UpdateForm | None = None):
+    """A project's page; `form` is an update a failed submit brings back as typed."""
     today = today_local()
-    form = UpdateForm(formdata=None, reported_on=today.isoformat())
-    corrected = {u.corrects_id for u in project.updates if u.corrects_id}
-    return render_template(
+    if form is None:
+        correcting = _update_of(project, request.args.get("correct", ""))
+        form = UpdateForm(
+            formdata=None, reported_on=today.isoformat(), corrects_id=str(correcting.id) if correcting else ""
+        )
+    page = render_template(
         "projects/detail.html",
         project=project,
         today=today,
@@ -170,15 +178,16 @@ def detail(project_id: int):
         form=form,
         may_report=_may_report(project),
         may_edit=current_user.role in PROJECT_EDITORS,
-        corrected=corrected,
-        correcting=_correcting(project),
+        corrected={u.corrects_id for u in project.updates if u.corrects_id},
+        correcting=_update_of(project, form.corrects_id.data or ""),
         milestones=[project.milestone(stage) for stage in MILESTONES],
     )
+    return page
 
 
-def _correcting(project: Project):
-    """The update the form corrects when opened with ?correct=<id>."""
-    ident = request.args.get("correct", "")
+def _update_of(project: Project, ident: str):
+    """The update of this project a correction names (?correct=<id> or the form's corrects_id)."""
+    ident = str(ident or "")
     return next((u for u in project.updates if ident.isdigit() and u.id == int(ident)), None)
 
 
@@ -191,7 +200,7 @@ def new_update(project_id: int):
     form = UpdateForm()
     if not form.validate_on_submit():
         flash(first_error(form) or "提交无效", "danger")
-        return redirect(url_for("projects.detail", project_id=project.id))
+        return _detail_page(project, form)
     before = project.health(today_local())
 
     def added(update) -> str:
@@ -205,11 +214,11 @@ def new_update(project_id: int):
             current_user,
         ),
         added,
+        form=form,
     )
     if not saved.ok:
-        return redirect(
-            url_for("projects.detail", project_id=project.id, correct=form.corrects_id.data or None)
-        )
+        # The page again with what was typed, the correction still named.
+        return _detail_page(get_visible_or_404(Project, project_id), form)
     return redirect(url_for("projects.detail", project_id=project.id))
 
 
@@ -221,16 +230,18 @@ def edit(project_id: int):
         abort(403)
     form = ProjectEditForm()
     values = edit_values(project)
-    conflict = []
+    conflict, problems = [], {}
     if request.method == "POST":
+        # What was typed comes back whatever goes wrong.
+        submitted = {key: request.form.get(key, "") for key in values}
         if form.validate_on_submit():
-            submitted = {key: request.form.get(key, "") for key in values}
             saved = save(
                 lambda: update_project(project, submitted, form.version.data or 0), "已保存项目信息。"
             )
             if saved.ok:
                 return redirect(url_for("projects.detail", project_id=project.id))
             values = submitted
+            problems = dict(reversed(problems_of(saved.error)))  # the first message of each field
             if isinstance(saved.error, ProjectConflict):
                 conflict = saved.error.changes
                 project = get_visible_or_404(Project, project_id)
@@ -238,6 +249,7 @@ def edit(project_id: int):
                 form.version.data = project.version
         else:
             flash(first_error(form) or "提交无效", "danger")
+            values = submitted
     else:
         form.version.data = project.version
     return render_template(
@@ -246,6 +258,7 @@ def edit(project_id: int):
         form=form,
         values=values,
         conflict=conflict,
+        problems=problems,
         milestones=MILESTONES,
         districts=all_districts(),
     )
