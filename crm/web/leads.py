@@ -145,9 +145,8 @@ def new(enterprise_id: int):
         form.catalogue_code.data = request.args.get("catalogue_code", "")[:16]
         form.district.data = request.args.get("district", "")[:64]
     if form.validate_on_submit():
-        saved = save(
-            lambda: create_lead(enterprise, form.data, current_user._get_current_object()), "已登记线索。"
-        )
+        owner = current_user._get_current_object()
+        saved = save(lambda: create_lead(enterprise, form.data, owner), "已登记线索。", form=form)
         if saved.ok:
             return redirect(url_for("leads.detail", lead_id=saved.value.id))
     return render_template(

@@ -1,0 +1,200 @@
+"""No typed input is ever lost or changed by an error: a real browser submits every form of the
+application with one bad field and finds every other field as it was typed, the message beside the
+bad field (and at the top), and nothing saved. A date typed into the signing form is the date stored."""
+
+import re
+from datetime import timedelta
+
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from crm.auth.models import User
+from crm.core.timeutil import today_local
+from crm.enterprises.models import Contact, Enterprise
+from crm.extensions import db
+from crm.industry.models import CatalogueEntry
+from crm.leads.models import FollowUp, Lead, StageChange
+from crm.leads.service import add_follow_up, move_lead
+from crm.projects.models import Project, ProjectUpdate
+from tests.conftest import PASSWORD
+
+COUNTED = (Enterprise, Contact, Lead, FollowUp, StageChange, Project, ProjectUpdate)
+
+
+def _counts(live_app) -> dict[str, int]:
+    with live_app.app_context():
+        return {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in COUNTED}
+
+
+def _login(page, live_server, username: str) -> None:
+    page.goto(live_server + "/logout")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def _refused(page, control, message: str) -> None:
+    """The message sits beside the control (its invalid-feedback) and in the summary at the top."""
+    expect(control).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(page.locator(".invalid-feedback", has_text=message).first).to_be_visible()
+    expect(page.locator(".alert-danger", has_text=message)).to_be_visible()
+
+
+def test_every_form_comes_back_as_typed_and_saves_nothing(
+    page, live_server, live_app, make_enterprise, make_lead, make_project
+):
+    today = today_local()
+    with live_app.app_context():
+        officer = db.session.scalar(select(User).where(User.username == "live_officer"))
+        firm = make_enterprise(name="表单测试材料有限公司", hq_province="江苏省")
+        lead = make_lead(
+            firm,
+            officer,
+            title="表单测试线索",
+            source="展会",
+            district="涪陵区",
+            catalogue_code="CH-PA-03",
+            intended_investment_wan="30000",
+        )
+        add_follow_up(lead, {"kind": "电话", "notes": "首次电话沟通"}, officer)
+        move_lead(lead, "初步接洽", officer)
+        db.session.commit()
+        project = make_project(
+            name="表单测试项目", enterprise=firm, district="涪陵区", signed_on=today - timedelta(days=60)
+        )
+        firm_id, lead_id, project_id = firm.id, lead.id, project.id
+    before = _counts(live_app)
+    _login(page, live_server, "live_officer")
+
+    # A new enterprise: 2.5 万元 of revenue is refused; the name, province and products stay.
+    page.goto(live_server + "/enterprises/new")
+    page.get_by_label("企业名称").fill("表单新建材料有限公司")
+    page.get_by_label("总部省份").fill("浙江省")
+    page.get_by_label("主要产品").fill("聚酰胺 PA66 切片")
+    page.get_by_label("年营业收入（万元）").fill("2.5")
+    page.get_by_role("button", name="保存").click()
+    _refused(page, page.get_by_label("年营业收入（万元）"), "应为整数，不能有小数")
+    expect(page.get_by_label("企业名称")).to_have_value("表单新建材料有限公司")
+    expect(page.get_by_label("总部省份")).to_have_value("浙江省")
+    expect(page.get_by_label("主要产品")).to_have_value("聚酰胺 PA66 切片")
+    expect(page.get_by_label("年营业收入（万元）")).to_have_value("2.5")
+
+    # Editing it: a malformed credit code is refused; the products typed stay.
+    page.goto(f"{live_server}/enterprises/{firm_id}/edit")
+    page.get_by_label("主要产品").fill("改性尼龙、阻燃材料")
+    page.get_by_label("统一社会信用代码（境外企业可不填）").fill("12345")
+    page.get_by_role("button", name="保存").click()
+    _refused(page, page.get_by_label("统一社会信用代码（境外企业可不填）"), "统一社会信用代码")
+    expect(page.get_by_label("主要产品")).to_have_value("改性尼龙、阻燃材料")
+
+    # A contact on the enterprise page: a bad phone; the name, title and email stay.
+    page.goto(f"{live_server}/enterprises/{firm_id}")
+    contact = page.locator("form[action$='/contacts']")
+    contact.get_by_label("联系人姓名").fill("王经理")
+    contact.get_by_label("职务").fill("投资总监")
+    contact.get_by_label("电话").fill("打电话")
+    contact.get_by_label("邮箱").fill("wang@example.com")
+    contact.get_by_role("button", name="添加联系人").click()
+    contact = page.locator("form[action$='/contacts']")
+    _refused(page, contact.get_by_label("电话"), "电话“打电话”格式不正确")
+    expect(contact.get_by_label("联系人姓名")).to_have_value("王经理")
+    expect(contact.get_by_label("职务")).to_have_value("投资总监")
+    expect(contact.get_by_label("邮箱")).to_have_value("wang@example.com")
+
+    # A new lead: 2.5 万元 intended; the title, source and district stay.
+    page.goto(f"{live_server}/leads/new/{firm_id}")
+    page.get_by_label("线索名称").fill("表单第二期")
+    page.get_by_label("来源").select_option("以商招商")
+    page.get_by_label("意向区县").select_option("长寿区")
+    page.get_by_label("意向投资（万元）").fill("2.5")
+    page.get_by_role("button", name="保存").click()
+    _refused(page, page.get_by_label("意向投资（万元）"), "应为整数，不能有小数")
+    expect(page.get_by_label("线索名称")).to_have_value("表单第二期")
+    expect(page.get_by_label("来源")).to_have_value("以商招商")
+    expect(page.get_by_label("意向区县")).to_have_value("长寿区")
+
+    # Editing the lead: an unknown catalogue code; the new title stays.
+    page.goto(f"{live_server}/leads/{lead_id}/edit")
+    page.get_by_label("线索名称").fill("表单测试线索（改）")
+    page.get_by_label("目录条目代码（如 CH-PA-03）").fill("XX-99")
+    page.get_by_role("button", name="保存").click()
+    _refused(page, page.get_by_label("目录条目代码（如 CH-PA-03）"), "未知或已停用的目录条目代码")
+    expect(page.get_by_label("线索名称")).to_have_value("表单测试线索（改）")
+
+    # A follow-up: a next date in the past; the notes, participants and kind stay.
+    page.goto(f"{live_server}/leads/{lead_id}")
+    page.get_by_label("方式").select_option("拜访")
+    page.get_by_label("参与人员").fill("李招商、王经理")
+    page.get_by_label("情况记录").fill("上门拜访，企业关注用地指标")
+    page.get_by_label("下次跟进日期").fill((today - timedelta(days=3)).isoformat())
+    page.get_by_role("button", name="保存跟进").click()
+    _refused(page, page.get_by_label("下次跟进日期"), "下次跟进日期不能早于今天")
+    expect(page.get_by_label("方式")).to_have_value("拜访")
+    expect(page.get_by_label("参与人员")).to_have_value("李招商、王经理")
+    expect(page.get_by_label("情况记录")).to_have_value("上门拜访，企业关注用地指标")
+
+    # A stage move to 流失 without a reason; the note stays.
+    page.get_by_label("目标阶段").select_option("流失")
+    page.get_by_label("说明", exact=True).fill("企业另选他地")
+    page.get_by_role("button", name="变更").click()
+    _refused(page, page.get_by_label("流失原因"), "标记为流失须选择原因")
+    expect(page.get_by_label("目标阶段")).to_have_value("流失")
+    expect(page.get_by_label("说明", exact=True)).to_have_value("企业另选他地")
+
+    # Signing: the typed date survives an error in the amount, and is the date stored.
+    signed_on = (today - timedelta(days=10)).isoformat()
+    page.get_by_label("签约日期").fill(signed_on)
+    page.get_by_label("协议投资额").fill("2.5")
+    page.get_by_role("button", name="签约").click()
+    _refused(page, page.get_by_label("协议投资额"), "应为整数，不能有小数")
+    expect(page.get_by_label("签约日期")).to_have_value(signed_on)
+
+    # The project's update: 2.5 万元 of funds; the note, issues and date stay.
+    page.goto(f"{live_server}/projects/{project_id}")
+    update = page.locator("#update form")
+    reported = (today - timedelta(days=1)).isoformat()
+    update.get_by_label("填报日期", exact=True).fill(reported)
+    update.get_by_label("本月到位资金（万元）").fill("2.5")
+    update.get_by_label("进展情况").fill("设备进场调试")
+    update.get_by_label("需协调事项（需要市级帮助解决的问题）").fill("110kV 变电站接入")
+    update.get_by_role("button", name="提交进展").click()
+    _refused(page, update.get_by_label("本月到位资金（万元）"), "应为整数，不能有小数")
+    expect(update.get_by_label("填报日期", exact=True)).to_have_value(reported)
+    expect(update.get_by_label("进展情况")).to_have_value("设备进场调试")
+    expect(update.get_by_label("需协调事项（需要市级帮助解决的问题）")).to_have_value("110kV 变电站接入")
+
+    # The project's edit: 2.5 万元 agreed; the park stays.
+    page.goto(f"{live_server}/projects/{project_id}/edit")
+    page.get_by_label("园区").fill("白涛化工园区")
+    page.get_by_label("协议投资额（万元）").fill("2.5")
+    page.get_by_role("button", name="保存").click()
+    _refused(page, page.get_by_label("协议投资额（万元）"), "应为整数，不能有小数")
+    expect(page.get_by_label("园区")).to_have_value("白涛化工园区")
+
+    assert _counts(live_app) == before  # nothing at all was saved
+
+    # Fixing only the amount on the lead page signs with the date that was typed, not today's.
+    page.goto(f"{live_server}/leads/{lead_id}")
+    page.get_by_label("签约日期").fill(signed_on)
+    page.get_by_label("协议投资额").fill("30000")
+    page.get_by_role("button", name="签约").click()
+    expect(page.get_by_text("已签约，项目已建立。")).to_be_visible()
+    with live_app.app_context():
+        signed = db.session.scalar(select(Project).where(Project.lead_id == lead_id))
+        assert signed.signed_on.isoformat() == signed_on
+
+
+def test_the_catalogue_editor_keeps_what_the_manager_typed(page, live_server, live_app):
+    with live_app.app_context():
+        entry = db.session.scalar(select(CatalogueEntry).where(CatalogueEntry.code == "NF-AL-01"))
+        version, note = entry.version, entry.note
+    _login(page, live_server, "live_manager")
+    page.goto(live_server + "/catalogue/NF-AL-01/edit")
+    page.get_by_label("备注").fill("重点对接长三角铝加工企业")
+    page.get_by_label("关键词（用逗号、顿号或换行分隔）").fill("、".join(f"词{n}" for n in range(45)))
+    page.get_by_role("button", name="保存").click()
+    _refused(page, page.get_by_label("关键词（用逗号、顿号或换行分隔）"), "关键词最多 40 个")
+    expect(page.get_by_label("备注")).to_have_value("重点对接长三角铝加工企业")
+    with live_app.app_context():
+        entry = db.session.scalar(select(CatalogueEntry).where(CatalogueEntry.code == "NF-AL-01"))
+        assert (entry.version, entry.note) == (version, note)
