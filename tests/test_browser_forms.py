@@ -198,3 +198,23 @@ def test_the_catalogue_editor_keeps_what_the_manager_typed(page, live_server, li
     with live_app.app_context():
         entry = db.session.scalar(select(CatalogueEntry).where(CatalogueEntry.code == "NF-AL-01"))
         assert (entry.version, entry.note) == (version, note)
+
+
+def test_adopting_a_suggestion_fills_the_form_in_place(page, live_server, live_app, make_enterprise):
+    with live_app.app_context():
+        firm_id = make_enterprise(name="采用测试铝业有限公司", products="高强高模耐蚀铝合金").id
+    before = _counts(live_app)
+    _login(page, live_server, "live_officer")
+    page.goto(f"{live_server}/leads/new/{firm_id}")
+    page.get_by_label("线索名称").fill("铝合金扩产项目")
+    page.get_by_label("来源").select_option("以商招商")
+    page.get_by_test_id("suggestions").get_by_role("button", name="采用").first.click()
+    expect(page.get_by_label("目录条目代码（如 CH-PA-03）")).to_have_value("NF-AL-01")
+    expect(page.get_by_label("意向区县")).not_to_have_value("")
+    expect(page.get_by_label("线索名称")).to_have_value("铝合金扩产项目")
+    expect(page.get_by_label("来源")).to_have_value("以商招商")
+    assert _counts(live_app) == before
+    # The code field offers every entry by code, name and synonyms as the officer types.
+    expect(page.locator("#catalogue-entries option[value='CH-PA-03']")).to_have_attribute(
+        "label", re.compile("PA—66")
+    )

@@ -5,10 +5,11 @@ import json
 import sys
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
+from crm.leads.models import Lead
 from crm.matching.matcher import ClusterInfo, EntryInfo, Matcher
 from crm.readmodels import matching
 from crm.readmodels.matching import get_matcher
@@ -205,11 +206,16 @@ def test_lead_form_suggests_an_entry_and_a_district_accepted_with_one_click(
     login_as("officer")
     firm = make_enterprise(name="示例铝业有限公司", products="高强高模耐蚀铝合金")
     page = client.get(f"/leads/new/{firm.id}").text
-    link = next(line for line in page.splitlines() if "catalogue_code=NF-AL-01" in line and "采用" in line)
-    url = link.split('href="')[1].split('"')[0].replace("&amp;", "&")
-    prefilled = client.get(url).text
+    button = next(line for line in page.splitlines() if 'value="NF-AL-01"' in line and "采用" in line)
+    assert 'name="adopt"' in button and 'form="lead-form"' in button
+    # 「采用」 submits what was typed without saving: the entry and district are filled in place.
+    prefilled = client.post(
+        f"/leads/new/{firm.id}", data={"title": "铝合金扩产", "source": "以商招商", "adopt": "NF-AL-01"}
+    ).text
     assert 'name="catalogue_code" type="text" value="NF-AL-01"' in prefilled
     assert "selected" in prefilled.split('name="district"')[1].split("</select>")[0]
+    assert 'value="铝合金扩产"' in prefilled and '<option selected value="以商招商">' in prefilled
+    assert db.session.scalar(select(func.count()).select_from(Lead)) == 0
 
 
 def test_catalogue_entry_recommends_unworked_targets_within_scope(

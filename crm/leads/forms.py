@@ -11,7 +11,11 @@ from crm.leads.models import FOLLOW_UP_KINDS, LOST_REASONS, SIGNED, SOURCES, STA
 class LeadForm(BaseForm):
     title = StringField("线索名称", validators=[Length(max=128)])
     source = SelectField("来源", choices=choices((s, s) for s in SOURCES))
-    catalogue_code = StringField("目录条目代码（如 CH-PA-03）", validators=[Length(max=16)])
+    # The list of entries (templates/_catalogue_picker.html) lets the officer search by code, name or
+    # synonym as they type.
+    catalogue_code = StringField(
+        "目录条目代码（如 CH-PA-03）", validators=[Length(max=16)], render_kw={"list": "catalogue-entries"}
+    )
     district = SelectField("意向区县", choices=[], validate_choice=False, default="")
     intended_investment_wan = StringField("意向投资（万元）", validators=[Length(max=20)])
     next_follow_up_on = StringField("下次跟进日期", validators=[Length(max=10)], render_kw={"type": "date"})

@@ -5,7 +5,10 @@
   if (!board) return;
   var dragged = null;
   board.addEventListener("dragstart", function (event) {
-    dragged = event.target.closest(".board-card");
+    // Only the cards the user may move are draggable; a link or text dragged out of another card
+    // must not post a move (it would only be refused).
+    dragged = event.target.closest('.board-card[draggable="true"]');
+    if (!dragged) event.preventDefault();
   });
   board.querySelectorAll(".board-column").forEach(function (column) {
     column.addEventListener("dragover", function (event) { event.preventDefault(); });

@@ -14,7 +14,7 @@ from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.industry.service import all_clusters, all_sectors
+from crm.industry.service import all_clusters, all_sectors, catalogue_entries
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
 from crm.leads.models import BOARD, SOURCES, STAGES, Lead
 from crm.leads.service import (
@@ -140,17 +140,29 @@ def new(enterprise_id: int):
         # A page opened before a merge: the lead belongs on the kept record, whose page says so.
         return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id))
     form = _lead_form()
+    suggestions = suggest(enterprise)
     if request.method == "GET":
-        # A suggestion accepted with one click arrives as query parameters; the officer still saves.
+        # A bookmarked suggestion arrives as query parameters; the officer still saves.
         form.catalogue_code.data = request.args.get("catalogue_code", "")[:16]
         form.district.data = request.args.get("district", "")[:64]
-    if form.validate_on_submit():
+    elif "adopt" in request.form:
+        # 「采用」 submits the form as typed without saving it: the suggestion's entry and district
+        # are filled in, everything else comes back unchanged.
+        chosen = next((s for s in suggestions if s["code"] == request.form["adopt"]), None)
+        if chosen is not None:
+            form.catalogue_code.data, form.district.data = chosen["code"], chosen["district"]
+    elif form.validate_on_submit():
         owner = current_user._get_current_object()
         saved = save(lambda: create_lead(enterprise, form.data, owner), "已登记线索。", form=form)
         if saved.ok:
             return redirect(url_for("leads.detail", lead_id=saved.value.id))
     return render_template(
-        "leads/form.html", form=form, enterprise=enterprise, lead=None, suggestions=suggest(enterprise)
+        "leads/form.html",
+        form=form,
+        enterprise=enterprise,
+        lead=None,
+        suggestions=suggestions,
+        picker_entries=catalogue_entries(include_retired=False),
     )
 
 
@@ -209,7 +221,13 @@ def edit(lead_id: int):
     elif form.validate_on_submit():
         if save(lambda: update_lead(lead, form.data, form.version.data or 0), "已保存线索。", form=form).ok:
             return redirect(url_for("leads.detail", lead_id=lead.id))
-    return render_template("leads/form.html", form=form, enterprise=lead.enterprise, lead=lead)
+    return render_template(
+        "leads/form.html",
+        form=form,
+        enterprise=lead.enterprise,
+        lead=lead,
+        picker_entries=catalogue_entries(include_retired=False),
+    )
 
 
 @bp.route("/<int:lead_id>/follow-ups", methods=["POST"])
