@@ -1,11 +1,14 @@
 """Every insert, update and delete of a domain row is in the audit log, in the same transaction."""
 
+from datetime import datetime
+
 from sqlalchemy import select
 
 from crm.audit.listeners import REDACTED
 from crm.audit.models import AuditLog
 from crm.auth.service import reset_password
 from crm.core.actor import acting_as
+from crm.core.timeutil import format_local
 from crm.extensions import db
 from crm.places.models import District
 
@@ -170,3 +173,27 @@ def test_foreign_keys_are_enforced_on_every_database(make_user):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_logins_and_ended_sessions_are_kept_apart_from_data_changes(client, login_as, make_user):
+    officer = login_as("officer", display_name="钱招商")
+    assert [e.action for e in _entries("users", officer.id)] == ["insert", "login"]
+    client.post("/logout")
+    assert _entries("users", officer.id)[-1].action == "session"
+    login_as("manager")
+    data = client.get(f"/audit/?table=users&row_id={officer.id}").text
+    access = client.get(f"/audit/?table=users&row_id={officer.id}&kind=access").text
+    assert "<td>新增</td>" in data and "<td>登录</td>" not in data and "<td>结束会话</td>" not in data
+    assert "<td>登录</td>" in access and "<td>结束会话</td>" in access and "<td>新增</td>" not in access
+
+
+def test_audit_page_shows_people_by_name_and_times_in_beijing(client, login_as):
+    manager = login_as("manager", display_name="孙处长")
+    login = _entries("users", manager.id)[-1]
+    html = client.get(f"/audit/?table=users&row_id={manager.id}&kind=access").text
+    assert f'title="登录名：{manager.username}">孙处长</td>' in html
+    # The login's stored UTC time is shown as Beijing time (UTC+8), in the row and in the change.
+    shown = format_local(login.created_at, "%Y-%m-%d %H:%M:%S")
+    assert shown in html and "时间（北京时间）" in html
+    assert format_local(datetime.fromisoformat(login.after["last_login_at"])) in html
+    assert login.after["last_login_at"] not in html

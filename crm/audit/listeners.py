@@ -179,6 +179,14 @@ def _refuse_rewrites(session: Session) -> None:
             raise AppendOnlyError(f"{type(obj).__name__} 只能追加，不能修改或删除")
 
 
+def _update_action(obj: Any, after: dict) -> str:
+    """ "update", or the access event (login, session) a change of only those columns records."""
+    access = getattr(type(obj), "__access_actions__", {})
+    if after and set(after) <= set(access):
+        return next(access[key] for key in access if key in after)
+    return "update"
+
+
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     _refuse_rewrites(session)
     # Updates and deletes are read before the flush: the old values are still loadable then.
@@ -190,7 +198,7 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
             before.update(collection_before)
             after.update(collection_after)
             if after:
-                pending.append(_entry(obj, "update", before, after))
+                pending.append(_entry(obj, _update_action(obj, after), before, after))
     for obj in session.deleted:
         if _is_audited(obj):
             for attr in inspect(obj).mapper.column_attrs:

@@ -9,7 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 
-ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除"}
+ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除", "login": "登录", "session": "结束会话"}
+# Access, not data: a login, or sessions ended (logout). A model names the columns whose change alone is
+# such an event in __access_actions__; the log page shows them apart from the data changes.
+ACCESS_ACTIONS = ("login", "session")
 
 
 class AuditLog(db.Model):

@@ -28,6 +28,8 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
     __audit_label__ = "用户"
     __audit_redact__ = frozenset({"password_hash"})
+    # A change of only these is an access event in the audit log, not a data change.
+    __access_actions__ = {"last_login_at": "login", "session_version": "session"}
     __field_labels__ = {
         "id": "编号",
         "username": "用户名",

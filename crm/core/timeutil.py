@@ -51,7 +51,15 @@ def shown_value(value) -> str:
         return "否"
     if isinstance(value, list | tuple):
         return "、".join(str(v) for v in value)
+    if isinstance(value, datetime):
+        return format_local(value)
+    if isinstance(value, str) and _STORED_TIME.match(value):
+        # A time the audit log kept as ISO text (UTC): shown as Beijing time, like every other time.
+        return format_local(datetime.fromisoformat(value))
     return str(value)
+
+
+_STORED_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?$")
 
 
 def format_wan(value: int | None) -> str:

@@ -143,6 +143,14 @@ class StageChange(db.Model):
     __tablename__ = "lead_stage_changes"
     __audit_label__ = "线索阶段变更"
     __append_only__ = True
+    __field_labels__ = {
+        "lead_id": "线索编号",
+        "from_stage": "原阶段",
+        "to_stage": "新阶段",
+        "note": "说明",
+        "changed_by_id": "操作人编号",
+        "changed_at": "变更时间",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)

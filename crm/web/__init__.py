@@ -1,6 +1,7 @@
 """The pages: one blueprint per area, thin views over the services and read models below."""
 
 from flask import Flask
+from markupsafe import Markup
 
 from crm.core.pagination import page_url, same_query_url
 from crm.core.timeutil import format_local, format_wan, shown_value
@@ -36,13 +37,19 @@ BLUEPRINTS = (
 )
 
 
+def money(value) -> Markup:
+    """An amount as officials read it (万元 / 亿元), never broken between the number and its unit."""
+    text = format_wan(value)
+    return Markup('<span class="text-nowrap">{}</span>').format(text) if text else Markup("")
+
+
 def register(app: Flask) -> None:
     """Register every page blueprint and the template helpers they use."""
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["shown"] = shown_value
-    app.jinja_env.filters["money"] = format_wan
+    app.jinja_env.filters["money"] = money
     app.jinja_env.globals.update(
         navigation=navigation,
         page_url=page_url,

@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from crm.audit.labels import table_labels
-from crm.audit.models import AuditLog
+from crm.audit.models import ACCESS_ACTIONS, AuditLog
 from crm.auth.models import ADMIN, MANAGER, OFFICER, User
 from crm.auth.permissions import roles_required, scoped
 from crm.core.timeutil import today_local
@@ -16,6 +16,7 @@ from crm.leads.service import stage_counts, visible_leads
 from crm.places.models import District
 from crm.projects.models import TERMINATED, Project
 from crm.projects.service import ProjectFilter, rates, totals, visible_projects
+from crm.web.audit import actor_names
 from reports.figures import Figures, Scope
 
 bp = Blueprint("main", __name__)
@@ -27,12 +28,20 @@ def home():
     if current_user.role == MANAGER:
         return dashboard()
     counts = {"districts": db.session.scalar(scoped(select(func.count(District.id)), District))}
-    recent, labels = [], {}
+    recent, labels, names = [], {}, {}
     if current_user.has_role(MANAGER, ADMIN):
         counts["users"] = db.session.scalar(select(func.count(User.id)).where(User.active.is_(True)))
-        recent = list(db.session.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(8)))
+        recent = list(
+            db.session.scalars(
+                select(AuditLog)
+                .where(AuditLog.action.not_in(ACCESS_ACTIONS))
+                .order_by(AuditLog.id.desc())
+                .limit(8)
+            )
+        )
         labels = table_labels()
-    return render_template("main/home.html", counts=counts, recent=recent, labels=labels)
+        names = actor_names(recent)
+    return render_template("main/home.html", counts=counts, recent=recent, labels=labels, names=names)
 
 
 @bp.route("/dashboard")
