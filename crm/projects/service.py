@@ -339,10 +339,42 @@ class ProjectFilter:
     signed_to: date | None = None
     q: str = ""
     enterprise_id: int | None = None
+    # The narrowings a figure makes (the dashboard counts live projects; the overview's 已开工 the
+    # ones that reached 开工): its link opens the list with the same filter, which says so.
+    live: bool = False
+    reached: str = ""
+
+    @property
+    def notes(self) -> list[str]:
+        """What this filter leaves out, in words the list shows above its rows."""
+        notes = []
+        if self.reached:
+            notes.append(f"仅含已达到“{self.reached}”及之后阶段的项目（不含已终止）")
+        elif self.live:
+            notes.append("不含已终止的项目")
+        return notes
+
+    def query_args(self) -> dict:
+        """The query parameters that reproduce this filter: a figure's link to its list."""
+        args = {
+            "cluster": self.cluster,
+            "district": self.district,
+            "stage": self.stage,
+            "health": self.health,
+            "sector": self.sector,
+            "signed_from": self.signed_from.isoformat() if self.signed_from else "",
+            "signed_to": self.signed_to.isoformat() if self.signed_to else "",
+            "q": self.q,
+            "live": "1" if self.live else "",
+            "reached": self.reached,
+        }
+        return {key: value for key, value in args.items() if value}
 
     @classmethod
     def from_args(cls, args) -> "ProjectFilter":
         return cls(
+            live=args.get("live") == "1",
+            reached=args.get("reached") if args.get("reached") in MILESTONES else "",
             cluster=(args.get("cluster") or "")[:8].upper(),
             district=(args.get("district") or "")[:64],
             stage=args.get("stage") if args.get("stage") in STAGES else "",
@@ -373,6 +405,10 @@ class ProjectFilter:
             stmt = stmt.where(Project.name.contains(self.q, autoescape=True))
         if self.enterprise_id is not None:
             stmt = stmt.where(Project.enterprise_id == self.enterprise_id)
+        if self.live:
+            stmt = stmt.where(Project.stage != TERMINATED)
+        if self.reached:
+            stmt = stmt.where(reached_sql(self.reached))
         return stmt
 
 

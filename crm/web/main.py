@@ -1,5 +1,7 @@
 """The home page: what each role starts the day with."""
 
+from dataclasses import replace
+
 from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -10,11 +12,10 @@ from crm.auth.models import ADMIN, MANAGER, OFFICER, User
 from crm.auth.permissions import roles_required, scoped
 from crm.core.timeutil import today_local
 from crm.extensions import db
-from crm.industry.models import PLAN_START, CatalogueEntry, Cluster
+from crm.industry.models import PLAN_START
 from crm.industry.service import all_clusters
 from crm.leads.service import stage_counts, visible_leads
 from crm.places.models import District
-from crm.projects.models import TERMINATED, Project
 from crm.projects.service import ProjectFilter, rates, totals, visible_projects
 from crm.web.audit import actor_names
 from reports.figures import Figures, Scope
@@ -48,34 +49,25 @@ def home():
 @roles_required(MANAGER, OFFICER, ADMIN)
 def dashboard():
     """驾驶舱: the 2027 targets against today, the pipeline, signings by cluster and the rates,
-    every number linked to the list behind it."""
+    every number counted by the same filter and function as the list it links to."""
     today = today_local()
     period = ProjectFilter(signed_from=PLAN_START, signed_to=today)
-    base = visible_projects(period, today)
-    live = base.where(Project.stage != TERMINATED)
-    clusters = {c.id: c for c in all_clusters()}
-    by_cluster = db.session.execute(
-        live.join(Project.catalogue_entry)
-        .join(CatalogueEntry.clusters)
-        .with_only_columns(Cluster.id, func.count(Project.id), func.sum(Project.agreed_investment_wan))
-        .group_by(Cluster.id)
-    ).all()
-    signings = sorted(
-        (
-            {"cluster": clusters[ident], "count": count, "agreed": int(total or 0)}
-            for ident, count, total in by_cluster
-            if ident in clusters
-        ),
-        key=lambda row: row["cluster"].sort_order,
-    )
-
+    live = replace(period, live=True)
+    signings = []
+    for cluster in all_clusters():
+        # The list's own filter and totals: the number shown is the total the link opens.
+        row_filter = replace(live, cluster=cluster.code)
+        row = totals(visible_projects(row_filter, today))
+        if row.count:
+            signings.append({"cluster": cluster, "totals": row, "filter": row_filter})
     return render_template(
         "main/dashboard.html",
         today=today,
         period=period,
+        live=live,
         targets=Figures(Scope()).targets(),
         funnel=stage_counts(visible_leads()),
         signings=signings,
-        total=rates(base, today)[0],
-        totals=totals(live),
+        total=rates(visible_projects(period, today), today)[0],
+        totals=totals(visible_projects(live, today)),
     )
