@@ -442,3 +442,17 @@ def todo_lists(user, today: date) -> tuple[list[Lead], list[Lead]]:
         or_(Lead.last_contact_on.is_(None), Lead.last_contact_on < today - timedelta(days=QUIET_DAYS))
     ).order_by(Lead.last_contact_on.is_(None).desc(), Lead.last_contact_on, Lead.id)
     return list(db.session.scalars(due)), list(db.session.scalars(quiet))
+
+
+def follow_up_worklist(user, today: date, end: date) -> dict:
+    """The user's open leads whose follow-up is overdue, and those due from today to `end`."""
+    mine = visible_leads(LeadFilter(owner_id=user.id, stages=OPEN), today, user)
+    overdue = mine.where(Lead.overdue_on(today)).order_by(Lead.next_follow_up_on, Lead.id)
+    coming = mine.where(Lead.next_follow_up_on.between(today, end)).order_by(Lead.next_follow_up_on, Lead.id)
+    return {"overdue": list(db.session.scalars(overdue)), "this_week": list(db.session.scalars(coming))}
+
+
+def overdue_count(user, today: date) -> int:
+    """How many of the user's follow-ups are overdue: the badge on 我的待办."""
+    mine = visible_leads(LeadFilter(owner_id=user.id, overdue=True), today, user)
+    return db.session.scalar(mine.with_only_columns(func.count()).order_by(None)) or 0

@@ -137,6 +137,16 @@ class Project(db.Model):
         """A district user sees only the projects in their district."""
         return cls.district_id == district_id
 
+    @property
+    def update_due_on(self) -> date:
+        """When the next progress update is due: STALL_DAYS after the last one (or the signing)."""
+        return (self.last_update_on or self.signed_on) + timedelta(days=STALL_DAYS)
+
+    @classmethod
+    def update_due_by(cls, day: date):
+        """The same rule as update_due_on in SQL: the projects whose next update falls due by `day`."""
+        return func.coalesce(cls.last_update_on, cls.signed_on) <= day - timedelta(days=STALL_DAYS)
+
     def milestone(self, stage: str) -> "Milestone | None":
         return next((m for m in self.milestones if m.stage == stage), None)
 

@@ -5,7 +5,7 @@ Pages, the API and the brief all call these, so the rules and the numbers are th
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,6 +29,7 @@ from crm.projects.models import (
     MILESTONES,
     RANK,
     STAGES,
+    STALLED,
     TERMINATED,
     TERMINATION_REASONS,
     Milestone,
@@ -416,6 +417,46 @@ def visible_projects(filters: ProjectFilter | None = None, today: date | None = 
     """SELECT of the projects the user may see, filtered: behind the list, its export and the API."""
     stmt = scoped(select(Project), Project, user)
     return (filters or ProjectFilter()).apply(stmt, today or today_local())
+
+
+def week_end(today: date) -> date:
+    """The Sunday of today's week: what "this week" means on the work lists."""
+    return today + timedelta(days=6 - today.weekday())
+
+
+def update_worklist(user, today: date) -> dict:
+    """A district user's projects by what they need: an update due this week (or overdue), 滞后 or
+    停滞, in the order they fall due; terminated ones apart. 本区项目 and the home page show it."""
+    projects = db.session.scalars(visible_projects(today=today, user=user)).all()
+    live = sorted((p for p in projects if p.stage != TERMINATED), key=lambda p: (p.update_due_on, p.id))
+    end = week_end(today)
+    return {
+        "live": live,
+        "due": [p for p in live if p.update_due_on <= end],
+        "troubled": [p for p in live if p.health(today) in (BEHIND, STALLED)],
+        "ended": [p for p in projects if p.stage == TERMINATED],
+        "week_end": end,
+    }
+
+
+def updates_due_count(user, today: date) -> int:
+    """How many of the user's live projects need an update by the end of this week: the badge on
+    本区项目 (the same rule as update_worklist's "due")."""
+    stmt = visible_projects(user=user).where(
+        Project.stage != TERMINATED, Project.update_due_by(week_end(today))
+    )
+    return db.session.scalar(stmt.with_only_columns(func.count()).order_by(None)) or 0
+
+
+def recent_updates(user, limit: int = 10) -> list[ProjectUpdate]:
+    """The newest progress updates of the projects the user may see."""
+    stmt = (
+        select(ProjectUpdate)
+        .where(ProjectUpdate.project_id.in_(visible_projects(user=user).with_only_columns(Project.id)))
+        .order_by(ProjectUpdate.reported_on.desc(), ProjectUpdate.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
 
 
 def project_of_lead(lead, user=None) -> Project | None:

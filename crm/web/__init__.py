@@ -20,7 +20,7 @@ from crm.web import (
     projects,
     search,
 )
-from crm.web.nav import navigation
+from crm.web.nav import nav_badges, navigation
 
 BLUEPRINTS = (
     auth.bp,
@@ -52,6 +52,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.globals.update(
         navigation=navigation,
+        nav_badges=nav_badges,
         page_url=page_url,
         same_query_url=same_query_url,
         # Templates compare stages with the enumerations, never with spelled-out words.

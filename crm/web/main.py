@@ -8,15 +8,25 @@ from sqlalchemy import func, select
 
 from crm.audit.labels import table_labels
 from crm.audit.models import ACCESS_ACTIONS, AuditLog
-from crm.auth.models import ADMIN, MANAGER, OFFICER, User
+from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER, User
 from crm.auth.permissions import roles_required, scoped
 from crm.core.timeutil import today_local
 from crm.extensions import db
 from crm.industry.models import PLAN_START
 from crm.industry.service import all_clusters
-from crm.leads.service import stage_counts, visible_leads
+from crm.leads.models import Lead
+from crm.leads.service import LeadFilter, follow_up_worklist, stage_counts, visible_leads
 from crm.places.models import District
-from crm.projects.service import ProjectFilter, rates, totals, visible_projects
+from crm.projects.service import (
+    ProjectFilter,
+    rates,
+    recent_updates,
+    totals,
+    update_worklist,
+    visible_projects,
+    week_end,
+)
+from crm.readmodels.timeline import build_timeline
 from crm.web.audit import actor_names
 from reports.figures import Figures, Scope
 
@@ -25,24 +35,55 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 def home():
-    """The landing page after login: the dashboard for managers, the overview for the others."""
+    """The landing page after login, by role: managers the 驾驶舱; officers their follow-ups and
+    leads; district staff their projects needing an update; admins the system's state."""
     if current_user.role == MANAGER:
         return dashboard()
-    counts = {"districts": db.session.scalar(scoped(select(func.count(District.id)), District))}
-    recent, labels, names = [], {}, {}
-    if current_user.has_role(MANAGER, ADMIN):
-        counts["users"] = db.session.scalar(select(func.count(User.id)).where(User.active.is_(True)))
-        recent = list(
-            db.session.scalars(
-                select(AuditLog)
-                .where(AuditLog.action.not_in(ACCESS_ACTIONS))
-                .order_by(AuditLog.id.desc())
-                .limit(8)
-            )
+    if current_user.role == OFFICER:
+        return officer_home()
+    if current_user.role == DISTRICT:
+        return district_home()
+    counts = {
+        "districts": db.session.scalar(scoped(select(func.count(District.id)), District)),
+        "users": db.session.scalar(select(func.count(User.id)).where(User.active.is_(True))),
+    }
+    recent = list(
+        db.session.scalars(
+            select(AuditLog)
+            .where(AuditLog.action.not_in(ACCESS_ACTIONS))
+            .order_by(AuditLog.id.desc())
+            .limit(8)
         )
-        labels = table_labels()
-        names = actor_names(recent)
-    return render_template("main/home.html", counts=counts, recent=recent, labels=labels, names=names)
+    )
+    return render_template(
+        "main/home.html", counts=counts, recent=recent, labels=table_labels(), names=actor_names(recent)
+    )
+
+
+def officer_home():
+    """An officer's day: overdue and this week's follow-ups, my leads by stage, what changed on them."""
+    today = today_local()
+    mine = LeadFilter(owner_id=current_user.id)
+    my_leads = db.session.scalars(visible_leads(mine, today).with_only_columns(Lead.id)).all()
+    return render_template(
+        "main/home_officer.html",
+        today=today,
+        week_end=week_end(today),
+        work=follow_up_worklist(current_user, today, week_end(today)),
+        stages=stage_counts(visible_leads(mine, today)),
+        timeline=build_timeline(lead_ids=list(my_leads), limit=10) if my_leads else [],
+    )
+
+
+def district_home():
+    """A district's week: projects needing an update, those behind or stalled, the latest updates."""
+    today = today_local()
+    return render_template(
+        "main/home_district.html",
+        today=today,
+        work=update_worklist(current_user, today),
+        updates=recent_updates(current_user),
+    )
 
 
 @bp.route("/dashboard")

@@ -3,6 +3,9 @@
 from flask_login import current_user
 
 from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER
+from crm.core.timeutil import today_local
+from crm.leads.service import LEAD_WORKERS, overdue_count
+from crm.projects.service import updates_due_count
 
 # (endpoint, label, roles allowed): a page appears in the bar for the roles that may open it.
 EVERYONE = (OFFICER, MANAGER, DISTRICT, ADMIN)
@@ -28,3 +31,16 @@ def navigation() -> list[tuple[str, str]]:
     if not current_user.is_authenticated:
         return []
     return [(endpoint, label) for endpoint, label, roles in NAV_ITEMS if current_user.role in roles]
+
+
+def nav_badges() -> dict[str, int]:
+    """Counts of work waiting, shown beside their menu items: overdue follow-ups on 我的待办, projects
+    needing an update this week on 本区项目."""
+    if not current_user.is_authenticated:
+        return {}
+    today = today_local()
+    if current_user.role in LEAD_WORKERS:
+        return {"leads.todo": overdue_count(current_user, today)}
+    if current_user.role == DISTRICT:
+        return {"projects.mine": updates_due_count(current_user, today)}
+    return {}

@@ -2,7 +2,7 @@
 milestones and updates, the update form (district staff), the bureau's edit, the export."""
 
 import io
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -19,7 +19,7 @@ from crm.industry.models import PLAN_START, CatalogueEntry, Cluster
 from crm.industry.service import all_clusters, all_sectors
 from crm.places.service import all_districts
 from crm.projects.forms import ProjectEditForm, UpdateForm
-from crm.projects.models import HEALTHS, MILESTONES, STAGES, STALL_DAYS, TERMINATED, Project
+from crm.projects.models import HEALTHS, MILESTONES, STAGES, Project
 from crm.projects.service import (
     PROJECT_EDITORS,
     UPDATE_REPORTERS,
@@ -30,6 +30,7 @@ from crm.projects.service import (
     rates,
     totals,
     update_project,
+    update_worklist,
     visible_projects,
 )
 from crm.web.saving import save
@@ -105,16 +106,13 @@ def mine():
     if current_user.role != DISTRICT:
         return redirect(url_for("projects.index"))
     today = today_local()
-    projects = db.session.scalars(visible_projects(today=today)).all()
-
-    def due(project: Project) -> date:
-        return (project.last_update_on or project.signed_on) + timedelta(days=STALL_DAYS)
-
-    live = sorted((p for p in projects if p.stage != TERMINATED), key=lambda p: (due(p), p.id))
-    ended = [p for p in projects if p.stage == TERMINATED]
-    week_end = today + timedelta(days=6 - today.weekday())
+    work = update_worklist(current_user, today)
     return render_template(
-        "projects/mine.html", projects=live, ended=ended, due=due, today=today, week_end=week_end
+        "projects/mine.html",
+        projects=work["live"],
+        ended=work["ended"],
+        today=today,
+        week_end=work["week_end"],
     )
 
 
