@@ -14,6 +14,7 @@ from crm.industry.models import (
     Product,
     Sector,
     Target,
+    TargetReport,
 )
 from crm.leads.models import FollowUp, Lead, StageChange
 from crm.places.models import District
@@ -40,5 +41,6 @@ __all__ = [
     "Product",
     "Sector",
     "Target",
+    "TargetReport",
     "User",
 ]

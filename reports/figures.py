@@ -20,6 +20,7 @@ from crm.enterprises.models import TIER_5BN_WAN, TIER_10BN_WAN, Enterprise
 from crm.extensions import db
 from crm.industry.models import PLAN_START, CatalogueEntry, Cluster, Target
 from crm.industry.service import all_clusters, catalogue_entries
+from crm.industry.targets import latest_reports, plain_number
 from crm.leads.models import OPEN, FollowUp, Lead
 from crm.leads.service import stage_counts
 from crm.places.models import District
@@ -366,9 +367,13 @@ class Figures:
             ),
             "listed_enterprises": self._count(local.where(Enterprise.listed_exchange.is_not(None))),
         }
+        reported = latest_reports()
         rows = []
         for target in db.session.scalars(select(Target).order_by(Target.sort_order, Target.id)):
             value = measured.get(target.code)
+            report = reported.get(target.id) if target.code not in measured else None
+            if report is not None:
+                value = plain_number(report.value)
             goal = float(target.value)
             rows.append(
                 {
@@ -377,7 +382,10 @@ class Figures:
                     "ambition": target.ambition,
                     "current": value,
                     "unit": target.unit,
-                    "share": (value / goal) if value is not None and goal else None,
+                    "share": (float(value) / goal) if value is not None and goal else None,
+                    # A figure a person reported says when it was true and where it comes from.
+                    "as_of": report.as_of if report else None,
+                    "source": report.source if report else None,
                 }
             )
         return rows

@@ -167,3 +167,11 @@ def load_session_user(session_id: str) -> User | None:
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user
+
+
+def display_names(ids) -> dict[int, str]:
+    """User id → display name, for pages that show who did something by the id they kept."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(wanted))).all())

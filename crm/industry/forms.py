@@ -37,3 +37,10 @@ class CatalogueEntryForm(BaseForm):
             "note": self.note.data or "",
             "retired": self.retired.data,
         }
+
+
+class TargetReportForm(BaseForm):
+    value = StringField("数值", validators=[Length(max=20)])
+    as_of = StringField("截至日期", validators=[Length(max=20)], render_kw={"type": "date"})
+    source = StringField("数据来源（如 市统计局 2026 年 1–10 月快报）", validators=[Length(max=128)])
+    note = TextAreaField("说明（可选）", validators=[Length(max=1000)])

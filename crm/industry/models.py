@@ -1,12 +1,15 @@
 """Reference data of the industry map."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Column,
+    Date,
+    DateTime,
     ForeignKey,
     Integer,
     Numeric,
@@ -18,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.matching.terms import normalise
 from crm.places.models import District
@@ -252,6 +256,39 @@ class Target(db.Model):
 
     def __repr__(self) -> str:
         return f"<Target {self.code}>"
+
+
+class TargetReport(db.Model):
+    """A figure a person reports for a 2027 target the CRM cannot count itself (产值, innovation
+    centres, cluster recognitions …): its value, the date it is true of, its source, who entered it.
+    Never edited: a correction is a newer report; the dashboard and the briefs use the latest."""
+
+    __tablename__ = "target_reports"
+    __audit_label__ = "目标填报"
+    __append_only__ = True
+    __field_labels__ = {
+        "target_id": "目标编号",
+        "value": "数值",
+        "as_of": "截至日期",
+        "source": "数据来源",
+        "note": "说明",
+        "entered_by_id": "填报人编号",
+    }
+    __table_args__ = (CheckConstraint("value >= 0", name="value_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("targets.id"), index=True)
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    as_of: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str] = mapped_column(Text, default="")
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    target: Mapped[Target] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<TargetReport {self.target_id} {self.value} {self.as_of}>"
 
 
 entry_clusters = Table(

@@ -5,6 +5,7 @@ from markupsafe import Markup
 
 from crm.core.pagination import page_url, same_query_url
 from crm.core.timeutil import format_local, format_wan, shown_value
+from crm.industry.targets import plain_number
 from crm.leads.models import LeadStage
 from crm.projects.models import ProjectStage
 from crm.web import (
@@ -50,6 +51,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["shown"] = shown_value
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["plain"] = plain_number
     app.jinja_env.globals.update(
         navigation=navigation,
         nav_badges=nav_badges,

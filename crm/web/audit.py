@@ -5,10 +5,10 @@ from sqlalchemy import select
 
 from crm.audit.labels import field_labels, table_labels
 from crm.audit.models import ACCESS_ACTIONS, ACTION_LABELS, AuditLog
-from crm.auth.models import ADMIN, MANAGER, User
+from crm.auth.models import ADMIN, MANAGER
 from crm.auth.permissions import roles_required
+from crm.auth.service import display_names
 from crm.core.pagination import paginate
-from crm.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -17,10 +17,7 @@ KINDS = {"data": "数据变更", "access": "登录与会话"}
 
 def actor_names(entries) -> dict[int, str]:
     """The display names of the users behind these entries (the log keeps their id and login name)."""
-    ids = {e.actor_id for e in entries if e.actor_id}
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
+    return display_names(e.actor_id for e in entries)
 
 
 @bp.route("/")

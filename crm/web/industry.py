@@ -8,14 +8,23 @@ from sqlalchemy import select
 
 from crm.auth.models import ADMIN, MANAGER
 from crm.auth.permissions import roles_required
+from crm.auth.service import display_names
 from crm.core.excel import XLSX
 from crm.core.forms import choices
 from crm.core.pagination import paginate
+from crm.core.timeutil import today_local
 from crm.extensions import db
 from crm.industry import catalogue as cat
-from crm.industry.forms import CatalogueEntryForm
+from crm.industry.forms import CatalogueEntryForm, TargetReportForm
 from crm.industry.models import ACTIONS, GAPS, PRIORITIES, Cluster, Target
 from crm.industry.service import all_clusters, all_sectors, map_tree
+from crm.industry.targets import (
+    get_reported_target,
+    latest_reports,
+    report_history,
+    report_target,
+    reported_targets,
+)
 from crm.readmodels.attachments import attachment_counts
 from crm.readmodels.gaps import gaps
 from crm.readmodels.matching import recommendations
@@ -153,3 +162,41 @@ def catalogue_edit(code: str):
             form.version.data = entry.version
             form.version.raw_data = [str(entry.version)]
     return render_template("industry/entry_edit.html", entry=entry, form=form, conflict=conflict)
+
+
+@bp.route("/targets")
+@roles_required(*EDITORS)
+def targets():
+    """2027 年目标填报: the targets the CRM cannot count, each with its latest reported figure."""
+    latest = latest_reports()
+    rows = [(t, latest.get(t.id)) for t in reported_targets()]
+    return render_template(
+        "industry/targets.html", rows=rows, names=display_names(r.entered_by_id for _, r in rows if r)
+    )
+
+
+@bp.route("/targets/<code>", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def target_report(code: str):
+    """Report a figure for one target (managers); its whole history below, newest first."""
+    target = get_reported_target(code[:32]) or abort(404)
+    form = TargetReportForm()
+    if request.method == "GET":
+        form.as_of.data = today_local().isoformat()
+    elif current_user.role != MANAGER:
+        abort(403)
+    elif form.validate_on_submit():
+        by = current_user._get_current_object()
+        saved = save(
+            lambda: report_target(target, form.data, by), f"已记录“{target.name}”的最新数值。", form=form
+        )
+        if saved.ok:
+            return redirect(url_for("industry.target_report", code=target.code))
+    history = report_history(target)
+    return render_template(
+        "industry/target_report.html",
+        target=target,
+        form=form,
+        history=history,
+        names=display_names(r.entered_by_id for r in history),
+    )
