@@ -68,3 +68,40 @@ def test_edits_reach_the_index(world):
     update_enterprise(firm, {"name": "西南铝业集团有限公司"}, firm.version)
     db.session.commit()
     assert [hit.title for hit in search("铝业集团", world)] == ["西南铝业集团有限公司"]
+
+
+@pytest.fixture
+def trade(make_user, make_enterprise, make_lead):
+    officer = make_user("officer")
+    alu = make_enterprise(name="西南某某有限公司", products="工业型材", catalogue_codes="NF-AL-01")
+    make_enterprise(name="华东某某有限公司", products="聚酰胺切片", catalogue_codes="CH-PA-03")
+    make_enterprise(name="钛业某某有限公司", products="钛合金板材", catalogue_codes="NF-TI-01")
+    make_lead(alu, officer, title="型材扩产项目", source="展会", catalogue_code="NF-AL-02", district="涪陵区")
+    return officer
+
+
+def test_a_trade_word_finds_firms_and_leads_of_its_chain(trade):
+    titles = [hit.title for hit in search("铝材", trade)]
+    # 铝材 is nowhere in their text: the 铝合金 chain's entries lead to them.
+    assert set(titles) == {"西南某某有限公司", "型材扩产项目"}
+    assert "按产业链" in search("铝材", trade)[0].detail
+
+
+def test_a_clusters_name_finds_the_firms_of_the_cluster(trade):
+    titles = {hit.title for hit in search("轻合金", trade)}
+    assert {"西南某某有限公司", "钛业某某有限公司", "型材扩产项目"} <= titles
+    assert "华东某某有限公司" not in titles
+
+
+def test_other_spellings_are_found_and_literal_hits_rank_first(trade, make_enterprise):
+    make_enterprise(name="尼龙66贸易有限公司", products="塑料粒子")
+    titles = [hit.title for hit in search("尼龙66", trade)]
+    # The name that says 尼龙66 first; the firm filed as PA—66 (聚酰胺 in its products) after it.
+    assert titles[0] == "尼龙66贸易有限公司" and "华东某某有限公司" in titles
+
+
+def test_trade_hits_stay_in_the_users_scope(trade, make_user):
+    changshou = make_user("district", "长寿区")
+    fuling = make_user("district", "涪陵区")
+    assert [h.title for h in search("铝材", changshou)] == []
+    assert "型材扩产项目" in [h.title for h in search("铝材", fuling)]

@@ -1,6 +1,7 @@
 """Reading the industry map: its data files, the tree, the clusters, the catalogue entries, the export."""
 
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -187,3 +188,22 @@ def export_map() -> dict:
         ],
         "catalogue": [entry_json(entry) for entry in catalogue_entries()],
     }
+
+
+@cache
+def synonym_groups() -> tuple[tuple[str, ...], ...]:
+    """The groups of equivalent spellings in synonyms.yaml (PA-66 = PA66 = 尼龙66 …), read once."""
+    rows = (yaml.safe_load((DATA_DIR / "synonyms.yaml").read_text(encoding="utf-8")) or {}).get(
+        "synonyms"
+    ) or []
+    return tuple(tuple(str(term) for term in group) for group in rows)
+
+
+def spellings_of(term: str) -> list[str]:
+    """Every other spelling of `term` in its synonym group (normalised), or none."""
+    key = normalise(term)
+    for group in synonym_groups():
+        folded = [normalise(t) for t in group]
+        if key in folded:
+            return [t for t in dict.fromkeys(folded) if t != key]
+    return []

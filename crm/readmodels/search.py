@@ -5,17 +5,25 @@ Finding candidates: SQLite uses the FTS5 trigram index (search_fts, kept by trig
 match them; and LIKE on the FTS table itself returns nothing on SQLite 3.40). PostgreSQL uses
 substring tests that its pg_trgm GIN indexes accelerate. Ranking is the same on both: exact name,
 then name prefix, then name substring, then a hit in the other fields.
+
+The trade is known too: a query is also looked for under its other spellings (the synonym groups:
+尼龙66 finds PA66), and the matcher reads it as a product — 铝材 reaches the 铝合金 chain's entries,
+轻合金 the light-alloy cluster's — so firms and leads filed under those catalogue entries are found,
+ranked after every literal hit.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, or_, select, text
 
 from crm.auth.permissions import scoped
-from crm.enterprises.models import Contact, Enterprise
+from crm.enterprises.models import Contact, Enterprise, enterprise_entries
 from crm.extensions import db
+from crm.industry.models import CatalogueEntry, Cluster, entry_clusters
+from crm.industry.service import spellings_of
 from crm.leads.models import Lead
 from crm.matching.terms import normalise
+from crm.readmodels.matching import get_matcher
 
 KIND_LABELS = {"enterprise": "企业", "contact": "联系人", "lead": "线索"}
 CANDIDATES = 200
@@ -65,11 +73,8 @@ def _fts_ids(needle: str) -> dict[str, list[int]]:
     return ids
 
 
-def search(query: str, user=None, limit: int = 30) -> list[Hit]:
-    """The best `limit` hits for `query` that `user` may see (1-character queries included)."""
-    needle = normalise(query)[:64]
-    if not needle:
-        return []
+def _literal(needle: str, user) -> list[Hit]:
+    """The records whose own text holds `needle`, scored by where."""
     use_fts = db.engine.dialect.name == "sqlite" and len(needle) >= 3
     ids = _fts_ids(needle) if use_fts else None
     enterprises = scoped(select(Enterprise), Enterprise, user).where(Enterprise.merged_into_id.is_(None))
@@ -110,5 +115,77 @@ def search(query: str, user=None, limit: int = 30) -> list[Hit]:
         )
         for lead in db.session.scalars(leads.limit(CANDIDATES))
     ]
-    hits.sort(key=lambda h: (-h.score, len(h.title), h.kind, h.id))
-    return hits[:limit]
+    return hits
+
+
+TRADE_SCORE = 20  # below every literal hit, other spellings included
+
+
+def trade_entries(query: str) -> list[CatalogueEntry]:
+    """The catalogue entries a query names as a product: the matcher's entries, or — for a cluster's
+    name alone (轻合金) — the entries of the clusters it names."""
+    result = get_matcher().match("", query, "")
+    codes = [e.code for e in result.entries]
+    stmt = select(CatalogueEntry).where(CatalogueEntry.retired.is_(False))
+    if codes:
+        return list(db.session.scalars(stmt.where(CatalogueEntry.code.in_(codes))))
+    names = [c.name for c in result.clusters if c.score >= 1]
+    if not names:
+        return []
+    in_clusters = select(entry_clusters.c.entry_id).join(Cluster).where(Cluster.name.in_(names))
+    return list(db.session.scalars(stmt.where(CatalogueEntry.id.in_(in_clusters))))
+
+
+def _by_trade(entries: list[CatalogueEntry], user) -> list[Hit]:
+    """Firms and leads filed under these catalogue entries."""
+    ids = {e.id: e for e in entries}
+    if not ids:
+        return []
+    linked = select(enterprise_entries.c.enterprise_id).where(enterprise_entries.c.entry_id.in_(ids))
+    enterprises = (
+        scoped(select(Enterprise), Enterprise, user)
+        .where(Enterprise.merged_into_id.is_(None), Enterprise.id.in_(linked))
+        .order_by(Enterprise.id)
+    )
+    leads = scoped(select(Lead), Lead, user).where(Lead.catalogue_entry_id.in_(ids)).order_by(Lead.id)
+    hits = [
+        Hit(
+            "enterprise",
+            e.id,
+            e.name,
+            "按产业链：" + "、".join(c.title for c in e.catalogue_entries if c.id in ids)[:60],
+            TRADE_SCORE,
+        )
+        for e in db.session.scalars(enterprises.limit(CANDIDATES))
+    ]
+    hits += [
+        Hit(
+            "lead",
+            lead.id,
+            lead.title,
+            f"按产业链：{ids[lead.catalogue_entry_id].title} · {lead.stage}",
+            TRADE_SCORE - 2,
+        )
+        for lead in db.session.scalars(leads.limit(CANDIDATES))
+    ]
+    return hits
+
+
+def search(query: str, user=None, limit: int = 30) -> list[Hit]:
+    """The best `limit` hits for `query` that `user` may see (1-character queries included): literal
+    hits first, then the query's other spellings, then firms and leads of the trade it names."""
+    needle = normalise(query)[:64]
+    if not needle:
+        return []
+    hits = _literal(needle, user)
+    for spelling in spellings_of(needle):
+        # Another spelling's hits rank below every hit of the words typed (21–34 against 35–100).
+        hits += [replace(h, score=h.score // 5 + 14) for h in _literal(spelling, user)]
+    hits += _by_trade(trade_entries(needle), user)
+    best: dict[tuple[str, int], Hit] = {}
+    for hit in hits:
+        key = (hit.kind, hit.id if hit.kind != "contact" else hash(hit.title))
+        if key not in best or hit.score > best[key].score:
+            best[key] = hit
+    ranked = sorted(best.values(), key=lambda h: (-h.score, len(h.title), h.kind, h.id))
+    return ranked[:limit]
