@@ -231,3 +231,36 @@ def test_far_off_and_compact_filter_dates_still_open_the_list(client, login_as, 
     for query in ("until=1800-01-01", "since=9999-12-31"):
         response = client.get(f"/leads/?{query}")
         assert response.status_code == 200 and "日期线索" not in response.text, query
+
+
+def test_the_board_filters_folds_and_keeps_its_filters_after_a_move(
+    client, login_as, make_user, make_enterprise, make_lead
+):
+    officer = login_as("manager")
+    other = make_user("officer", display_name="别人")
+    firm = make_enterprise(name=FIRM)
+    mine = make_lead(firm, officer, title="我的铝线索", source="展会", catalogue_code="NF-AL-01")
+    make_lead(
+        firm, other, title="别人的尼龙线索", source="展会", catalogue_code="CH-PA-03", district="长寿区"
+    )
+    by_owner = client.get(f"/leads/board?owner={officer.id}").text
+    assert "我的铝线索" in by_owner and "别人的尼龙线索" not in by_owner
+    by_cluster = client.get("/leads/board?cluster=SM").text  # 合成材料
+    assert "别人的尼龙线索" in by_cluster and "我的铝线索" not in by_cluster
+    by_entry = client.get("/leads/board?entry=nf-al-01").text
+    assert "我的铝线索" in by_entry and "别人的尼龙线索" not in by_entry
+    by_district = client.get("/leads/board?district=长寿区").text
+    assert "别人的尼龙线索" in by_district and "我的铝线索" not in by_district
+    # 搁置 and 签约 are folded to their counts; unfolding shows their cards.
+    client.post(
+        f"/leads/{mine.id}/stage", data={"stage": "搁置", "from": "board", "board_query": "owner=7&x=1"}
+    )
+    folded = client.get("/leads/board").text
+    assert 'data-testid="count-搁置">1<' in folded and ">我的铝线索</a>" not in folded
+    assert ">我的铝线索</a>" in client.get("/leads/board?unfold=1").text
+    # A move from a filtered board comes back to the same filters.
+    response = client.post(
+        f"/leads/{mine.id}/stage",
+        data={"stage": "线索", "from": "board", "board_query": f"owner={officer.id}"},
+    )
+    assert response.headers["Location"] == f"/leads/board?owner={officer.id}"

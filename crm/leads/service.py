@@ -335,6 +335,12 @@ SORT_LABELS = {
 }
 
 
+def _id(text) -> int | None:
+    """A record number from a query string, or None (isascii: "²".isdigit() is True)."""
+    text = str(text or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+
+
 @dataclass
 class LeadFilter:
     """The filters of the lead list, its export and the API, read from query parameters.
@@ -346,6 +352,7 @@ class LeadFilter:
     source: str = ""
     owner_id: int | None = None
     enterprise_id: int | None = None
+    catalogue_code: str = ""
     overdue: bool = False
     sector: str = ""
     cluster: str = ""
@@ -366,7 +373,8 @@ class LeadFilter:
         return cls(
             stage=args.get("stage") if args.get("stage") in STAGES else "",
             source=args.get("source") if args.get("source") in SOURCES else "",
-            owner_id=user.id if user is not None and args.get("mine") == "1" else None,
+            owner_id=user.id if user is not None and args.get("mine") == "1" else _id(args.get("owner")),
+            catalogue_code=(args.get("entry") or "").strip().upper()[:16],
             overdue=args.get("overdue") == "1",
             sector=(args.get("sector") or "")[:8],
             cluster=cluster,
@@ -389,6 +397,8 @@ class LeadFilter:
             stmt = stmt.where(Lead.owner_id == self.owner_id)
         if self.enterprise_id is not None:
             stmt = stmt.where(Lead.enterprise_id == self.enterprise_id)
+        if self.catalogue_code:
+            stmt = stmt.where(Lead.catalogue_entry.has(CatalogueEntry.code == self.catalogue_code))
         if self.overdue:
             stmt = stmt.where(Lead.overdue_on(today))
         if self.sector:

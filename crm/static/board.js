@@ -14,11 +14,13 @@
     column.addEventListener("dragover", function (event) { event.preventDefault(); });
     column.addEventListener("drop", function (event) {
       event.preventDefault();
-      if (!dragged || dragged.closest(".board-column") === column) return;
+      // 签约 is done on the lead's page (with its date and amount), never by a drop.
+      if (!dragged || dragged.closest(".board-column") === column || column.dataset.closed) return;
       var form = document.createElement("form");
       form.method = "post";
       form.action = dragged.dataset.moveUrl;
-      [["csrf_token", board.dataset.csrf], ["stage", column.dataset.stage], ["from", "board"]].forEach(function (pair) {
+      var query = window.location.search.replace(/^\?/, "");
+      [["csrf_token", board.dataset.csrf], ["stage", column.dataset.stage], ["from", "board"], ["board_query", query]].forEach(function (pair) {
         var input = document.createElement("input");
         input.type = "hidden";
         input.name = pair[0];

@@ -2,7 +2,9 @@
 verbs on it. Every query and rule is the leads service's; these views read the request and render."""
 
 import io
+from dataclasses import replace
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -16,7 +18,7 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.industry.service import all_clusters, all_sectors, catalogue_entries
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
-from crm.leads.models import BOARD, SOURCES, STAGES, Lead
+from crm.leads.models import BOARD, SOURCES, STAGES, Lead, LeadStage
 from crm.leads.service import (
     LEAD_ASSIGNERS,
     LEAD_WORKERS,
@@ -112,12 +114,15 @@ def todo():
     return render_template("leads/todo.html", due=due, quiet=quiet, today=today)
 
 
+BOARD_FOLDED = (LeadStage.SIGNED, LeadStage.DORMANT)  # shown as a count unless unfolded
+
+
 @bp.route("/board")
 def board():
-    """The pipeline as a kanban: a column per stage with its count and total intended investment."""
-    leads = db.session.scalars(
-        visible_leads(LeadFilter(stages=BOARD)).order_by(Lead.next_follow_up_on, Lead.id)
-    ).all()
+    """The pipeline as a kanban: a column per stage with its count and total intended investment,
+    filtered by owner, cluster, district or catalogue entry; 签约 and 搁置 folded unless asked."""
+    filters = replace(LeadFilter.from_args(request.args, current_user), stage="", stages=BOARD)
+    leads = db.session.scalars(visible_leads(filters).order_by(Lead.next_follow_up_on, Lead.id)).all()
     columns = {stage: [lead for lead in leads if lead.stage == stage] for stage in BOARD}
     totals = {
         stage: sum(lead.intended_investment_wan or 0 for lead in items) for stage, items in columns.items()
@@ -128,6 +133,13 @@ def board():
         totals=totals,
         may_move={lead.id for lead in leads if may_change_lead(current_user, lead)},
         move_form=MoveForm(formdata=None),
+        folded=() if request.args.get("unfold") == "1" else BOARD_FOLDED,
+        filters=filters,
+        owners=possible_owners(),
+        clusters=all_clusters(),
+        districts=all_districts(),
+        picker_entries=catalogue_entries(include_retired=False),
+        board_query=request.query_string.decode("utf-8", "replace"),
     )
 
 
@@ -253,12 +265,13 @@ def move(lead_id: int):
 
     moved = f"线索“{lead.title}”已移至“{form.stage.data}”。"
     if request.form.get("from") == "board":
-        # The board has nothing typed to keep: its message is shown on the board.
+        # The board has nothing typed to keep: its message is shown on the board, with its filters.
         if form.validate_on_submit():
             save(action, moved)
         else:
             flash_form_errors(form)
-        return redirect(url_for("leads.board"))
+        query = urlencode(parse_qsl(request.form.get("board_query", "")[:500]))
+        return redirect(url_for("leads.board") + (f"?{query}" if query else ""))
     return _submit_on_page(lead, form, "move_form", action, moved)
 
 
