@@ -218,3 +218,20 @@ def test_adopting_a_suggestion_fills_the_form_in_place(page, live_server, live_a
     expect(page.locator("#catalogue-entries option[value='CH-PA-03']")).to_have_attribute(
         "label", re.compile("PA—66")
     )
+
+
+def test_the_picker_adds_catalogue_entries_to_a_field_of_several_codes(page, live_server, live_app):
+    _login(page, live_server, "live_officer")
+    page.goto(live_server + "/enterprises/new")
+    codes = page.get_by_label("目录条目代码（多个用逗号分隔，如 CH-PA-03）")
+    codes.fill("NF-AL-01")
+    search = page.get_by_label("搜索并加入目录条目")
+    expect(search).to_have_attribute("list", "catalogue-entries")
+    # Choosing an entry from the list (the browser fills in its code) adds it to the field.
+    search.fill("ch-pa-03")
+    search.dispatch_event("change")
+    expect(codes).to_have_value("NF-AL-01, CH-PA-03")
+    expect(search).to_have_value("")
+    expect(page.locator("#catalogue-entries option[value='CH-PA-03']")).to_have_attribute(
+        "label", re.compile("尼龙66")
+    )

@@ -192,9 +192,28 @@ def test_demo_data_covers_every_stage_cluster_and_most_districts(runner):
     for cluster in db.session.scalars(select(Cluster).where(Cluster.kind == "重点")):
         places = {p.district_id for p in projects if cluster in p.catalogue_entry.clusters}
         assert len(places) >= 3, cluster.name
-    oldest = db.session.scalar(select(func.min(FollowUp.occurred_on)))
     from crm.core.timeutil import today_local
 
-    assert (today_local() - oldest).days <= 84
+    # Dates that read true: an open lead's contacts are of the last twelve weeks, a signed lead's
+    # all came before its signing, and no lead has been further than its contacts took it.
+    open_oldest = db.session.scalar(
+        select(func.min(FollowUp.occurred_on)).join(Lead).where(Lead.stage.not_in(("签约", "流失", "搁置")))
+    )
+    assert (today_local() - open_oldest).days <= 84
+    late = db.session.scalar(
+        select(func.count())
+        .select_from(FollowUp)
+        .join(Lead)
+        .join(Project, Project.lead_id == Lead.id)
+        .where(FollowUp.occurred_on > Project.signed_on)
+    )
+    assert late == 0
+    site_visits = db.session.scalar(
+        select(func.count())
+        .select_from(FollowUp)
+        .join(Lead)
+        .where(FollowUp.kind == "实地考察", Lead.stage == "线索")
+    )
+    assert site_visits == 0
     again = runner.invoke(args=["demo", "load"])
     assert "已存在，未重复载入" in again.output

@@ -16,7 +16,7 @@ from crm.enterprises.models import HONOURS, OWNERSHIPS, Enterprise
 from crm.enterprises.service import EnterpriseError, add_contact, create_enterprise
 from crm.extensions import db
 from crm.industry.service import catalogue_entries
-from crm.leads.models import FOLLOW_UP_KINDS, IN_PROGRESS, LOST_REASONS, OPEN, SOURCES, LeadStage
+from crm.leads.models import IN_PROGRESS, LOST_REASONS, OPEN, SOURCES, LeadStage
 from crm.leads.service import add_follow_up, create_lead, move_lead, sign_lead
 from crm.places.service import all_districts
 from crm.projects.models import BEHIND, MILESTONES, ON_TRACK, STALLED, TERMINATED, TERMINATION_REASONS
@@ -107,8 +107,10 @@ def load_demo_data(today=None) -> dict[str, int]:
         for copy in range(1 if index % 3 else 2):
             local = rng.random() < 0.2 and entry.suitable_districts()
             province = "重庆" if local else rng.choice(PLACES)
-            brand = rng.choice(BRANDS) + rng.choice(BRANDS)
-            word = entry.title.replace(" ", "")[:8]
+            brand = "".join(rng.sample(BRANDS, 2))  # two different syllables: 华峰, never 恒恒
+            # A whole word in the name: the product when short, else its chain (never a cut title).
+            title = entry.title.replace(" ", "").replace("—", "")
+            word = title if len(title) <= 8 else entry.chain.name
             name = f"{'重庆' if local else province}{brand}{word}{'科技' if copy else ''}有限公司"
             district = rng.choice(entry.suitable_districts()[:4]).name if local else None
             revenue = rng.choice([None, 30_000, 120_000, 260_000, 560_000, 1_300_000, 2_800_000])
@@ -180,32 +182,34 @@ def _demo_lead(rng, firm, entry, owner, stage, today, created, all_places, place
         owner,
     )
     created["leads"] += 1
-    start = today - timedelta(days=rng.randint(0, 84))
+    # A signed lead was worked before its signing (over the last 2¾ years: the plan runs from 2023,
+    # so every project stage can be reached); the others started in the last twelve weeks.
+    signed_on = today - timedelta(days=rng.randint(10, 1000)) if stage == LeadStage.SIGNED else None
+    start = (
+        signed_on - timedelta(days=rng.randint(40, 60))
+        if signed_on
+        else today - timedelta(days=rng.randint(0, 84))
+    )
     # Logged the day of its first contact, so each week of the last twelve has its new leads.
     lead.created_at = datetime.combine(start, time(9, 30), SHANGHAI).astimezone(UTC)
-    contacts = rng.randint(1, 5)
-    for number in range(contacts):
-        day = min(today, start + timedelta(days=number * rng.randint(3, 12)))
+    # The contacts a lead at this stage has had, in the order they happen: a 线索 has had a call, a
+    # lead in 商务洽谈 (or signed) every step to the talks on the agreement.
+    steps = CONTACT_STEPS[: STEPS_BY_STAGE.get(stage) or rng.randint(1, 2)]
+    day = start
+    for kind, notes in steps:
         add_follow_up(
             lead,
             {
-                "occurred_on": day,
-                "kind": rng.choice(FOLLOW_UP_KINDS[:5]),
+                "occurred_on": min(day, signed_on or today),
+                "kind": kind,
                 "participants": f"{owner.display_name}、{firm.contacts[0].name}",
-                "notes": rng.choice(
-                    [
-                        "介绍重庆产业配套与要素保障",
-                        "企业介绍扩产计划和选址要求",
-                        "陪同考察园区与意向地块",
-                        "讨论投资协议条款",
-                        "了解企业近期经营情况",
-                    ]
-                ),
+                "notes": notes,
             },
             owner,
             today=today,
         )
         created["follow_ups"] += 1
+        day += timedelta(days=rng.randint(3, 12))
     path = list(IN_PROGRESS[1:])  # 初步接洽 → 商务洽谈, through the gates
     target = stage if stage in path else (LeadStage.NEGOTIATION if stage == LeadStage.SIGNED else None)
     for step in path[: path.index(target) + 1] if target else []:
@@ -214,8 +218,7 @@ def _demo_lead(rng, firm, entry, owner, stage, today, created, all_places, place
         project = sign_lead(
             lead,
             {
-                # Signed over the last 2¾ years (the plan runs from 2023): every stage can be reached.
-                "signed_on": today - timedelta(days=rng.randint(10, 1000)),
+                "signed_on": signed_on,
                 "agreed_investment_wan": lead.intended_investment_wan,
             },
             owner,
@@ -230,6 +233,23 @@ def _demo_lead(rng, firm, entry, owner, stage, today, created, all_places, place
     if lead.stage in OPEN:
         # Some follow-ups are due or overdue, so 我的待办 and the warnings have something to show.
         lead.next_follow_up_on = today + timedelta(days=rng.randint(-10, 21))
+
+
+# A lead's contacts in the order they happen, and how many a lead at each stage has had (搁置 and 流失:
+# one or two, drawn).
+CONTACT_STEPS = (
+    ("电话", "电话联系，介绍重庆产业配套与要素保障"),
+    ("拜访", "上门拜访，企业介绍扩产计划和选址要求"),
+    ("实地考察", "陪同企业考察园区与意向地块"),
+    ("会议", "商谈投资协议主要条款"),
+)
+STEPS_BY_STAGE = {
+    LeadStage.LEAD: 1,
+    LeadStage.FIRST_CONTACT: 2,
+    LeadStage.SITE_VISIT: 3,
+    LeadStage.NEGOTIATION: 4,
+    LeadStage.SIGNED: 4,
+}
 
 
 # What a demo project's history shows: a health state to end in (weights as in a real portfolio).

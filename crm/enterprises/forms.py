@@ -34,7 +34,11 @@ class EnterpriseForm(BaseForm):
     registered_capital = StringField("注册资本（如 5000万元人民币）", validators=[Length(max=64)])
     established_on = StringField("成立日期", validators=[Length(max=20)], render_kw={"type": "date"})
     business_scope = TextAreaField("经营范围", validators=[Length(max=4000)])
-    catalogue_codes = StringField("目录条目代码（多个用逗号分隔，如 CH-PA-03）", validators=[Length(max=400)])
+    catalogue_codes = StringField(
+        "目录条目代码（多个用逗号分隔，如 CH-PA-03）",
+        validators=[Length(max=400)],
+        render_kw={"data-catalogue-multi": "1"},  # static/picker.js adds a search box beside it
+    )
     confirm_duplicate = BooleanField("已核对：不是同一企业，仍然创建")
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
 

@@ -5,6 +5,7 @@ from markupsafe import Markup
 
 from crm.core.pagination import page_url, same_query_url
 from crm.core.timeutil import format_local, format_wan, shown_value
+from crm.industry.service import catalogue_entries
 from crm.industry.targets import plain_number
 from crm.leads.models import LeadStage
 from crm.projects.models import ProjectStage
@@ -54,6 +55,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["plain"] = plain_number
     app.jinja_env.globals.update(
         navigation=navigation,
+        catalogue_choices=lambda: catalogue_entries(include_retired=False),
         nav_badges=nav_badges,
         page_url=page_url,
         same_query_url=same_query_url,

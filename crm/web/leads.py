@@ -16,7 +16,7 @@ from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.industry.service import all_clusters, all_sectors, catalogue_entries
+from crm.industry.service import all_clusters, all_sectors
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
 from crm.leads.models import BOARD, SOURCES, STAGES, Lead, LeadStage
 from crm.leads.service import (
@@ -138,7 +138,6 @@ def board():
         owners=possible_owners(),
         clusters=all_clusters(),
         districts=all_districts(),
-        picker_entries=catalogue_entries(include_retired=False),
         board_query=request.query_string.decode("utf-8", "replace"),
     )
 
@@ -174,7 +173,6 @@ def new(enterprise_id: int):
         enterprise=enterprise,
         lead=None,
         suggestions=suggestions,
-        picker_entries=catalogue_entries(include_retired=False),
     )
 
 
@@ -238,7 +236,6 @@ def edit(lead_id: int):
         form=form,
         enterprise=lead.enterprise,
         lead=lead,
-        picker_entries=catalogue_entries(include_retired=False),
     )
 
 
