@@ -473,3 +473,21 @@ def test_a_racing_confirm_gets_a_chinese_message_not_a_500(client, login_as, mon
     assert response.status_code == 200
     assert "本次操作未生效" in response.text
     assert _count(Enterprise) == 0
+
+
+def test_a_refused_mapping_comes_back_as_chosen(client, login_as):
+    login_as("officer")
+    batch = batch_of(
+        upload(client, xlsx([["企业名称", "公司名称", "主营产品"], ["甲有限公司", "乙有限公司", "铝材"]]))
+    )
+    saved = dict(db.session.get(ImportBatch, batch.id).mapping)
+    page = client.post(
+        f"/imports/{batch.id}/mapping",
+        data={"column-0": "name", "column-1": "name", "column-2": "", "version": batch.version},
+    ).text
+    assert "“企业名称”只能对应一列" in page
+    # Both columns still show 企业名称 as chosen, the third 不导入 — not the mapping on file.
+    selects = page.split('data-testid="mapping"')[1].split("</table>")[0].split("<select")[1:]
+    assert ['<option value="name" selected>' in s for s in selects] == [True, True, False]
+    db.session.expire_all()
+    assert db.session.get(ImportBatch, batch.id).mapping == saved

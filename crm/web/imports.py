@@ -87,7 +87,11 @@ def template(kind: str):
 @roles_required(*IMPORTERS)
 def batch(batch_id: int):
     """The column mapping, and the preview of every row under it."""
-    batch = _batch(batch_id)
+    return _batch_page(_batch(batch_id))
+
+
+def _batch_page(batch: ImportBatch, form: "BatchForm | None" = None, chosen: dict[str, str] | None = None):
+    """A batch's page; after a refused mapping, `form` and `chosen` bring back what was chosen."""
     result = preview(batch, current_user) if batch.status == "pending" else None
     shown = []
     if result:
@@ -95,10 +99,11 @@ def batch(batch_id: int):
             :SHOWN_ROWS
         ]
         shown.sort(key=lambda r: r.number)
-    form = BatchForm(formdata=None, version=batch.version, create_duplicates=batch.create_duplicates)
+    form = form or BatchForm(formdata=None, version=batch.version, create_duplicates=batch.create_duplicates)
     return render_template(
         "imports/batch.html",
         batch=batch,
+        chosen=chosen if chosen is not None else batch.mapping,
         result=result,
         shown=shown,
         form=form,
@@ -129,10 +134,11 @@ def mapping(batch_id: int):
         str(index): request.form.get(f"column-{index}", "").strip()[:32]
         for index in range(len(batch.headers))
     }
-    save(
-        lambda: set_mapping(batch, chosen, form.create_duplicates.data), "已更新列对应关系，请核对下方预览。"
-    )
-    return redirect(url_for("imports.batch", batch_id=batch.id))
+    mapped = "已更新列对应关系，请核对下方预览。"
+    if save(lambda: set_mapping(batch, chosen, form.create_duplicates.data), mapped).ok:
+        return redirect(url_for("imports.batch", batch_id=batch.id))
+    # The page again with the columns as chosen, not as saved: nothing chosen is lost.
+    return _batch_page(_batch(batch_id), form, chosen)
 
 
 @bp.route("/<int:batch_id>/confirm", methods=["POST"])
