@@ -1,7 +1,7 @@
 """Every model, imported so that Alembic and the audit log see them all."""
 
 from crm.audit.models import AuditLog
-from crm.auth.models import User
+from crm.auth.models import LoginAttempt, User
 from crm.briefs.models import Brief
 from crm.enterprises.models import Contact, Enterprise
 from crm.imports.models import ImportBatch
@@ -22,6 +22,7 @@ from crm.projects.models import Milestone, Project, ProjectUpdate
 
 __all__ = [
     "AuditLog",
+    "LoginAttempt",
     "Brief",
     "CatalogueEntry",
     "Contact",

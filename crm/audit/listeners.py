@@ -210,7 +210,12 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     # Inserts are read after the flush, once their primary keys exist.
     entries = session.info.pop(_PENDING, [])
     entries += [
-        _entry(obj, "insert", None, {**_column_values(obj), **_collection_changes(obj)[1]})
+        _entry(
+            obj,
+            getattr(type(obj), "__insert_action__", "insert"),
+            None,
+            {**_column_values(obj), **_collection_changes(obj)[1]},
+        )
         for obj in session.new
         if _is_audited(obj)
     ]

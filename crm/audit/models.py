@@ -9,10 +9,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 
-ACTION_LABELS = {"insert": "新增", "update": "修改", "delete": "删除", "login": "登录", "session": "结束会话"}
+ACTION_LABELS = {
+    "insert": "新增",
+    "update": "修改",
+    "delete": "删除",
+    "login": "登录",
+    "session": "结束会话",
+    "attempt": "登录尝试",
+}
 # Access, not data: a login, or sessions ended (logout). A model names the columns whose change alone is
 # such an event in __access_actions__; the log page shows them apart from the data changes.
-ACCESS_ACTIONS = ("login", "session")
+ACCESS_ACTIONS = ("login", "session", "attempt")
 
 
 class AuditLog(db.Model):

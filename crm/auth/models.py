@@ -4,10 +4,11 @@ from datetime import datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from crm.core.choices import one_of
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 from crm.places.models import District
@@ -88,3 +89,39 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
+
+FAILURE, SUCCESS, LOCKED, UNLOCK = "failure", "success", "locked", "unlock"
+ATTEMPT_OUTCOMES = (FAILURE, SUCCESS, LOCKED, UNLOCK)
+
+
+class LoginAttempt(db.Model):
+    """One login attempt (or an administrator's unlock) for a login name from an address: what the
+    throttling counts. Kept for names that do not exist too, so a lock reveals nothing. Never edited."""
+
+    __tablename__ = "login_attempts"
+    __audit_label__ = "登录尝试"
+    __append_only__ = True
+    __insert_action__ = "attempt"  # shown with logins in the audit log, not with data changes
+    __field_labels__ = {
+        "username_key": "登录名",
+        "address": "来源地址",
+        "outcome": "结果",
+        "at": "时间",
+        "by_id": "解锁人编号",
+    }
+    __table_args__ = (
+        CheckConstraint(one_of("outcome", ATTEMPT_OUTCOMES), name="outcome_known"),
+        Index("ix_login_attempts_username_key_at", "username_key", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username_key: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    def __repr__(self) -> str:
+        return f"<LoginAttempt {self.username_key} {self.outcome}>"

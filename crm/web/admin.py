@@ -8,6 +8,7 @@ from crm.auth.forms import ConfirmForm, PasswordResetForm, UserCreateForm
 from crm.auth.models import ADMIN, DISTRICT, ROLE_LABELS, User
 from crm.auth.permissions import roles_required
 from crm.auth.service import create_user, reset_password, set_active
+from crm.auth.throttle import locked_until, unlock
 from crm.core.pagination import paginate
 from crm.extensions import db
 from crm.places.service import district_choices
@@ -68,7 +69,11 @@ def user_detail(user_id: int):
     """One user, with the password reset and enable/disable forms."""
     user = db.get_or_404(User, user_id)
     return render_template(
-        "admin/user_detail.html", user=user, reset_form=PasswordResetForm(), confirm_form=ConfirmForm()
+        "admin/user_detail.html",
+        user=user,
+        reset_form=PasswordResetForm(),
+        confirm_form=ConfirmForm(),
+        locked=locked_until(user.username, ""),
     )
 
 
@@ -99,4 +104,14 @@ def user_active(user_id: int):
             lambda: set_active(user, not user.active, by=current_user),
             lambda changed: f"已{'启用' if changed.active else '停用'}用户 {changed.username}。",
         )
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@roles_required(ADMIN)
+def user_unlock(user_id: int):
+    """Let a user locked out by wrong passwords try again at once."""
+    user = db.get_or_404(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        save(lambda: unlock(user.username, current_user), f"已解除 {user.username} 的登录锁定。")
     return redirect(url_for("admin.user_detail", user_id=user.id))

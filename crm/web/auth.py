@@ -6,8 +6,11 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user, logout_user
 
 from crm.auth.forms import LoginForm
+from crm.auth.models import FAILURE, LOCKED, SUCCESS
 from crm.auth.permissions import public
 from crm.auth.service import authenticate, end_sessions, record_login
+from crm.auth.throttle import locked_until, record_attempt
+from crm.core.timeutil import format_local
 from crm.extensions import csrf
 from crm.web.saving import save
 
@@ -28,6 +31,11 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def _locked(name: str, address: str) -> str:
+    until = format_local(locked_until(name, address), "%H:%M")
+    return f"登录失败次数过多，已暂时锁定，请于 {until} 后再试，或联系系统管理员解锁。"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
@@ -37,15 +45,25 @@ def login():
         return redirect(next_url or url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
+        name, address = form.username.data, request.remote_addr or ""
+        if locked_until(name, address):
+            # Checked before the password: even the right one waits, and an unknown name locks
+            # the same way, so the answer tells nothing about the account.
+            save(lambda: record_attempt(name, address, LOCKED))
+            return render_template(
+                "auth/login.html", form=form, next_url=next_url, error=_locked(name, address)
+            )
+        user = authenticate(name, form.password.data)
         if user is not None:
             # A fresh session: nothing (a CSRF token included) carries over from before login.
             session.clear()
             login_user(user, remember=form.remember.data)
-            save(lambda: record_login(user))
+            save(lambda: (record_attempt(name, address, SUCCESS), record_login(user)))
             flash(f"欢迎，{user.display_name}。", "success")
             return redirect(next_url or url_for("main.home"))
-        return render_template("auth/login.html", form=form, next_url=next_url, error=BAD_CREDENTIALS)
+        save(lambda: record_attempt(name, address, FAILURE))
+        error = _locked(name, address) if locked_until(name, address) else BAD_CREDENTIALS
+        return render_template("auth/login.html", form=form, next_url=next_url, error=error)
     return render_template("auth/login.html", form=form, next_url=next_url, error=None)
 
 
