@@ -52,7 +52,7 @@ def test_bad_user_forms_get_chinese_messages_and_create_nothing(client, login_as
     cases = [
         (_new_user_form(role="district", district=""), "区县专员必须指定所属区县"),
         (_new_user_form(username="taken"), "已存在"),
-        (_new_user_form(password="short", confirm="short"), "密码至少需要 8 个字符"),
+        (_new_user_form(password="short", confirm="short"), "密码至少需要 10 个字符"),
         (_new_user_form(confirm="different-password"), "两次输入的密码不一致"),
         (_new_user_form(role="boss"), "不是有效的选择"),
         (_new_user_form(username="<script>x</script>"), "用户名须为"),
@@ -109,7 +109,7 @@ def test_bad_password_reset_changes_nothing(client, login_as, make_user):
     response = client.post(
         f"/admin/users/{target.id}/password", data={"password": "short", "confirm": "short"}
     )
-    assert response.status_code == 400 and "密码至少需要 8 个字符" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "密码至少需要 10 个字符" in response.get_data(as_text=True)
     response = client.post(
         f"/admin/users/{target.id}/password", data={"password": "long-enough", "confirm": "x"}
     )

@@ -11,11 +11,11 @@ from crm.places.models import District
 
 
 def test_users_create(runner):
-    result = runner.invoke(args=["users", "create", "li", "--role", "officer", "--password", "pw-123456"])
+    result = runner.invoke(args=["users", "create", "li", "--role", "officer", "--password", "pw-1234567x"])
     assert result.exit_code == 0, result.output
     assert "已创建用户 li" in result.output
     user = find_user("li")
-    assert user.role == "officer" and user.check_password("pw-123456")
+    assert user.role == "officer" and user.check_password("pw-1234567x")
     entry = db.session.scalar(select(AuditLog).where(AuditLog.table_name == "users"))
     assert entry.actor_name.startswith("命令行")
 
@@ -31,7 +31,7 @@ def test_users_create_district_by_alias(runner):
             "--district",
             "秀山县",
             "--password",
-            "pw-123456",
+            "pw-1234567x",
         ]
     )
     assert result.exit_code == 0, result.output
@@ -45,11 +45,11 @@ def test_users_create_errors_are_chinese_and_write_nothing(runner):
         (["--role", "officer", "--district", "涪陵区"], "只有区县专员"),
     ]
     for extra, message in cases:
-        result = runner.invoke(args=["users", "create", "bad", *extra, "--password", "pw-123456"])
+        result = runner.invoke(args=["users", "create", "bad", *extra, "--password", "pw-1234567x"])
         assert result.exit_code == 1, result.output
         assert "错误：" in result.output and message in result.output
     result = runner.invoke(args=["users", "create", "bad", "--role", "officer", "--password", "short"])
-    assert result.exit_code == 1 and "密码至少需要 8 个字符" in result.output
+    assert result.exit_code == 1 and "密码至少需要 10 个字符" in result.output
     assert find_user("bad") is None
 
 
@@ -59,9 +59,9 @@ def test_users_disable_enable_and_set_password(runner, make_user):
     db.session.expire_all()
     assert user.active is False
     assert runner.invoke(args=["users", "enable", "wang"]).exit_code == 0
-    assert runner.invoke(args=["users", "set-password", "wang", "--password", "zzzzzzzz9"]).exit_code == 0
+    assert runner.invoke(args=["users", "set-password", "wang", "--password", "zzzzzzzzz9"]).exit_code == 0
     db.session.expire_all()
-    assert user.active is True and user.check_password("zzzzzzzz9")
+    assert user.active is True and user.check_password("zzzzzzzzz9")
     result = runner.invoke(args=["users", "disable", "nobody"])
     assert result.exit_code == 1 and "用户“nobody”不存在" in result.output
 
@@ -111,9 +111,9 @@ def test_cli_usage_errors_are_chinese(runner):
     cases = [
         (["users", "create"], "请指定用户名"),
         (["users", "create", "x1"], "请用 --password 指定密码"),
-        (["users", "create", "x1", "--password", "pw-123456"], "请指定角色"),
-        (["users", "create", "x1", "--role", "boss", "--password", "pw-123456"], "角色“boss”无效"),
-        (["users", "set-password", "nobody", "--password", "pw-123456"], "不存在"),
+        (["users", "create", "x1", "--password", "pw-1234567x"], "请指定角色"),
+        (["users", "create", "x1", "--role", "boss", "--password", "pw-1234567x"], "角色“boss”无效"),
+        (["users", "set-password", "nobody", "--password", "pw-1234567x"], "不存在"),
     ]
     for args, message in cases:
         result = runner.invoke(args=args)
@@ -131,7 +131,7 @@ def test_cli_long_display_name_is_a_chinese_error_without_secrets(runner):
             "--role",
             "officer",
             "--password",
-            "pw-123456",
+            "pw-1234567x",
             "--display-name",
             "名" * 100,
         ]

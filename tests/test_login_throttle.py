@@ -2,10 +2,12 @@
 an unknown name locks the same way, an address trying many names is locked too, every attempt is
 in the audit log with the logins, and an administrator can unlock."""
 
+import pytest
 from sqlalchemy import select
 
 from crm.audit.models import AuditLog
 from crm.auth.models import LoginAttempt
+from crm.auth.service import UserError, reset_password
 from crm.extensions import db
 from tests.conftest import PASSWORD
 
@@ -74,3 +76,30 @@ def test_an_admin_unlocks_and_every_attempt_is_in_the_audit_log(client, login_as
         select(AuditLog.action).where(AuditLog.table_name == "login_attempts").order_by(AuditLog.id)
     ).all()
     assert actions and set(actions) == {"attempt"}
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("12345678", "密码至少需要 10 个字符"),
+        ("password", "密码至少需要 10 个字符"),
+        ("Password123", "该密码过于常见"),
+        ("1234567890", "该密码过于常见"),
+        ("woaini1314", "该密码过于常见"),
+        ("x-zhaoyun-2026", "密码不能包含用户名"),
+        ("ZHAOYUN-secret", "密码不能包含用户名"),
+    ],
+)
+def test_weak_passwords_are_refused_everywhere(runner, make_user, password, message):
+    result = runner.invoke(args=["users", "create", "zhaoyun", "--role", "officer", "--password", password])
+    assert result.exit_code == 1 and message in result.output
+    user = make_user("officer", username="sunquan")
+    with pytest.raises(UserError, match=message):
+        reset_password(user, password.replace("zhaoyun", "sunquan").replace("ZHAOYUN", "SUNQUAN"))
+
+
+def test_a_strong_password_is_accepted(runner):
+    result = runner.invoke(
+        args=["users", "create", "zhaoyun", "--role", "officer", "--password", "江城-晨雾-2026"]
+    )
+    assert result.exit_code == 0, result.output

@@ -134,7 +134,7 @@ def test_admin_posts_need_a_csrf_token(client, login_as, make_user, csrf_enabled
         (f"/admin/users/{target.id}/password", {"password": "brand-new-pw", "confirm": "brand-new-pw"}),
         (
             "/admin/users/new",
-            {"username": "x_new", "role": "officer", "password": "abcdefgh1", "confirm": "abcdefgh1"},
+            {"username": "x_new", "role": "officer", "password": "abcdefgh12", "confirm": "abcdefgh12"},
         ),
     ):
         response = client.post(url, data=data)

@@ -3,6 +3,7 @@
 import re
 import unicodedata
 from functools import cache, partial
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +20,8 @@ from crm.places.service import resolve_district
 # ASCII letters and digits, . _ - and Chinese characters: SQLite's lower() folds only ASCII, so
 # other cased scripts would make case-insensitive login unreliable there.
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("data") / "common_passwords.txt"
 MAX_PASSWORD_LENGTH = 256
 
 
@@ -47,8 +49,14 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.username) == name.lower()))
 
 
-def check_password_strength(password: str) -> None:
-    """Refuse passwords that are too short or blank."""
+@cache
+def _common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def check_password_strength(password: str, username: str = "") -> None:
+    """Refuse passwords that are short, common, or hold the login name."""
     if not password or len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符", field="password")
     if len(password) > MAX_PASSWORD_LENGTH:
@@ -57,6 +65,11 @@ def check_password_strength(password: str) -> None:
         raise UserError("密码首尾不能有空格", field="password")
     if has_control_chars(password):
         raise UserError("密码包含无效的控制字符", field="password")
+    if password.lower() in _common_passwords():
+        raise UserError("该密码过于常见，容易被猜中，请换一个", field="password")
+    name = normalise_username(username).lower()
+    if len(name) >= 2 and name in password.lower():
+        raise UserError("密码不能包含用户名", field="password")
 
 
 def create_user(
@@ -93,7 +106,7 @@ def create_user(
             raise UserError(f"未知的区县或功能区：“{district_name[:64]}”", field="district")
     elif district_name:
         raise UserError("只有区县专员需要指定所属区县", field="district")
-    check_password_strength(password)
+    check_password_strength(password, username)
     user = User(
         username=username,
         display_name=display_name or username,
@@ -115,7 +128,7 @@ def create_user(
 
 def reset_password(user: User, password: str) -> User:
     """Set a new password and end every session the user had."""
-    check_password_strength(password)
+    check_password_strength(password, user.username)
     user.session_version += 1  # read first: loading an expired user autoflushes, splitting the audit entry
     user.set_password(password)
     db.session.flush()

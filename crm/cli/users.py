@@ -22,7 +22,7 @@ def _user_or_fail(username: str | None) -> User:
 
 def _password_or_fail(password: str | None) -> str:
     if not password:
-        raise CliError("请用 --password 指定密码（至少 8 个字符）")
+        raise CliError("请用 --password 指定密码（至少 10 个字符，不能过于常见或包含用户名）")
     return password
 
 
@@ -31,7 +31,7 @@ def _password_or_fail(password: str | None) -> str:
 @click.argument("username", required=False)
 @click.option("--role", default=None, help="角色：officer、manager、district 或 admin")
 @click.option("--district", default=None, help="区县专员所属区县或功能区，如 涪陵区")
-@click.option("--password", default=None, help="初始密码（至少 8 个字符）")
+@click.option("--password", default=None, help="初始密码（至少 10 个字符，不能过于常见或包含用户名）")
 @click.option("--display-name", default=None, help="姓名，默认同用户名")
 def create_command(username, role, district, password, display_name):
     """Create a user."""
@@ -54,7 +54,7 @@ def list_command():
 
 @users_cli.command("set-password")
 @click.argument("username", required=False)
-@click.option("--password", default=None, help="新密码（至少 8 个字符）")
+@click.option("--password", default=None, help="新密码（至少 10 个字符，不能过于常见或包含用户名）")
 def set_password_command(username, password):
     """Reset a user's password; their sessions end."""
     user = _user_or_fail(username)
