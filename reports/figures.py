@@ -354,7 +354,7 @@ class Figures:
         ]
         return {"total": len(rows), "gaps": gaps, "covered": covered, "by_cluster": by_cluster}
 
-    def targets(self) -> list[dict]:
+    def targets(self, on: date | None = None) -> list[dict]:
         """Progress toward the 2027 targets from the enterprise data (local firms: the ones the
         plan counts); targets the CRM holds no data for say so."""
         local = select(Enterprise).where(Enterprise.kind == "local", Enterprise.merged_into_id.is_(None))
@@ -367,7 +367,7 @@ class Figures:
             ),
             "listed_enterprises": self._count(local.where(Enterprise.listed_exchange.is_not(None))),
         }
-        reported = latest_reports()
+        reported = latest_reports(on)
         rows = []
         for target in db.session.scalars(select(Target).order_by(Target.sort_order, Target.id)):
             value = measured.get(target.code)
@@ -386,6 +386,8 @@ class Figures:
                     # A figure a person reported says when it was true and where it comes from.
                     "as_of": report.as_of if report else None,
                     "source": report.source if report else None,
+                    # People report the city's figures: a district's brief says so beside them.
+                    "city_wide": report is not None and bool(self.scope.district_id),
                 }
             )
         return rows
@@ -415,7 +417,7 @@ def gather(scope: Scope, week: str, generated_at: datetime, today: date) -> dict
         "week_figures": week_figures,
         "quiet_week": not any(week_figures.values()),
         "cumulative": figures.headline(PLAN_START, sunday),
-        "targets": figures.targets(),
+        "targets": figures.targets(sunday),
         "key_projects": figures.key_projects(as_of),
         "new_leads": figures.new_leads(monday, sunday),
         "coverage": figures.coverage(),

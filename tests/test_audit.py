@@ -197,3 +197,10 @@ def test_audit_page_shows_people_by_name_and_times_in_beijing(client, login_as):
     assert shown in html and "时间（北京时间）" in html
     assert format_local(datetime.fromisoformat(login.after["last_login_at"])) in html
     assert login.after["last_login_at"] not in html
+
+
+def test_the_person_filter_takes_the_name_the_page_shows(client, login_as):
+    manager = login_as("manager", display_name="郑处长")
+    page = client.get("/audit/?actor=郑处长&kind=access").text
+    assert f'title="登录名：{manager.username}">郑处长</td>' in page
+    assert client.get("/audit/?actor=没有这个人&kind=access").text.count("<td>登录</td>") == 0

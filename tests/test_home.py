@@ -23,8 +23,10 @@ def test_an_officer_starts_the_day_with_their_follow_ups(client, login_as, make_
     week = page.split('data-testid="this-week"')[1].split("</ul>")[0]
     assert "逾期的线索" in overdue and "逾期 4 天" in overdue and "本周的线索" not in overdue
     assert "本周的线索" in week and "别人的线索" not in page
-    # The badge on 我的待办 counts the overdue follow-ups, on every page.
-    assert re.search(r'data-testid="badge-leads.todo"[^>]*>1</span>', client.get("/leads/").text)
+    # The badge on 我的待办 counts what its first list shows — due today or overdue — on every page.
+    assert re.search(r'data-testid="badge-leads.todo"[^>]*>2</span>', client.get("/leads/").text)
+    todo = client.get("/leads/todo").text
+    assert "逾期的线索" in todo and "本周的线索" in todo
     # My leads by stage: each number opens my leads of that stage, as many as it says.
     for href, count in re.findall(r'<a href="([^"]+)" data-count="(\d+)"', page):
         listing = client.get(href.replace("&amp;", "&")).text

@@ -264,3 +264,28 @@ def test_the_board_filters_folds_and_keeps_its_filters_after_a_move(
         data={"stage": "线索", "from": "board", "board_query": f"owner={officer.id}"},
     )
     assert response.headers["Location"] == f"/leads/board?owner={officer.id}"
+
+
+def test_text_that_looks_like_a_time_is_shown_as_typed(client, login_as, make_enterprise, make_lead):
+    officer = login_as("officer")
+    lead = make_lead(make_enterprise(name=FIRM), officer, title="临时", source="展会")
+    client.post(
+        f"/leads/{lead.id}/edit",
+        data={"title": "2026-02-30T10:00", "source": "展会", "version": lead.version},
+    )
+    page = client.get(f"/leads/{lead.id}")
+    assert page.status_code == 200 and page.text.count("2026-02-30T10:00") >= 2  # title and its change
+    assert client.get("/").status_code == 200
+
+
+def test_a_move_from_a_stale_board_answers_on_the_board(
+    client, login_as, make_user, make_enterprise, make_lead
+):
+    login_as("officer")
+    other = make_user("officer", display_name="接手人")
+    lead = make_lead(make_enterprise(name=FIRM), other, title="已转交的线索", source="展会")
+    response = client.post(
+        f"/leads/{lead.id}/stage", data={"stage": "搁置", "from": "board"}, follow_redirects=True
+    )
+    assert response.status_code == 200 and "现由接手人负责，您不能变更其阶段" in response.text
+    assert db.session.get(Lead, lead.id).stage == "线索"

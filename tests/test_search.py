@@ -105,3 +105,11 @@ def test_trade_hits_stay_in_the_users_scope(trade, make_user):
     fuling = make_user("district", "涪陵区")
     assert [h.title for h in search("铝材", changshou)] == []
     assert "型材扩产项目" in [h.title for h in search("铝材", fuling)]
+
+
+def test_contacts_of_the_same_name_at_two_firms_are_both_found(make_user, make_enterprise):
+    officer = make_user("officer")
+    for name in ("甲方材料有限公司", "乙方材料有限公司"):
+        add_contact(make_enterprise(name=name), {"name": "王建国", "title": "总经理"})
+    hits = [h for h in search("王建国", officer) if h.kind == "contact"]
+    assert len(hits) == 2 and {h.detail.split()[0] for h in hits} == {"甲方材料有限公司", "乙方材料有限公司"}

@@ -10,6 +10,8 @@ from crm.audit.models import AuditLog
 from crm.core.timeutil import today_local
 from crm.extensions import db
 from crm.industry.models import TargetReport
+from crm.industry.targets import get_reported_target, report_target
+from crm.places.service import resolve_district
 from reports.figures import Figures, Scope
 
 
@@ -72,3 +74,23 @@ def test_only_managers_report_and_counted_targets_are_not_reported(client, login
     login_as("manager")
     assert client.get("/targets/enterprises_10bn").status_code == 404
     assert _count() == 0
+
+
+def test_a_briefs_targets_are_as_of_its_week_and_say_when_they_are_city_wide(make_user):
+    manager = make_user("manager")
+    today = today_local()
+    target = get_reported_target("output_value")
+    report_target(
+        target,
+        {"value": "7000", "as_of": (today - timedelta(days=60)).isoformat(), "source": "月报"},
+        manager,
+    )
+    report_target(target, {"value": "8000", "as_of": today.isoformat(), "source": "快报"}, manager)
+    db.session.commit()
+    past = next(
+        t for t in Figures(Scope()).targets(today - timedelta(days=30)) if t["code"] == "output_value"
+    )
+    assert (past["current"], past["source"], past["city_wide"]) == (7000, "月报", False)
+    district = Figures(Scope(district_id=resolve_district("涪陵区").id)).targets()
+    row = next(t for t in district if t["code"] == "output_value")
+    assert row["current"] == 8000 and row["city_wide"] is True

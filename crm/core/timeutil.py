@@ -54,12 +54,18 @@ def shown_value(value) -> str:
     if isinstance(value, datetime):
         return format_local(value)
     if isinstance(value, str) and _STORED_TIME.match(value):
-        # A time the audit log kept as ISO text (UTC): shown as Beijing time, like every other time.
-        return format_local(datetime.fromisoformat(value))
+        # A time the audit log kept as ISO text (UTC, with seconds and microseconds or an offset —
+        # never what a person types): shown as Beijing time, like every other time.
+        try:
+            return format_local(datetime.fromisoformat(value))
+        except ValueError:
+            return value
     return str(value)
 
 
-_STORED_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?$")
+_STORED_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6}([+-]\d{2}:\d{2})?|[+-]\d{2}:\d{2})$"
+)
 
 
 def format_wan(value: int | None) -> str:

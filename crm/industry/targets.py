@@ -90,13 +90,13 @@ def report_target(target: Target, raw: dict, by, today: date | None = None) -> T
     return report
 
 
-def latest_reports() -> dict[int, TargetReport]:
-    """Target id → its latest report (the newest date; among equal dates the last entered)."""
-    newest = (
-        select(TargetReport.target_id, func.max(TargetReport.as_of).label("as_of"))
-        .group_by(TargetReport.target_id)
-        .subquery()
-    )
+def latest_reports(on: date | None = None) -> dict[int, TargetReport]:
+    """Target id → its latest report (the newest date — up to `on` if given, as a past week's brief
+    saw it; among equal dates the last entered)."""
+    dated = select(TargetReport.target_id, func.max(TargetReport.as_of).label("as_of"))
+    if on is not None:
+        dated = dated.where(TargetReport.as_of <= on)
+    newest = dated.group_by(TargetReport.target_id).subquery()
     stmt = (
         select(TargetReport)
         .join(newest, (TargetReport.target_id == newest.c.target_id) & (TargetReport.as_of == newest.c.as_of))

@@ -447,7 +447,7 @@ def todo_lists(user, today: date) -> tuple[list[Lead], list[Lead]]:
     """我的待办: the user's open leads whose follow-up is due today or overdue, and those with no
     contact in QUIET_DAYS (or none yet)."""
     mine = visible_leads(LeadFilter(owner_id=user.id, stages=OPEN), today, user)
-    due = mine.where(Lead.next_follow_up_on <= today).order_by(Lead.next_follow_up_on, Lead.id)
+    due = _due(user, today).order_by(Lead.next_follow_up_on, Lead.id)
     quiet = mine.where(
         or_(Lead.last_contact_on.is_(None), Lead.last_contact_on < today - timedelta(days=QUIET_DAYS))
     ).order_by(Lead.last_contact_on.is_(None).desc(), Lead.last_contact_on, Lead.id)
@@ -462,7 +462,12 @@ def follow_up_worklist(user, today: date, end: date) -> dict:
     return {"overdue": list(db.session.scalars(overdue)), "this_week": list(db.session.scalars(coming))}
 
 
-def overdue_count(user, today: date) -> int:
-    """How many of the user's follow-ups are overdue: the badge on 我的待办."""
-    mine = visible_leads(LeadFilter(owner_id=user.id, overdue=True), today, user)
-    return db.session.scalar(mine.with_only_columns(func.count()).order_by(None)) or 0
+def _due(user, today: date) -> Select:
+    """The user's open leads whose follow-up is due today or overdue: 我的待办's first list."""
+    mine = visible_leads(LeadFilter(owner_id=user.id, stages=OPEN), today, user)
+    return mine.where(Lead.next_follow_up_on <= today)
+
+
+def due_count(user, today: date) -> int:
+    """How many follow-ups are due today or overdue: the badge on 我的待办, the count of its list."""
+    return db.session.scalar(_due(user, today).with_only_columns(func.count()).order_by(None)) or 0

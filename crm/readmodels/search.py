@@ -184,7 +184,7 @@ def search(query: str, user=None, limit: int = 30) -> list[Hit]:
     hits += _by_trade(trade_entries(needle), user)
     best: dict[tuple[str, int], Hit] = {}
     for hit in hits:
-        key = (hit.kind, hit.id if hit.kind != "contact" else hash(hit.title))
+        key = (hit.kind, hit.id, hit.title if hit.kind == "contact" else "")  # a contact: firm and name
         if key not in best or hit.score > best[key].score:
             best[key] = hit
     ranked = sorted(best.values(), key=lambda h: (-h.score, len(h.title), h.kind, h.id))

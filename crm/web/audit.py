@@ -1,11 +1,11 @@
 """The audit log page, for managers and admins: data changes by object, logins apart."""
 
 from flask import Blueprint, render_template, request
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from crm.audit.labels import field_labels, table_labels
 from crm.audit.models import ACCESS_ACTIONS, ACTION_LABELS, AuditLog
-from crm.auth.models import ADMIN, MANAGER
+from crm.auth.models import ADMIN, MANAGER, User
 from crm.auth.permissions import roles_required
 from crm.auth.service import display_names
 from crm.core.pagination import paginate
@@ -37,7 +37,11 @@ def index():
     if filters["row_id"]:
         stmt = stmt.where(AuditLog.row_id == filters["row_id"])
     if filters["actor"]:
-        stmt = stmt.where(AuditLog.actor_name.contains(filters["actor"], autoescape=True))
+        # The page shows display names; the log keeps login names: either finds the person.
+        named = select(User.id).where(User.display_name.contains(filters["actor"], autoescape=True))
+        stmt = stmt.where(
+            or_(AuditLog.actor_name.contains(filters["actor"], autoescape=True), AuditLog.actor_id.in_(named))
+        )
     if filters["action"] in ACTION_LABELS:
         stmt = stmt.where(AuditLog.action == filters["action"])
     elif filters["kind"] == "access":

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from crm.auth.models import ADMIN, MANAGER
@@ -254,6 +254,12 @@ def new_follow_up(lead_id: int):
 @roles_required(*LEAD_WORKERS)
 def move(lead_id: int):
     """Move a lead to another stage (the gates apply); the kanban posts here too."""
+    if request.form.get("from") == "board":
+        # A board opened before the lead changed hands: say so on the board, not on an error page.
+        seen = get_visible_or_404(Lead, lead_id)
+        if not may_change_lead(current_user, seen):
+            flash(f"线索“{seen.title}”现由{seen.owner.display_name}负责，您不能变更其阶段。", "danger")
+            return redirect(url_for("leads.board"))
     lead = get_changeable_or_403(Lead, lead_id, may_change_lead)
     form, by = MoveForm(), current_user._get_current_object()
 

@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER
 from crm.core.timeutil import today_local
-from crm.leads.service import LEAD_WORKERS, overdue_count
+from crm.leads.service import LEAD_WORKERS, due_count
 from crm.projects.service import updates_due_count
 
 # (endpoint, label, roles allowed): a page appears in the bar for the roles that may open it.
@@ -34,13 +34,13 @@ def navigation() -> list[tuple[str, str]]:
 
 
 def nav_badges() -> dict[str, int]:
-    """Counts of work waiting, shown beside their menu items: overdue follow-ups on 我的待办, projects
-    needing an update this week on 本区项目."""
+    """Counts of work waiting, shown beside their menu items: follow-ups due today or overdue on
+    我的待办, projects needing an update this week on 本区项目 — each the count of the list it opens."""
     if not current_user.is_authenticated:
         return {}
     today = today_local()
     if current_user.role in LEAD_WORKERS:
-        return {"leads.todo": overdue_count(current_user, today)}
+        return {"leads.todo": due_count(current_user, today)}
     if current_user.role == DISTRICT:
         return {"projects.mine": updates_due_count(current_user, today)}
     return {}
