@@ -14,13 +14,14 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from crm.core.amounts import plain_number
 from crm.core.timeutil import day_bounds
 from crm.core.transaction import Refusal
 from crm.enterprises.models import TIER_5BN_WAN, TIER_10BN_WAN, Enterprise
 from crm.extensions import db
 from crm.industry.models import PLAN_START, CatalogueEntry, Cluster, Target
 from crm.industry.service import all_clusters, catalogue_entries
-from crm.industry.targets import latest_reports, plain_number
+from crm.industry.targets import latest_reports
 from crm.leads.models import OPEN, FollowUp, Lead
 from crm.leads.service import stage_counts
 from crm.places.models import District

@@ -5,6 +5,8 @@ latest updates; a badge in the navigation counts the work waiting."""
 import re
 from datetime import timedelta
 
+from sqlalchemy import event
+
 from crm.core.timeutil import today_local
 from crm.extensions import db
 from crm.projects.service import add_update
@@ -62,3 +64,35 @@ def test_managers_land_on_the_dashboard_and_admins_on_the_system(client, login_a
     login_as("admin")
     page = client.get("/").text
     assert "启用中的账号" in page and "badge-leads.todo" not in page
+
+
+def _queries(client, url: str) -> int:
+    statements = []
+
+    def count(*args):
+        statements.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_a_district_home_reads_the_same_number_of_times_however_many_projects(
+    client, login_as, make_project, make_user
+):
+    today = today_local()
+    reporter = make_user("manager")
+    for number in range(2):
+        project = make_project(name=f"项目{number}", district="涪陵区", signed_on=today - timedelta(days=40))
+        add_update(project, {"note": "推进"}, reporter)
+    db.session.commit()
+    login_as("district", "涪陵区")
+    few = _queries(client, "/")
+    for number in range(2, 8):
+        project = make_project(name=f"项目{number}", district="涪陵区", signed_on=today - timedelta(days=40))
+        add_update(project, {"note": "推进"}, reporter)
+    db.session.commit()
+    assert _queries(client, "/") == few

@@ -43,3 +43,8 @@ def parse_whole(value, label: str, error: type[Exception] = ValueError, maximum:
     if number != number.to_integral_value():
         raise error(f"{label}应为整数，不能有小数（收到“{shown}”）")
     return int(number)
+
+
+def plain_number(value: Decimal) -> int | Decimal:
+    """A stored decimal figure as people write it: 12, 8123.5 (no trailing zeros)."""
+    return int(value) if value == value.to_integral_value() else value.normalize()

@@ -7,11 +7,7 @@ from enum import StrEnum
 
 class Choice(StrEnum):
     """A stored code that is also the Chinese word users read (签约, 开工 …): members compare equal
-    to the plain strings the database returns, and print as themselves."""
-
-    @property
-    def label(self) -> str:
-        return self.value
+    to the plain strings the database returns, and print as themselves: the value is the label."""
 
 
 def one_of(column: str, values: Iterable[str]) -> str:

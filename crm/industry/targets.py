@@ -3,7 +3,7 @@ the latest of each. The targets the CRM counts itself (from the enterprise pool)
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -23,11 +23,6 @@ DECIMAL = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 
 class TargetError(Refusal):
     """A reported figure that cannot be kept; the message says why, in Chinese."""
-
-
-def plain_number(value: Decimal) -> int | Decimal:
-    """A stored figure as people write it: 12, 8123.5 (no trailing zeros)."""
-    return int(value) if value == value.to_integral_value() else value.normalize()
 
 
 def reported_targets() -> list[Target]:
@@ -53,10 +48,7 @@ def _value(raw, target: Target) -> Decimal:
         raise TargetError(f"请填写{label}")
     if not DECIMAL.fullmatch(text):
         raise TargetError(f"{label}“{text[:20]}”应为不小于 0 的数字，最多两位小数")
-    try:
-        number = Decimal(text)
-    except InvalidOperation as error:  # pragma: no cover - the pattern admits only decimals
-        raise TargetError(f"{label}应为数字") from error
+    number = Decimal(text)  # the pattern admits plain decimals only
     if number > Decimal("999999999999"):
         raise TargetError(f"{label}超出合理范围，请确认单位")
     return number

@@ -27,11 +27,6 @@ class LeadStage(Choice):
     DORMANT = "搁置"
     LOST = "流失"
 
-    @property
-    def is_closed(self) -> bool:
-        """签约 or 流失: no follow-up is due any more."""
-        return self in CLOSED
-
 
 STAGES = tuple(LeadStage)
 SIGNED, DORMANT, LOST = LeadStage.SIGNED, LeadStage.DORMANT, LeadStage.LOST

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import MANAGER, OFFICER, User
@@ -456,7 +457,9 @@ def todo_lists(user, today: date) -> tuple[list[Lead], list[Lead]]:
 
 def follow_up_worklist(user, today: date, end: date) -> dict:
     """The user's open leads whose follow-up is overdue, and those due from today to `end`."""
-    mine = visible_leads(LeadFilter(owner_id=user.id, stages=OPEN), today, user)
+    mine = visible_leads(LeadFilter(owner_id=user.id, stages=OPEN), today, user).options(
+        selectinload(Lead.enterprise)  # each row shows its firm
+    )
     overdue = mine.where(Lead.overdue_on(today)).order_by(Lead.next_follow_up_on, Lead.id)
     coming = mine.where(Lead.next_follow_up_on.between(today, end)).order_by(Lead.next_follow_up_on, Lead.id)
     return {"overdue": list(db.session.scalars(overdue)), "this_week": list(db.session.scalars(coming))}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.audit.history import Change, changes_since
@@ -427,7 +428,11 @@ def week_end(today: date) -> date:
 def update_worklist(user, today: date) -> dict:
     """A district user's projects by what they need: an update due this week (or overdue), 滞后 or
     停滞, in the order they fall due; terminated ones apart. 本区项目 and the home page show it."""
-    projects = db.session.scalars(visible_projects(today=today, user=user)).all()
+    # Health reads the milestones and the lists show the firm: loaded with the rows, not one by one.
+    rows = visible_projects(today=today, user=user).options(
+        selectinload(Project.milestones), selectinload(Project.enterprise)
+    )
+    projects = db.session.scalars(rows).all()
     live = sorted((p for p in projects if p.stage != TERMINATED), key=lambda p: (p.update_due_on, p.id))
     end = week_end(today)
     return {
@@ -454,6 +459,7 @@ def recent_updates(user, limit: int = 10) -> list[ProjectUpdate]:
         select(ProjectUpdate)
         .where(ProjectUpdate.project_id.in_(visible_projects(user=user).with_only_columns(Project.id)))
         .order_by(ProjectUpdate.reported_on.desc(), ProjectUpdate.id.desc())
+        .options(selectinload(ProjectUpdate.project))
         .limit(limit)
     )
     return list(db.session.scalars(stmt))

@@ -15,6 +15,7 @@ ranked after every literal hit.
 from dataclasses import dataclass, replace
 
 from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import selectinload
 
 from crm.auth.permissions import scoped
 from crm.enterprises.models import Contact, Enterprise, enterprise_entries
@@ -145,6 +146,9 @@ def _by_trade(entries: list[CatalogueEntry], user) -> list[Hit]:
     enterprises = (
         scoped(select(Enterprise), Enterprise, user)
         .where(Enterprise.merged_into_id.is_(None), Enterprise.id.in_(linked))
+        .options(
+            selectinload(Enterprise.catalogue_entries)
+        )  # the detail names them: one query, not one a row
         .order_by(Enterprise.id)
     )
     leads = scoped(select(Lead), Lead, user).where(Lead.catalogue_entry_id.in_(ids)).order_by(Lead.id)

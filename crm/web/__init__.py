@@ -3,10 +3,10 @@
 from flask import Flask
 from markupsafe import Markup
 
+from crm.core.amounts import plain_number
 from crm.core.pagination import page_url, same_query_url
 from crm.core.timeutil import format_local, format_wan, shown_value
 from crm.industry.service import catalogue_entries
-from crm.industry.targets import plain_number
 from crm.leads.models import LeadStage
 from crm.projects.models import ProjectStage
 from crm.web import (
