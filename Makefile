@@ -12,7 +12,7 @@ run: setup
 	$(FLASK) map load
 	$(FLASK) demo load --if-empty
 	$(FLASK) demo accounts
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	.venv/bin/gunicorn -c gunicorn.conf.py app:app
 
 test: setup
 	$(MAKE) --no-print-directory layers

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 
 from crm.config import settings
 
@@ -17,6 +17,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
 }
+
+# Endpoints whose answers hold no data: the app's CSS, JS and fonts (Bootstrap's included).
+CACHEABLE_ENDPOINTS = {"static", "bootstrap.static"}
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -43,12 +46,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from crm.audit import listeners
     from crm.auth.permissions import require_login
     from crm.auth.service import load_session_user
+    from crm.auth.tokens import bearer_login
     from crm.core.inputs import reject_control_characters
     from crm.extensions import bootstrap, csrf, db, login_manager, migrate
 
     # Order matters: unusable input is refused first, then the login check, then CSRF (so an
     # anonymous POST goes to the login page, not to a CSRF error).
     app.before_request(reject_control_characters)
+    app.before_request(bearer_login)  # an API token logs its user in for that request only
     app.before_request(require_login)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -73,6 +78,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     def security_headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        # Pages, exports and API answers hold the bureau's data: no browser or proxy keeps a copy
+        # (a shared office PC's back button, a proxy's cache). Our own static files may be cached.
+        if request.endpoint not in CACHEABLE_ENDPOINTS:
+            response.headers["Cache-Control"] = "no-store"
+            response.headers.pop("Expires", None)
         return response
 
     return app

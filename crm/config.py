@@ -70,4 +70,10 @@ def settings(instance_path: str) -> dict:
         "PER_PAGE": 25,
         "TIMEZONE": "Asia/Shanghai",
         "BOOTSTRAP_SERVE_LOCAL": True,
+        # Password hashes are Argon2id with argon2-cffi's default costs (RFC 9106 "low memory": 3
+        # passes over 64 MiB, 4 lanes; some 50 ms a login). Raising them rehashes each user at their
+        # next login; the tests set tiny ones.
+        "ARGON2_TIME_COST": 3,
+        "ARGON2_MEMORY_COST": 65536,  # KiB
+        "ARGON2_PARALLELISM": 4,
     }

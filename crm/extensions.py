@@ -31,12 +31,21 @@ csrf = CSRFProtect()
 bootstrap = Bootstrap5()
 
 
+# How long an SQLite writer waits for another one to finish before giving up (then the user is
+# told to retry, never shown a 500): a web request should not hang much longer than this.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
 @event.listens_for(Engine, "connect")
-def _sqlite_enforces_foreign_keys(dbapi_connection, connection_record) -> None:
-    # SQLite ignores foreign keys unless asked, per connection; PostgreSQL always enforces them.
+def _sqlite_settings(dbapi_connection, connection_record) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
+        # SQLite ignores foreign keys unless asked, per connection; PostgreSQL always enforces them.
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Write-ahead logging: readers never wait for the writer nor the writer for readers, so
+        # pages stay quick while an import or a save is being written. Kept in the file once set.
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 

@@ -6,6 +6,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from crm.cli.dbsafety import refuse_lossy_downgrades
 from crm.extensions import migration_include_object
 
 config = context.config
@@ -17,6 +18,12 @@ target_db = current_app.extensions["migrate"].db
 config.set_main_option(
     "sqlalchemy.url", target_db.engine.url.render_as_string(hide_password=False).replace("%", "%%")
 )
+
+
+def _forced() -> bool:
+    """`flask db downgrade -x force=1 …`: delete the data a downgrade drops (see crm/cli/dbsafety.py)."""
+    value = context.get_x_argument(as_dictionary=True).get("force")
+    return value is not None and value.strip().lower() in {"", "1", "true", "yes"}
 
 
 def run_migrations_offline():
@@ -46,12 +53,27 @@ def run_migrations_online():
             # Batch migrations copy and drop SQLite tables, which enforced foreign keys would block.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()  # end the autobegun transaction, so Alembic's own one commits
-        context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
-        if sqlite:
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            connection.commit()
+        try:
+            context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
+            # Alembic gives env.py the steps a command will run only as that command's `fn`:
+            # configured again with it wrapped, a downgrade that would delete rows is refused before
+            # its first step (crm/cli/dbsafety.py), unless run with `-x force=1`.
+            opts = context.get_context().opts
+            if (steps_fn := opts.get("fn")) is not None:
+                destination = str(opts.get("destination_rev") or "")  # as typed, for the message
+                guarded = refuse_lossy_downgrades(steps_fn, force=_forced(), destination=destination)
+                context.configure(
+                    connection=connection, target_metadata=target_db.metadata, fn=guarded, **conf_args
+                )
+            with context.begin_transaction():
+                context.run_migrations()
+        except BaseException:
+            connection.rollback()  # PRAGMA foreign_keys is ignored inside a transaction
+            raise
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

@@ -69,8 +69,10 @@ def build_app(url: str, **overrides):
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": url,
             "WTF_CSRF_ENABLED": False,
-            # A cheap hash keeps the suite fast; production uses scrypt (see test_password_is_stored_hashed).
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            # Argon2id as in production, with the cheapest costs, keeps the suite fast (see test_passwords).
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_COST": 8,
+            "ARGON2_PARALLELISM": 1,
             **overrides,
         }
     )

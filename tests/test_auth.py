@@ -116,16 +116,6 @@ def test_password_is_stored_hashed(make_user):
     assert user.check_password(PASSWORD) and not user.check_password(PASSWORD + "x")
 
 
-def test_production_hash_is_scrypt():
-    from crm import create_app
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    with app.app_context():
-        user = User(username="x")
-        user.set_password("whatever-123")
-    assert user.password_hash.startswith("scrypt:")
-
-
 def test_session_cookie_is_httponly_and_lax(client, make_user):
     user = make_user("officer")
     response = client.post("/login", data={"username": user.username, "password": PASSWORD})

@@ -143,7 +143,9 @@ def test_database_failure_is_a_chinese_500_page(tmp_path):
         {
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/broken.db",
             "WTF_CSRF_ENABLED": False,
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_COST": 8,
+            "ARGON2_PARALLELISM": 1,  # cheap hashes: the checks, not hundreds of Argon2 hashes
         }
     )
     app.test_client_class = IsolatedClient

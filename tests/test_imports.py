@@ -16,10 +16,11 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.imports.models import ImportBatch
 from crm.imports.reader import FileProblem, read_table
-from crm.imports.service import BatchChanged
+from crm.imports.service import BatchChanged, clean_filename
 from crm.imports.service import apply as apply_batch
 from crm.leads.models import Lead
 from tests.helpers import batch_of, upload, xlsx
+from tests.test_upload_bombs import MAIN, RELS, sheet_xml, workbook
 
 
 def code(serial: int) -> str:
@@ -491,3 +492,80 @@ def test_a_refused_mapping_comes_back_as_chosen(client, login_as):
     assert ['<option value="name" selected>' in s for s in selects] == [True, True, False]
     db.session.expire_all()
     assert db.session.get(ImportBatch, batch.id).mapping == saved
+
+
+# ---- Reading as Excel in China writes files; upload names; CSVs from Taiwan and Japan --------------
+
+
+def test_a_workbook_as_excel_saves_it_reads_as_people_typed_it():
+    # Shared strings (rich text runs; a phonetic guide that is not part of the text), the 1904 date
+    # system, dates in the built-in 年月日 format 31 (Excel in China writes it without a definition;
+    # it was read as a serial number) and in a custom one, a boolean, a formula's text and an error.
+    book = (
+        f'<workbook xmlns="{MAIN}" xmlns:r="{RELS}"><workbookPr date1904="1"/>'
+        '<sheets><sheet name="企业" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    ).encode()
+    styles = (
+        f'<styleSheet xmlns="{MAIN}"><numFmts count="1"><numFmt numFmtId="176" '
+        'formatCode="yyyy&quot;年&quot;m&quot;月&quot;d&quot;日&quot;"/></numFmts>'
+        '<cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="31"/><xf numFmtId="176"/></cellXfs></styleSheet>'
+    ).encode()
+    strings = (
+        f'<sst xmlns="{MAIN}" count="4" uniqueCount="4"><si><t>企业名称</t></si><si><t>成立日期</t></si>'
+        '<si><r><rPr><b/></rPr><t>甲</t></r><r><t xml:space="preserve">有限公司 </t></r></si>'
+        '<si><t>東京</t><rPh sb="0" eb="2"><t>トウキョウ</t></rPh><phoneticPr fontId="1"/></si></sst>'
+    ).encode()
+    headers = "".join(
+        f'<c r="{column}1" t="inlineStr"><is><t>{text}</t></is></c>'
+        for column, text in zip("CDEFG", ["核准日期", "是否上市", "备注", "城市", "核查"], strict=True)
+    )
+    sheet = sheet_xml(
+        f'<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>{headers}</row>'
+        '<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2" s="1"><v>36298</v></c>'
+        '<c r="C2" s="2"><v>36298.5</v></c><c r="D2" t="b"><v>1</v></c>'
+        '<c r="E2" t="str"><f>A2&amp;"x"</f><v>甲有限公司x</v></c><c r="F2" t="s"><v>3</v></c>'
+        '<c r="G2" t="e"><v>#N/A</v></c></row>'
+    )
+    table = read_table("导出.xlsx", workbook(sheet, strings, book=book, styles=styles), "enterprises")
+    assert table.headers == ["企业名称", "成立日期", "核准日期", "是否上市", "备注", "城市", "核查"]
+    assert table.rows == [
+        ["2", "甲有限公司", "2003-05-19", "2003-05-19 12:00:00", "是", "甲有限公司x", "東京", "#N/A"]
+    ]
+
+
+def test_a_nul_in_the_upload_name_is_dropped_not_stored(client, login_as):
+    # The name comes with the file, not with the form, so the request's control-character check
+    # does not see it; on PostgreSQL the NUL was a 500.
+    login_as("officer")
+    batch = batch_of(upload(client, xlsx([["企业名称"], ["甲有限公司"]]), "企业\x00名单\u202e.xlsx"))
+    assert batch.filename == "企业名单.xlsx"
+
+
+def test_upload_names_are_cleaned_and_bounded_keeping_chinese_and_the_extension():
+    assert clean_filename("C:\\Users\\王\\桌面\\招商 线索\t2026.csv") == "招商 线索 2026.csv"
+    assert clean_filename("\x00\x1f\u200b") == "未命名文件"
+    long = clean_filename("企" * 300 + ".xlsx")
+    assert len(long) == 128 and long.endswith("….xlsx") and long.startswith("企企")
+
+
+TRADITIONAL = "公司名稱,統一編號,主要產品\r\n台灣積體電路製造股份有限公司,22099131,晶圓代工\r\n"
+JAPANESE = "会社名,所在地,主要製品\r\nトヨタ自動車株式会社,愛知県,自動車\r\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "named"),
+    [(TRADITIONAL, "cp950", "Big5"), (TRADITIONAL, "big5", "Big5"), (JAPANESE, "cp932", "Shift-JIS")],
+    ids=["cp950", "big5", "cp932"],
+)
+def test_big5_and_shift_jis_csvs_are_refused_not_imported_garbled(text, encoding, named):
+    with pytest.raises(FileProblem, match=f"{named}.*另存为.*CSV UTF-8"):
+        read_table("台湾.csv", text.encode(encoding), "enterprises")
+
+
+def test_gbk_with_rare_name_characters_is_still_read():
+    # Characters outside GB2312 (喆 堃 镕 珺) in names are what real GBK files hold; they must not
+    # look like another encoding.
+    text = "企业名称,所属省份,法定代表人\r\n王喆科技有限公司,江苏省,王堃\r\n"
+    text += "镕铭新材料（苏州）有限公司,江苏省,李珺\r\n"
+    table = read_table("导出.csv", text.encode("gbk"), "enterprises")
+    assert table.rows[1] == ["3", "镕铭新材料（苏州）有限公司", "江苏省", "李珺"]

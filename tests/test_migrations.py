@@ -1,14 +1,17 @@
-"""Alembic is how the schema is made: one head, reversible, and equal to the models."""
+"""Alembic is how the schema is made: one head, reversible, and equal to the models; a downgrade
+that would delete data is refused unless forced, and a forced one can be upgraded again."""
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from crm import create_app
+from crm.cli.dbsafety import LOSSES
 from crm.extensions import db, migration_include_object
 from tests.conftest import fresh_database_url
+from tests.test_backup import app_on, cli, clone_database, demo_database
 
 
 def _script_directory(app) -> ScriptDirectory:
@@ -49,3 +52,97 @@ def test_suite_runs_on_the_database_it_was_given(app):
     from tests.conftest import on_postgres
 
     assert db.engine.dialect.name == ("postgresql" if on_postgres() else "sqlite")
+
+
+def _revision() -> str:
+    with db.engine.connect() as conn:
+        return ",".join(MigrationContext.configure(conn).get_current_heads())
+
+
+def _schema_differences() -> list:
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": migration_include_object}
+        )
+        return compare_metadata(context, db.metadata)
+
+
+def _count(table: str, where: str = "") -> int:
+    return db.session.scalar(text(f"SELECT count(*) FROM {table} {where}"))
+
+
+def test_every_migration_declares_what_its_downgrade_deletes(tmp_path):
+    # The guard knows what a downgrade drops only from LOSSES: it must match what each upgrade makes.
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": fresh_database_url(tmp_path, "steps")})
+    with app.app_context():
+        revisions = [script.revision for script in reversed(list(_script_directory(app).walk_revisions()))]
+        assert list(LOSSES) == revisions
+        before: dict[str, set[str]] = {}
+        for revision in revisions:
+            upgrade(revision=revision)
+            inspector = inspect(db.engine)
+            after = {
+                name: {column["name"] for column in inspector.get_columns(name)}
+                for name in inspector.get_table_names()
+                if name != "alembic_version" and not name.startswith("search_fts")  # derived index
+            }
+            declared = LOSSES[revision]
+            assert {loss.table for loss in declared if loss.column is None} == after.keys() - before.keys()
+            assert {(loss.table, loss.column) for loss in declared if loss.column and loss.dropped} == {
+                (name, column) for name in before for column in after[name] - before[name]
+            }, revision
+            before = after
+        db.engine.dispose()
+
+
+def test_a_downgrade_that_would_delete_data_is_refused_unless_forced(tmp_path, tmp_path_factory):
+    url = clone_database(demo_database(tmp_path_factory), tmp_path, "guard")
+    with app_on(url) as app:
+        result = cli(app, "db", "downgrade")  # 0010 drops api_tokens, and there are none: no question
+        assert result.exit_code == 0, result.output
+        assert "降级会删除" not in result.output
+
+        result = cli(app, "db", "downgrade", "0006_project_lifecycle")
+        assert result.exit_code == 1
+        assert "错误：降级会删除以下数据，已停止，数据库未作任何改动" in result.output
+        assert "  0007_briefs\n    周报存档的 PDF（briefs）：1 行" in result.output
+        assert "flask --app app db downgrade -x force=1 0006_project_lifecycle" in result.output
+        with app.app_context():
+            assert _revision() == "0009_login_attempts"
+            assert _count("briefs") == 1
+            updates = _count("project_updates")
+            db.session.remove()
+
+        result = cli(app, "db", "downgrade", "-x", "force=1", "0005_imports")
+        assert result.exit_code == 0, result.output
+        assert "已按 -x force=1 降级" in result.output
+        assert f"项目进展（project_updates）：{updates:,} 行" in result.output
+        with app.app_context():
+            assert _revision() == "0005_imports"
+            assert "briefs" not in inspect(db.engine).get_table_names()
+
+
+def test_upgrade_downgrade_upgrade_with_the_demo_data(tmp_path, tmp_path_factory):
+    url = clone_database(demo_database(tmp_path_factory), tmp_path, "roundtrip")
+    with app_on(url) as app, app.app_context():
+        head = _revision()
+        kept = {name: _count(name) for name in ("users", "enterprises", "leads", "follow_ups", "projects")}
+        terminated = _count("projects", "WHERE stage = '终止'")
+        assert terminated > 0 and _count("project_updates") > 0
+        db.session.remove()
+
+        # Across 0006 and 0007: their tables go, the projects stay, and the upgrade takes them back
+        # (it used to fail ck_projects_terminated_has_reason on the terminated projects).
+        downgrade(revision="0005_imports", x_arg="force=1")
+        upgrade()
+        assert _revision() == head and _schema_differences() == []
+        assert {name: _count(name) for name in kept} == kept
+        assert _count("projects", "WHERE stage = '签约' AND termination_reason IS NULL") == kept["projects"]
+        assert _count("project_milestones") == 6 * kept["projects"] and _count("project_updates") == 0
+        db.session.remove()
+
+        downgrade(revision="base", x_arg="force=1")  # every downgrade, with data in its tables
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        assert _revision() == head and _schema_differences() == []
+        db.engine.dispose()

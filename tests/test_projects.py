@@ -180,7 +180,7 @@ def test_updates_can_never_be_rewritten(make_project, make_user):
     [
         ({"stage_reached": "签约"}, "阶段“签约”无效"),
         ({"stage_reached": "注册", "stage_reached_on": "2025-12-31"}, "实际日期不能早于签约日期"),
-        ({"reported_on": "2999-01-01", "note": "x"}, "填报日期不能晚于今天"),
+        ({"reported_on": "2100-01-01", "note": "x"}, "填报日期不能晚于今天"),
         ({"funds_wan": "-5"}, "不能为负数"),
         ({"funds_wan": "很多"}, "应为不小于 0 的数字"),
         ({"stage_reached": "终止", "note": "x"}, "终止项目须选择原因"),

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
+from crm.core.converters import MAX_DB_INT
 from crm.core.inputs import InvalidInput
 from crm.core.transaction import Conflict, Outcome
 
@@ -23,7 +24,8 @@ def json_body() -> dict:
 def whole_number(body: dict, key: str, message: str) -> int:
     """An integer field of the body (a version, an id); a missing or non-integer one is a Chinese 400."""
     value = body.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
+    # Beyond a database integer it names no row and fits no column.
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_DB_INT:
         raise InvalidInput(message)
     return value
 

@@ -20,21 +20,72 @@ from crm.enterprises.service import (
 
 @bp.route("/enterprises")
 def enterprises():
-    """Enterprises the user may see: ?q= searches names, former names, credit codes and products."""
+    """Enterprises the user may see: ?q= searches names, former names, credit codes and products.
+    ---
+    get:
+      summary: 企业列表
+      description: 当前用户可见的企业（区县专员只见本区县的），按编号排序、分页。
+      parameters:
+        - name: q
+          in: query
+          description: 搜索企业名称、曾用名、统一社会信用代码和产品
+          schema: {type: string}
+        - Page
+        - PerPage
+      responses:
+        "200":
+          description: 一页企业
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/EnterprisePage"}
+    """
     stmt = visible_enterprises(request.args.get("q", ""))
     return jsonify(page_json(paginate(stmt.order_by(Enterprise.id)), enterprise_json))
 
 
 @bp.route("/enterprises/<int:enterprise_id>")
 def enterprise(enterprise_id: int):
-    """One enterprise."""
+    """One enterprise.
+    ---
+    get:
+      summary: 企业详情
+      responses:
+        "200":
+          description: 企业
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Enterprise"}
+        "404": {$ref: "#/components/responses/NotFound"}
+    """
     return jsonify(enterprise_json(get_visible_or_404(Enterprise, enterprise_id)))
 
 
 @bp.route("/enterprises", methods=["POST"])
 @roles_required(*EDITORS)
 def create_enterprise_api():
-    """Create an enterprise; a probable duplicate is a 409 listing the firms on file."""
+    """Create an enterprise; a probable duplicate is a 409 listing the firms on file.
+    ---
+    post:
+      summary: 新建企业
+      description: 疑似重复时返回 409 并在 duplicates 中列出已有企业；确认后带 confirm_duplicate=true 重交。
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/EnterpriseInput"}
+      responses:
+        "201":
+          description: 已创建的企业
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Enterprise"}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "409":
+          description: 疑似重复
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/DuplicateError"}
+    """
     body = json_body()
     outcome = commit(lambda: create_enterprise(body, confirm_duplicate=body.get("confirm_duplicate") is True))
     if isinstance(outcome.error, DuplicateWarning):
@@ -48,7 +99,43 @@ def create_enterprise_api():
 @bp.route("/enterprises/<int:enterprise_id>", methods=["PUT", "PATCH"])
 @roles_required(*EDITORS)
 def update_enterprise_api(enterprise_id: int):
-    """Update an enterprise; the body carries the `version` it was read at (409 if it moved on)."""
+    """Update an enterprise; the body carries the `version` it was read at (409 if it moved on).
+    ---
+    put:
+      summary: 修改企业（整体替换）
+      description: 未提交的字段被清空；须带读取时的 version。
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/EnterpriseUpdate"}
+      responses:
+        "200":
+          description: 修改后的企业
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Enterprise"}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "404": {$ref: "#/components/responses/NotFound"}
+        "409": {$ref: "#/components/responses/Conflict"}
+    patch:
+      summary: 修改企业（部分字段）
+      description: 只修改提交的字段；须带读取时的 version。
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/EnterpriseUpdate"}
+      responses:
+        "200":
+          description: 修改后的企业
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Enterprise"}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "404": {$ref: "#/components/responses/NotFound"}
+        "409": {$ref: "#/components/responses/Conflict"}
+    """
     target = get_visible_or_404(Enterprise, enterprise_id)
     body = json_body()
     version = whole_number(body, "version", "请求须包含整数 version（读取该企业时的版本号）")

@@ -16,10 +16,12 @@ ACTION_LABELS = {
     "login": "登录",
     "session": "结束会话",
     "attempt": "登录尝试",
+    "export": "导出",
 }
-# Access, not data: a login, or sessions ended (logout). A model names the columns whose change alone is
-# such an event in __access_actions__; the log page shows them apart from the data changes.
-ACCESS_ACTIONS = ("login", "session", "attempt")
+# Access, not data: a login, sessions ended (logout), an export (crm.audit.access). A model names
+# the columns whose change alone is such an event in __access_actions__; the log page shows them
+# apart from the data changes.
+ACCESS_ACTIONS = ("login", "session", "attempt", "export")
 
 
 class AuditLog(db.Model):

@@ -1,4 +1,4 @@
-"""Forms of the login page and the user administration pages."""
+"""Forms of the login page, the user administration pages and the API token pages."""
 
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
@@ -35,3 +35,22 @@ class PasswordResetForm(BaseForm):
 
 class ConfirmForm(BaseForm):
     """A POST-only button: no fields, only the CSRF token."""
+
+
+TOKEN_DAYS = ((30, "30 天"), (90, "90 天"), (180, "180 天"), (365, "一年"))
+
+
+class TokenCreateForm(BaseForm):
+    """A new API token: its name, how long it lasts, whether it may only read."""
+
+    name = StringField(
+        "令牌名称", validators=[DataRequired("请填写令牌名称，如“OA 系统”"), Length(min=2, max=64)]
+    )
+    expires_days = SelectField("有效期", choices=choices(TOKEN_DAYS), coerce=int, default=90)
+    read_only = BooleanField("只读（只能查询，不能新建或修改数据）")
+
+
+class AdminTokenCreateForm(TokenCreateForm):
+    """An administrator's: for any active user (the choices are set by the view)."""
+
+    user_id = SelectField("所属用户", choices=[], coerce=int)

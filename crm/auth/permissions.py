@@ -83,10 +83,20 @@ def scoped(stmt: Select, model: type, user: Any = None) -> Select:
     return stmt.where(clause_for(user.district_id))
 
 
+def _by_key(model: type, ident: Any, user: Any) -> Select:
+    pk = model.__mapper__.primary_key[0]
+    return scoped(select(model).where(pk == ident), model, user)
+
+
 def get_visible_or_404(model: type, ident: Any, user: Any = None):
     """The row with this primary key if the user may see it; 404 otherwise (no hint it exists)."""
-    pk = model.__mapper__.primary_key[0]
-    return db.first_or_404(scoped(select(model).where(pk == ident), model, user))
+    return db.first_or_404(_by_key(model, ident, user))
+
+
+def get_visible(model: type, ident: Any, user: Any = None):
+    """The row with this primary key if the user may see it, else None: for a page that says
+    something else than 404 (where a merged firm went), naming nothing the user may not see."""
+    return db.session.scalar(_by_key(model, ident, user))
 
 
 def get_changeable_or_403(model: type, ident: Any, may_change: Callable[[Any, Any], bool], user: Any = None):

@@ -7,9 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from crm.auth.models import DISTRICT, ROLE_LABELS, ROLES, User
+from crm.auth.models import DISTRICT, ROLE_LABELS, ROLES, User, password_hasher, verify_password
 from crm.core.inputs import has_control_chars
 from crm.core.text import clean_text
 from crm.core.timeutil import utcnow
@@ -25,11 +24,16 @@ COMMON_PASSWORDS_FILE = Path(__file__).with_name("data") / "common_passwords.txt
 MAX_PASSWORD_LENGTH = 256
 
 
-@cache
 def _dummy_hash() -> str:
     """Checked against when the username is unknown, so a wrong name takes as long as a wrong password.
     Made on first use: a hash at import time would slow every process start (CLI, workers, tests)."""
-    return generate_password_hash("lianzhao-timing-guard")
+    return _dummy_hash_with(password_hasher())
+
+
+@cache
+def _dummy_hash_with(hasher) -> str:
+    # One per set of Argon2 costs (the hasher is cached per costs), so it costs what a real one does.
+    return hasher.hash("lianzhao-timing-guard")
 
 
 class UserError(Refusal):
@@ -147,13 +151,19 @@ def set_active(user: User, active: bool, by: User | None = None) -> User:
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The active user with these credentials, else None."""
+    """The active user with these credentials, else None.
+
+    A stored hash that is not Argon2id with today's costs (a PBKDF2 or scrypt hash from before, or
+    weaker Argon2 parameters) is replaced while the password is at hand; it is not flushed here: the
+    caller's commit keeps it (the login view's, after login_user, so the log names the user)."""
     user = find_user(username)
     if user is None:
-        check_password_hash(_dummy_hash(), password or "")
+        verify_password(_dummy_hash(), password or "")
         return None
     if not user.check_password(password or "") or not user.active:
         return None
+    if user.password_needs_rehash():
+        user.set_password(password)
     return user
 
 

@@ -2,9 +2,11 @@
 
 from flask import Flask
 
+from crm.cli.backup import backup_command, restore_command
 from crm.cli.brief import brief_command
 from crm.cli.demo import demo_cli
 from crm.cli.map import map_cli, match_command
+from crm.cli.tokens import tokens_cli
 from crm.cli.users import users_cli
 
 
@@ -12,3 +14,6 @@ def register(app: Flask) -> None:
     """Add every command group to the app's CLI."""
     for group in (users_cli, map_cli, demo_cli, match_command, brief_command):
         app.cli.add_command(group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
+    app.cli.add_command(tokens_cli)

@@ -7,7 +7,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm.core.actor import acting_as
-from crm.core.transaction import REFUSED, as_refusal
+from crm.core.transaction import Refusal, as_refusal
 from crm.extensions import db
 
 
@@ -49,13 +49,13 @@ def committing(actor: str):
             yield
             db.session.flush()  # inside acting_as: the audit entries name this command
         db.session.commit()
-    except REFUSED as error:
+    except (Refusal, SQLAlchemyError) as error:
         db.session.rollback()
-        raise CliError(str(as_refusal(error))) from error
-    except SQLAlchemyError as error:
-        db.session.rollback()
+        refusal = as_refusal(error)
+        if refusal is not None:
+            raise CliError(str(refusal)) from error
         # The statement's parameters (a password hash, say) are not printed.
         raise CliError(
-            f"数据库操作失败（{type(error.orig or error).__name__}）。"
+            f"数据库操作失败（{type(getattr(error, 'orig', None) or error).__name__}）。"
             "请确认数据库可用且已运行 flask --app app db upgrade。"
         ) from error

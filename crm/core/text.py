@@ -1,14 +1,31 @@
 """Checks on free text that services apply whatever the caller (form, API, CLI, import)."""
 
+import re
+
 from crm.core.inputs import has_control_chars
+
+# Format characters (Unicode category Cf: zero-width space and joiners, soft hyphen, byte-order
+# mark, direction marks, tag characters): they show as nothing, so a name holding one looks like
+# a firm on file yet compares as another. tests/test_duplicates.py checks this equals Unicode's Cf.
+INVISIBLE = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
+
+
+def without_invisibles(text: str) -> str:
+    """The text with every format character (INVISIBLE) removed."""
+    return INVISIBLE.sub("", text)
 
 
 def clean_text(value: str | None, label: str, max_length: int, error: type[Exception] = ValueError) -> str:
-    """The value without surrounding spaces; refused in Chinese if too long or holding control characters."""
+    """The value without surrounding spaces and invisible characters; refused in Chinese if too long
+    or holding control characters."""
     if value is not None and not isinstance(value, str):
         # JSON bodies and imports can carry numbers or lists where text is meant.
         raise error(f"{label}应为文本")
-    text = (value or "").strip()
+    text = without_invisibles(value or "").strip()
     if has_control_chars(text):
         raise error(f"{label}包含无效的控制字符")
     if len(text) > max_length:

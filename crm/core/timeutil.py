@@ -81,18 +81,23 @@ def format_wan(value: int | None) -> str:
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]00:00(?::00)?)?$")
 
 
+# Every date the CRM keeps lies within these (the oldest firms were founded in the 19th century;
+# plans do not reach past the 22nd): year 1 or 9999 is a typing slip, and a day's UTC bounds at
+# either end of Python's calendar would overflow. List filters are held within them too.
+DATE_RANGE = (date(1800, 1, 1), date(2199, 12, 31))
+
+
 def parse_day(value, label: str, error: type[Exception] = ValueError) -> date | None:
     """A date a user submitted (parse_date_text's spellings), None for blank; anything else raises
     `error` naming the field, in Chinese. One message for every form, API body and import."""
     try:
-        return parse_date_text(value if not isinstance(value, str) else value[:32])
+        day = parse_date_text(value if not isinstance(value, str) else value[:32])
     except (ValueError, TypeError) as exc:
         raise error(f"{label}“{str(value)[:32]}”不是有效日期（格式：2026-12-01）") from exc
-
-
-# A list filter's dates are held within these: a day's UTC bounds beyond them would overflow Python's
-# calendar (year 1, year 9999), and no record is dated outside them, so the list is the same.
-FILTER_DAYS = (date(1900, 1, 1), date(2199, 12, 31))
+    if day is not None and not DATE_RANGE[0] <= day <= DATE_RANGE[1]:
+        first, last = DATE_RANGE[0].year, DATE_RANGE[1].year
+        raise error(f"{label}“{day.isoformat()}”超出有效范围（{first}—{last} 年），请检查年份")
+    return day
 
 
 def filter_day(value) -> date | None:
@@ -106,7 +111,7 @@ def filter_day(value) -> date | None:
             day = date.fromisoformat(text)
         except ValueError:
             return None
-    return min(max(day, FILTER_DAYS[0]), FILTER_DAYS[1]) if day else None
+    return min(max(day, DATE_RANGE[0]), DATE_RANGE[1]) if day else None
 
 
 def parse_date_text(value) -> date | None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.core.timeutil import utcnow
+from crm.core.transaction import UNIQUE_MESSAGES
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry
 from crm.places.models import District
@@ -190,3 +191,9 @@ class Contact(db.Model):
 
     def __repr__(self) -> str:
         return f"<Contact {self.name}>"
+
+
+# Two people registering one credit code at the same moment: the unique key lets one through.
+UNIQUE_MESSAGES["enterprises.credit_code"] = (
+    "该统一社会信用代码刚被他人同时登记，本次操作未生效；请在企业库中查找该企业。"
+)

@@ -3,6 +3,8 @@
 import re
 import unicodedata
 
+from crm.core.text import without_invisibles
+
 # Longest first: 股份有限公司 must go before 有限公司.
 COMPANY_FORMS = (
     "股份有限公司",
@@ -35,7 +37,7 @@ def name_key(name: str | None, districts: tuple[str, ...] = ()) -> str:
 
     `districts` adds local place names (涪陵区, 涪陵 …) to strip after the province or city.
     """
-    text = unicodedata.normalize("NFKC", name or "").translate(BRACKETS)
+    text = unicodedata.normalize("NFKC", without_invisibles(name or "")).translate(BRACKETS)
     text = re.sub(r"\s+", "", text).lower()
     places = sorted(set(PLACES) | set(districts), key=len, reverse=True)
     changed = True

@@ -15,7 +15,7 @@ from crm.auth.permissions import scoped
 from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import parse_day, today_local
-from crm.core.transaction import Conflict, Refusal
+from crm.core.transaction import Conflict, Refusal, serialise
 from crm.core.validation import Problems
 from crm.enterprises.credit_code import credit_code_error, normalise_credit_code
 from crm.enterprises.models import EXCHANGES, HONOURS, KINDS, OWNERSHIPS, Contact, Enterprise
@@ -42,6 +42,10 @@ class DuplicateWarning(EnterpriseError, Conflict):
         self.matches = matches
         names = "、".join(f"{e.name}（编号 {e.id}）" for e in matches[:5])
         super().__init__(f"可能与已有企业重复：{names}。请先核对；确认不是同一企业后可勾选“仍然创建”。")
+
+
+class CreditCodeTaken(EnterpriseError, Conflict):
+    """The credit code belongs to a firm on file (the API answers 409, as for any unique key)."""
 
 
 class VersionConflict(EnterpriseError, Conflict):
@@ -257,7 +261,7 @@ def _check_credit_code_free(code: str | None, exclude_id: int | None = None) -> 
         stmt = stmt.where(Enterprise.id != exclude_id)
     holder = db.session.scalar(stmt)
     if holder is not None:
-        raise EnterpriseError(
+        raise CreditCodeTaken(
             f"统一社会信用代码 {code} 已属于“{holder.name}”（编号 {holder.id}），不能重复登记"
         )
 
@@ -265,6 +269,8 @@ def _check_credit_code_free(code: str | None, exclude_id: int | None = None) -> 
 def create_enterprise(raw: dict, confirm_duplicate: bool = False) -> Enterprise:
     """A new enterprise; a probable duplicate is refused unless the caller confirms."""
     data = validate(raw)
+    # Twenty clicks on 保存 at once make one firm: the checks below run one request at a time per name.
+    serialise(f"enterprise-name:{folded_name(data.name)}")
     _check_credit_code_free(data.credit_code)
     if not confirm_duplicate:
         matches = find_duplicates(data.name, data.credit_code, data.former_names)

@@ -1,36 +1,51 @@
 """Reading an uploaded XLSX or CSV into a header row and rows of text cells.
 
 Everything becomes text here, so the preview and the confirmed import see exactly the same values
-(and JSON can keep them between the two)."""
+(and JSON can keep them between the two). The reading runs in a child process within a memory and
+time budget (crm.imports.budget); an .xlsx is read by our own bounded streaming reader
+(crm.imports.xlsx); the limits, and what each guards against, are in crm.imports.limits."""
 
+import codecs
 import csv
 import io
-import zipfile
+import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time
-
-from openpyxl import load_workbook
 
 from crm.core.inputs import has_control_chars
-from crm.core.transaction import Refusal
+from crm.imports.budget import Outcome, run_bounded
 from crm.imports.fields import field_for_header
+from crm.imports.limits import (
+    HEADER_SEARCH,
+    MAX_BYTES,
+    MAX_CELL,
+    MAX_COLUMNS,
+    MAX_LINE_CHARS,
+    MAX_LINES,
+    MAX_ROWS,
+    MAX_TOTAL_CHARS,
+    FileProblem,
+)
+from crm.imports.xlsx import xlsx_rows
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 5000
-MAX_COLUMNS = 80
-MAX_CELL = 5000
-# The cells of all rows together. An .xlsx stores a repeated text once (shared strings), so a file
-# far below MAX_BYTES can unfold into billions of characters: this bounds memory and the batch row.
-MAX_TOTAL_CHARS = 10_000_000
-# Lines read in all, blank ones included: blank rows do not count toward MAX_ROWS, but a sheet that
-# claims a million (mostly empty) rows must not be walked to its end.
-MAX_LINES = 100_000
-HEADER_SEARCH = 10  # exports often start with a title line or two before the header
+__all__ = ["FileProblem", "Table", "read_in_child", "read_table"]
+
+logger = logging.getLogger(__name__)
 DELIMITERS = (",", "\t", ";")
-
-
-class FileProblem(Refusal):
-    """The file cannot be read as a table; the message says why, in Chinese."""
+# The codecs a CSV may be checked against, looked up here: in the reading child an import of a codec
+# module could wait on a lock some other thread of the parent held when it forked.
+for _codec in ("utf-8-sig", "gb18030", "gb2312", "cp950", "cp932"):
+    codecs.lookup(_codec)
+# Telling a Big5 or Shift-JIS file from GBK: GBK (via gb18030) decodes nearly any bytes, so a CSV
+# saved in Taiwan, Hong Kong or Japan came in as garbled text. Real GBK text from China is almost all
+# GB2312 characters (the common hanzi and punctuation); Big5 read as GBK gives about 20–35 % of
+# them (kana, private-use and rare extension characters fill the rest), Shift-JIS almost none.
+# The first lines are judged, up to this many bytes; the delimiter is guessed from as much of each
+# of the first lines.
+SAMPLE_BYTES = 64 * 1024
+SAMPLE_CHARS = 20_000  # non-ASCII characters judged at most
+MIN_JUDGED = 4  # fewer non-ASCII characters than this: too little to tell, taken as GBK
+GBK_PLAUSIBLE = 0.7  # share of GB2312 characters at or above which the file is GBK, whatever else
+FOREIGN_PLAUSIBLE = 0.9  # share of ordinary characters a clean Big5 or Shift-JIS decoding must show
 
 
 @dataclass
@@ -40,46 +55,11 @@ class Table:
     rows: list[list[str]]  # each: [row number in the file, cell, cell, …]
 
 
-def cell_text(value) -> str:
-    """A cell as text: dates as ISO dates, whole floats without “.0”, booleans as 是/否."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value).strip()
-
-
-def _xlsx_rows(data: bytes):
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as error:
-        raise FileProblem("无法读取该 Excel 文件，文件可能已损坏或不是 .xlsx 格式") from error
-    try:
-        sheet = book.active
-        if sheet is None:
-            raise FileProblem("Excel 文件中没有工作表")
-        # No max_row here: blank rows between the data would push the last rows past it and they
-        # would be dropped without a word; read_table stops at MAX_ROWS of data and MAX_LINES.
-        for values in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
-            yield [cell_text(v) for v in values]
-    except FileProblem:
-        raise
-    except Exception as error:  # openpyxl raises many kinds on malformed sheets
-        raise FileProblem("无法读取该 Excel 文件的内容，请在 Excel 中另存为 .xlsx 后重试") from error
-    finally:
-        book.close()
-
-
 def _delimiter(text: str, kind: str) -> str:
     """The delimiter that makes a header row of known column names; else the most frequent one in
     the first lines. Counting alone misleads: a semicolon file whose cells hold commas (产品 a,b,c)."""
-    head = text.splitlines()[:HEADER_SEARCH]
+    # Not all lines (a file may hold millions), nor all of a line (one may hold millions of commas).
+    head = [line[:SAMPLE_BYTES] for line in text.split("\n", HEADER_SEARCH)[:HEADER_SEARCH]]
     best, best_known = None, 1
     for delimiter in DELIMITERS:
         try:
@@ -87,7 +67,7 @@ def _delimiter(text: str, kind: str) -> str:
         except csv.Error:  # a quoted cell running over the sampled lines: this guess cannot tell
             continue
         for values in lines:
-            known = sum(1 for v in values if field_for_header(kind, v))
+            known = sum(1 for v in values[:MAX_COLUMNS] if field_for_header(kind, v))
             if known > best_known:
                 best, best_known = delimiter, known
     if best:
@@ -96,21 +76,103 @@ def _delimiter(text: str, kind: str) -> str:
     return max(DELIMITERS, key=sample.count)
 
 
+def _share(text: str, ordinary) -> float | None:
+    """The share of the non-ASCII characters of text that `ordinary` accepts; None if too few."""
+    judged = [c for c in text if c > "\x7f"][:SAMPLE_CHARS]
+    if len(judged) < MIN_JUDGED:
+        return None
+    verdicts: dict[str, bool] = {}
+    good = 0
+    for char in judged:
+        verdict = verdicts.get(char)
+        if verdict is None:
+            verdict = verdicts[char] = ordinary(char)
+        good += verdict
+    return good / len(judged)
+
+
+def _gb2312_common(char: str) -> bool:
+    """A GB2312 hanzi (rows B0–F7) or punctuation and full-width form (rows A1–A3)."""
+    try:
+        lead = char.encode("gb2312")[0]
+    except UnicodeEncodeError:
+        return False
+    return 0xA1 <= lead <= 0xA3 or 0xB0 <= lead <= 0xF7
+
+
+def _big5_common(char: str) -> bool:
+    """A Big5 symbol (rows A1–A3) or hanzi (A4–C6 frequent, C9–F9 less frequent)."""
+    try:
+        lead = char.encode("cp950")[0]
+    except UnicodeEncodeError:
+        return False
+    return 0xA1 <= lead <= 0xC6 or 0xC9 <= lead <= 0xF9
+
+
+def _japanese_common(char: str) -> bool:
+    """Kana, kanji, Japanese punctuation or a full-width form (not half-width kana: Big5 bytes
+    read as Shift-JIS come out as those)."""
+    point = ord(char)
+    return 0x3000 <= point <= 0x30FF or 0x4E00 <= point <= 0x9FFF or 0xFF01 <= point <= 0xFF60
+
+
+def _foreign_encoding(data: bytes, text: str) -> str | None:
+    """The name of the encoding a CSV that decoded as gb18030 was really saved in, when it is
+    implausible as GBK Chinese but reads cleanly, and plausibly, as Big5 or Shift-JIS."""
+    sample = data[:SAMPLE_BYTES]
+    if len(data) > SAMPLE_BYTES:  # whole lines only: a newline is never part of a two-byte character
+        sample = sample[: sample.rfind(b"\n") + 1] or sample
+    gbk = _share(text[: len(sample)], _gb2312_common)
+    if gbk is None or gbk >= GBK_PLAUSIBLE:
+        return None
+    for codec, label, ordinary in (
+        ("cp950", "繁体中文 Big5", _big5_common),
+        ("cp932", "日文 Shift-JIS", _japanese_common),
+    ):
+        try:
+            share = _share(sample.decode(codec), ordinary)
+        except UnicodeDecodeError:
+            continue
+        if share is not None and share >= FOREIGN_PLAUSIBLE:
+            return label
+    return None
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")  # Excel in China saves CSV as GBK
+    except UnicodeDecodeError as error:
+        raise FileProblem("无法识别 CSV 文件的编码，请另存为 UTF-8 或 GBK 编码") from error
+    foreign = _foreign_encoding(data, text)
+    if foreign:
+        raise FileProblem(
+            f"CSV 文件似乎是{foreign}编码，按简体中文读取会变成乱码。"
+            "请在 Excel 中“另存为”“CSV UTF-8（逗号分隔）”后再导入"
+        )
+    return text
+
+
+def _bounded_lines(text: str):
+    """The lines of the text, each within MAX_LINE_CHARS: csv builds a whole line's cells at once."""
+    for number, line in enumerate(io.StringIO(text), 1):
+        if len(line) > MAX_LINE_CHARS:
+            limit = MAX_LINE_CHARS // 10_000
+            raise FileProblem(f"CSV 文件第 {number} 行超过 {limit} 万个字符，请在 Excel 中另存为 CSV 后重试")
+        yield line
+
+
 def _csv_rows(data: bytes, kind: str):
     if b"\x00" in data[:4096]:
         raise FileProblem("该文件不是电子表格（应为 .xlsx 或 .csv）")
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise FileProblem("无法识别 CSV 文件的编码，请另存为 UTF-8 或 GBK 编码")
+    text = _decode(data)
     # Universal newlines: old Mac files end lines with a bare CR, which csv refuses (in English).
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     delimiter = _delimiter(text, kind)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(_bounded_lines(text), delimiter=delimiter)
     try:
         for values in reader:
             yield [v.strip() for v in values[:MAX_COLUMNS]]
@@ -120,18 +182,36 @@ def _csv_rows(data: bytes, kind: str):
 
 
 def read_table(filename: str, data: bytes, kind: str) -> Table:
-    """The header row and the data rows of an uploaded file (blank rows dropped)."""
+    """The header row and the data rows of an uploaded file (blank rows dropped). The file is read
+    in a child process within a memory and time budget (crm.imports.budget)."""
+    outcome = read_in_child(filename, data, kind)
+    if outcome.refusal:
+        if outcome.error:
+            logger.warning("读取上传文件 %r 时子进程出错：%s", filename, outcome.error)
+        raise FileProblem(outcome.refusal)
+    headers, header_row, rows = outcome.value
+    return Table(headers=headers, header_row=header_row, rows=rows)
+
+
+def read_in_child(filename: str, data: bytes, kind: str) -> Outcome:
+    """read_table's work and what it cost; refusals come back in the outcome, not raised, but for
+    an empty or too big upload (refused before any child is started)."""
     if not data:
         raise FileProblem("上传的文件是空的")
     if len(data) > MAX_BYTES:
         raise FileProblem(
             f"文件太大（{len(data) // 1024} KB），单次导入不超过 {MAX_BYTES // 1024 // 1024} MB"
         )
+    return run_bounded(_read, filename, data, kind)
+
+
+def _read(filename: str, data: bytes, kind: str) -> tuple[list[str], int, list[list[str]]]:
+    """In the child: the table as plain lists (they go back through marshal)."""
     lower = filename.lower()
     if data[:4] == b"\xd0\xcf\x11\xe0" or lower.endswith(".xls"):
         raise FileProblem("不支持旧版 .xls 格式，请在 Excel 中另存为 .xlsx 或 CSV（UTF-8）后再导入")
     if data[:4] == b"PK\x03\x04":
-        rows = _xlsx_rows(data)
+        rows = xlsx_rows(data)
     elif lower.endswith((".csv", ".txt")):
         rows = _csv_rows(data, kind)
     else:
@@ -176,4 +256,4 @@ def read_table(filename: str, data: bytes, kind: str) -> Table:
     width = max(len(headers), *(len(values) for _, values in body))
     headers += [f"第{i + 1}列" for i in range(len(headers), width)]
     rows = [[str(number), *(values + [""] * width)[:width]] for number, values in body]
-    return Table(headers=headers, header_row=header_number, rows=rows)
+    return headers, header_number, rows

@@ -4,6 +4,7 @@ The preview and the apply run the same checks (the services of enterprises and l
 refuses a batch that has any problem and writes every row in one transaction, so a file is either
 imported whole or not at all."""
 
+import unicodedata
 from dataclasses import dataclass, field
 
 from openpyxl.utils import get_column_letter
@@ -95,14 +96,33 @@ class Preview:
         return not self.missing and not self.error_count
 
 
+FILENAME_LENGTH = 128  # ImportBatch.filename
+
+
+def clean_filename(filename: str | None) -> str:
+    """An upload's name as kept on its batch: the last part of a path (old browsers send the whole
+    one), without control or format characters (a NUL cannot be stored on PostgreSQL; a right-to-left
+    override would disguise the extension; a lone surrogate cannot be encoded), within the column's
+    length with the extension kept; Chinese and other letters as they are."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = " ".join(name.split())  # tabs and line breaks (controls too) become single spaces
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Cs")).strip()
+    if len(name) > FILENAME_LENGTH:
+        _, dot, extension = name.rpartition(".")
+        tail = dot + extension if dot and len(extension) <= 10 else ""
+        name = name[: FILENAME_LENGTH - len(tail) - 1] + "…" + tail
+    return name or "未命名文件"
+
+
 def start_import(kind: str, filename: str, data: bytes, user: User) -> ImportBatch:
     """A pending batch holding the file's cells, with the columns mapped from their headers."""
     if kind not in FIELDS:
         raise ImportProblem("请选择导入内容：企业或招商线索")
+    filename = clean_filename(filename)
     table = read_table(filename, data, kind)
     batch = ImportBatch(
         kind=kind,
-        filename=(filename or "未命名文件")[-128:],
+        filename=filename,
         created_by=user,
         headers=table.headers,
         header_row=table.header_row,

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from crm.auth.models import User
 from crm.core.choices import Choice, one_of
 from crm.core.timeutil import utcnow
+from crm.core.transaction import UNIQUE_MESSAGES
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry
@@ -271,3 +272,7 @@ class ProjectUpdate(db.Model):
 
     def __repr__(self) -> str:
         return f"<ProjectUpdate {self.id} {self.reported_on} {self.stage_reached}>"
+
+
+# One lead, one project: a second signing at the same moment is refused by the unique key.
+UNIQUE_MESSAGES["projects.lead_id"] = "该线索刚被他人同时签约，项目已建立，本次操作未生效。"

@@ -21,6 +21,7 @@ from crm.web import (
     main,
     projects,
     search,
+    tokens,
 )
 from crm.web.nav import nav_badges, navigation
 
@@ -36,6 +37,7 @@ BLUEPRINTS = (
     industry.bp,
     admin.bp,
     audit.bp,
+    tokens.bp,
 )
 
 

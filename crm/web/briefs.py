@@ -1,10 +1,9 @@
 """周报 pages: choose a cluster (or the city) and a week, preview in the browser, make the PDF;
 the archive serves every PDF made, byte for byte."""
 
-import io
 from datetime import timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -16,6 +15,7 @@ from crm.core.forms import BaseForm
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
 from crm.industry.service import all_clusters
+from crm.web.exports import send_export
 from crm.web.saving import save
 from reports.figures import BriefError, Scope, normal_week, week_of
 
@@ -93,10 +93,11 @@ def make():
 def download(brief_id: int):
     """A brief from the archive, exactly as it was made."""
     brief = get_visible_or_404(Brief, brief_id)
-    return send_file(
-        io.BytesIO(brief.pdf),
+    return send_export(
+        "briefs",
+        brief.pdf,
+        1,
+        brief.filename,
         mimetype="application/pdf",
         as_attachment=request.args.get("inline") != "1",
-        download_name=brief.filename,
-        etag=brief.sha256,
     )

@@ -1,14 +1,11 @@
 """Enterprise pages: list, create (with the duplicate check), read, edit, contacts, export, merge."""
 
-import io
-
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
-from crm.auth.permissions import get_visible_or_404, roles_required, scoped
-from crm.core.excel import XLSX, xlsx_bytes
+from crm.auth.permissions import get_visible, get_visible_or_404, roles_required, scoped
 from crm.core.pagination import paginate
 from crm.enterprises.forms import ContactForm, EnterpriseForm
 from crm.enterprises.models import KINDS, OWNERSHIPS, TIER_5BN_WAN, TIER_10BN_WAN, Enterprise
@@ -31,6 +28,7 @@ from crm.projects.models import Project
 from crm.projects.service import ProjectFilter, visible_projects
 from crm.readmodels.matching import match_enterprise
 from crm.readmodels.timeline import build_timeline
+from crm.web.exports import send_xlsx
 from crm.web.saving import flash_form_errors, save
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
@@ -101,12 +99,7 @@ EXPORT_COLUMNS = [
 def export():
     """What the list shows (all pages), within the user's permissions, as Excel."""
     rows = db.session.scalars(_filtered()).all()
-    return send_file(
-        io.BytesIO(xlsx_bytes("企业库", EXPORT_COLUMNS, rows)),
-        mimetype=XLSX,
-        as_attachment=True,
-        download_name="企业库.xlsx",
-    )
+    return send_xlsx("enterprises", "企业库", EXPORT_COLUMNS, rows, "企业库.xlsx")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -160,7 +153,11 @@ def _detail_page(enterprise: Enterprise, contact_form: ContactForm):
 
 def _to_kept(enterprise: Enterprise):
     """An absorbed record's pages lead to the record it was merged into."""
-    kept = final_enterprise(enterprise)
+    kept = get_visible(Enterprise, final_enterprise(enterprise).id)
+    if kept is None:
+        # Kept under another district's firm: where it went is that district's business.
+        flash("该企业已与另一企业记录合并，合并后的记录不在您的查看范围内。", "info")
+        return redirect(url_for("enterprises.index"))
     flash(f"该企业已并入“{kept.name}”（编号 {kept.id}），已为您打开合并后的企业。", "info")
     return redirect(url_for("enterprises.detail", enterprise_id=kept.id))
 

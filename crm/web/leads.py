@@ -1,17 +1,15 @@
 """Lead pages: the list with filters, the kanban, 我的待办, a lead's page with its timeline, and the
 verbs on it. Every query and rule is the leads service's; these views read the request and render."""
 
-import io
 from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crm.auth.models import ADMIN, MANAGER
 from crm.auth.permissions import get_changeable_or_403, get_visible_or_404, roles_required
-from crm.core.excel import XLSX, xlsx_bytes
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
 from crm.enterprises.models import Enterprise
@@ -40,6 +38,7 @@ from crm.places.service import all_districts, district_choices
 from crm.projects.service import project_of_lead
 from crm.readmodels.matching import suggest
 from crm.readmodels.timeline import build_timeline
+from crm.web.exports import send_xlsx
 from crm.web.saving import flash_form_errors, save
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
@@ -97,12 +96,7 @@ EXPORT_COLUMNS = [
 def export():
     """What the list shows (all pages, same filters), within the user's permissions, as Excel."""
     stmt, _ = _filtered()
-    return send_file(
-        io.BytesIO(xlsx_bytes("招商线索", EXPORT_COLUMNS, db.session.scalars(stmt).all())),
-        mimetype=XLSX,
-        as_attachment=True,
-        download_name="招商线索.xlsx",
-    )
+    return send_xlsx("leads", "招商线索", EXPORT_COLUMNS, db.session.scalars(stmt).all(), "招商线索.xlsx")
 
 
 @bp.route("/todo")

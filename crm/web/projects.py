@@ -1,15 +1,13 @@
 """Project pages: the list with totals, 本区项目, the city overview, a project's page with its
 milestones and updates, the update form (district staff), the bureau's edit, the export."""
 
-import io
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crm.auth.models import DISTRICT
 from crm.auth.permissions import get_visible_or_404
-from crm.core.excel import XLSX, xlsx_bytes
 from crm.core.forms import first_error
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
@@ -33,6 +31,7 @@ from crm.projects.service import (
     update_worklist,
     visible_projects,
 )
+from crm.web.exports import send_xlsx
 from crm.web.saving import save
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
@@ -92,12 +91,7 @@ def export():
     today = today_local()
     _, stmt = _filtered(today)
     rows = db.session.scalars(stmt).all()
-    return send_file(
-        io.BytesIO(xlsx_bytes("招商项目", _export_columns(today), rows)),
-        mimetype=XLSX,
-        as_attachment=True,
-        download_name="招商项目.xlsx",
-    )
+    return send_xlsx("projects", "招商项目", _export_columns(today), rows, "招商项目.xlsx")
 
 
 @bp.route("/mine")

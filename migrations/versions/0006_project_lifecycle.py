@@ -84,6 +84,10 @@ def upgrade():
 
 
 def downgrade():
+    # Before this revision a project never left 签约; its stage moves only with the updates dropped
+    # below. Every project goes back there, or upgrading again fails ck_projects_terminated_has_reason
+    # on the terminated ones (their reason is gone). migrations/env.py refuses this unless forced.
+    op.execute("UPDATE projects SET stage = '签约', termination_reason = NULL")
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_projects_funds_not_negative'), type_='check')
         batch_op.drop_constraint(op.f('ck_projects_terminated_has_reason'), type_='check')
