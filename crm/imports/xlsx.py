@@ -361,21 +361,51 @@ class _Styles(_Part):
         return frozenset(dates), frozenset(durations)
 
 
+class _Text:
+    """The text of the element being read (a <t> or <v>), in the pieces expat hands over; what one
+    shared string or one cell holds in all is bounded by MAX_STRING (`new_value` starts the count)."""
+
+    __slots__ = ("collecting", "parts", "size")
+
+    def __init__(self):
+        self.collecting, self.parts, self.size = False, [], 0
+
+    def new_value(self) -> None:
+        self.size = 0
+
+    def start(self) -> None:
+        self.collecting = True
+        self.parts.clear()
+
+    def add(self, data: str) -> None:
+        if self.collecting:
+            self.size += len(data)
+            if self.size > MAX_STRING:
+                raise _too_long()
+            self.parts.append(data)
+
+    def take(self) -> str | None:
+        """The text read since start(), or None when none was being read."""
+        if not self.collecting:
+            return None
+        self.collecting = False
+        return "".join(self.parts)
+
+
 def _shared_strings(archive: zipfile.ZipFile, name: str) -> list[str]:
     """The workbook's shared strings: the text of each <si> (its <t>, or the <t> of its runs, not of
     its phonetic runs), within MAX_SHARED_STRINGS and MAX_SHARED_CHARS."""
     strings: list[str] = []
-    parts: list[str] = []  # text of the current <t>
+    current = _Text()  # the current <t>
     pieces: list[str] = []  # texts of the current <si>
-    depth = elements = si_depth = run_depth = size = chars = 0
-    collecting = False
+    depth = elements = si_depth = run_depth = chars = 0
     too_many = FileProblem(
         f"Excel 文件中的文字过多（超过 {MAX_SHARED_STRINGS} 条或 {MAX_SHARED_CHARS // 10_000} 万字），"
         "请只保留要导入的工作表，或分批导入"
     )
 
     def start(qualified, attrs):
-        nonlocal depth, elements, si_depth, run_depth, collecting, size
+        nonlocal depth, elements, si_depth, run_depth
         depth += 1
         elements += 1
         if depth > MAX_DEPTH:
@@ -385,13 +415,12 @@ def _shared_strings(archive: zipfile.ZipFile, name: str) -> list[str]:
         local = _LOCAL.get(qualified) or _local(qualified)
         if local == "t":
             if si_depth and (depth == si_depth + 1 or (run_depth and depth == run_depth + 1)):
-                collecting = True
-                parts.clear()
+                current.start()
         elif local == "si":
             if depth == 2:
                 si_depth = depth
                 pieces.clear()
-                size = 0
+                current.new_value()
         elif local == "r":
             if si_depth and depth == si_depth + 1:
                 run_depth = depth
@@ -401,12 +430,11 @@ def _shared_strings(archive: zipfile.ZipFile, name: str) -> list[str]:
                 raise too_many
 
     def end(qualified):
-        nonlocal depth, si_depth, run_depth, collecting, chars
+        nonlocal depth, si_depth, run_depth, chars
         local = _LOCAL.get(qualified) or _local(qualified)
         if local == "t":
-            if collecting:
-                pieces.append("".join(parts))
-                collecting = False
+            if (read := current.take()) is not None:
+                pieces.append(read)
         elif local == "si":
             if si_depth == depth:
                 text = "".join(pieces).replace("x005F_", "")  # as openpyxl read them
@@ -420,15 +448,7 @@ def _shared_strings(archive: zipfile.ZipFile, name: str) -> list[str]:
                 run_depth = 0
         depth -= 1
 
-    def text(data):
-        nonlocal size
-        if collecting:
-            size += len(data)
-            if size > MAX_STRING:
-                raise _too_long()
-            parts.append(data)
-
-    for _ in _parse(archive, name, start, end, text):
+    for _ in _parse(archive, name, start, end, current.add):
         pass
     return strings
 
@@ -472,12 +492,11 @@ def _sheet_rows(
     """Every line of a worksheet from row 1, as the texts of its first MAX_COLUMNS cells; a blank
     line ([]) for each row the sheet skips. Cells beyond are counted, not kept."""
     ready: list[tuple[int, list[str]]] = []  # rows parsed, not yet handed on
-    parts: list[str] = []  # text of the current <v> or <t>
+    current = _Text()  # the current <v> or <t>
     values: list[str] = []  # the current row's texts
     inline: list[str] = []  # texts of the current inline string
-    depth = elements = number = row_cells = cells = column = size = 0
+    depth = elements = number = row_cells = cells = column = 0
     data_depth = row_depth = cell_depth = is_depth = run_depth = 0  # 0: not inside one
-    collecting = False
     kind, style, raw = "n", None, None
     too_many_cells = FileProblem(
         f"工作表的单元格超过 {MAX_CELLS // 10_000} 万个，请删除多余的行列、只保留要导入的数据，或分批导入"
@@ -517,7 +536,7 @@ def _sheet_rows(
         return raw.strip()  # str (a formula's text), e (an error such as #N/A)
 
     def start(qualified, attrs):
-        nonlocal depth, elements, number, row_cells, cells, column, size, collecting
+        nonlocal depth, elements, number, row_cells, cells, column
         nonlocal data_depth, row_depth, cell_depth, is_depth, run_depth, kind, style, raw
         depth += 1
         elements += 1
@@ -551,15 +570,14 @@ def _sheet_rows(
                 kind = attrs.get("t", "n")
                 style = attrs.get("s")
                 raw = None
-                is_depth = run_depth = size = 0
+                is_depth = run_depth = 0
+                current.new_value()
         elif local == "v":
             if cell_depth and depth == cell_depth + 1:
-                collecting = True
-                parts.clear()
+                current.start()
         elif local == "t":
             if is_depth > 0 and (depth == is_depth + 1 or (run_depth and depth == run_depth + 1)):
-                collecting = True
-                parts.clear()
+                current.start()
         elif local == "row":
             if not data_depth or depth != data_depth + 1:
                 return
@@ -588,7 +606,7 @@ def _sheet_rows(
                 data_depth = depth
 
     def end(qualified):
-        nonlocal depth, collecting, raw, data_depth, row_depth, cell_depth, is_depth, run_depth
+        nonlocal depth, raw, data_depth, row_depth, cell_depth, is_depth, run_depth
         local = _LOCAL.get(qualified) or _local(qualified)
         if local == "c":
             if cell_depth == depth:
@@ -599,13 +617,11 @@ def _sheet_rows(
                         values.extend([""] * (column - len(values)))
                     values[column - 1] = text
         elif local == "v":
-            if collecting:
-                raw = "".join(parts)
-                collecting = False
+            if (read := current.take()) is not None:
+                raw = read
         elif local == "t":
-            if collecting:
-                inline.append("".join(parts))
-                collecting = False
+            if (read := current.take()) is not None:
+                inline.append(read)
         elif local == "row":
             if row_depth == depth:
                 ready.append((number, values[:]))
@@ -621,16 +637,8 @@ def _sheet_rows(
                 data_depth = 0
         depth -= 1
 
-    def text(data):
-        nonlocal size
-        if collecting:
-            size += len(data)
-            if size > MAX_STRING:
-                raise _too_long()
-            parts.append(data)
-
     expected = 1
-    for _ in _parse(archive, name, start, end, text):
+    for _ in _parse(archive, name, start, end, current.add):
         if ready:
             done = ready[:]
             ready.clear()
