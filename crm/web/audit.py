@@ -12,7 +12,7 @@ from crm.core.pagination import paginate
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-KINDS = {"data": "数据变更", "access": "登录与会话"}
+KINDS = {"data": "数据变更", "access": "登录、会话与导出"}
 
 
 def actor_names(entries) -> dict[int, str]:

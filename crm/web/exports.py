@@ -12,7 +12,8 @@ from crm.core.transaction import commit
 
 
 def _conditions() -> str:
-    return request.query_string.decode("utf-8", "replace")
+    """The list's filters as people read them (q=石墨烯, not the URL's %E7%9F%B3…)."""
+    return "&".join(f"{key}={value}" for key, value in request.args.items(multi=True))
 
 
 def send_export(table_name: str, data: bytes, rows: int, download_name: str, mimetype: str = XLSX, **kwargs):
