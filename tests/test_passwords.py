@@ -55,7 +55,9 @@ def test_an_older_werkzeug_hash_logs_in_and_is_replaced_by_argon2(client, make_u
     assert db.session.get(User, user.id).check_password(PASSWORD)
     # The change is in the audit log under the user who logged in, the hash itself hidden.
     entries = db.session.scalars(
-        select(AuditLog).where(AuditLog.table_name == "users", AuditLog.row_id == str(user.id))
+        select(AuditLog)
+        .where(AuditLog.table_name == "users", AuditLog.row_id == str(user.id))
+        .order_by(AuditLog.id)  # PostgreSQL returns rows in no set order without it
     ).all()
     *_, rehash, login = entries
     assert rehash.action == "update" and rehash.after == {"password_hash": "******"}
