@@ -344,3 +344,9 @@ def test_no_token_for_a_disabled_user(client, login_as, make_user):
     assert response.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
     assert db.session.get(User, officer.id).active is False
+
+
+def test_the_admin_token_page_takes_any_user_number(client, login_as):
+    login_as("admin")
+    for wanted in ("99999999999999999999", "2147483648", "abc", "-1"):
+        assert client.get(f"/admin/tokens?user={wanted}").status_code == 200, wanted

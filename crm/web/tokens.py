@@ -11,6 +11,7 @@ from crm.auth.forms import AdminTokenCreateForm, ConfirmForm, TokenCreateForm
 from crm.auth.models import ADMIN, ApiToken, User
 from crm.auth.permissions import roles_required
 from crm.auth.tokens import create_token, may_manage, revoke_token, token_query, tokens_of
+from crm.core.converters import MAX_DB_INT
 from crm.core.forms import choices
 from crm.core.pagination import paginate
 from crm.extensions import db
@@ -63,7 +64,9 @@ def admin():
     form = AdminTokenCreateForm()
     form.user_id.choices = _active_user_choices()
     wanted = request.args.get("user", "")
-    shown_user = db.session.get(User, int(wanted)) if wanted.isascii() and wanted.isdigit() else None
+    # A number beyond a database integer names no user (PostgreSQL would refuse it with a 500).
+    valid = wanted.isascii() and wanted.isdigit() and int(wanted) <= MAX_DB_INT
+    shown_user = db.session.get(User, int(wanted)) if valid else None
     if request.method == "GET" and shown_user is not None:
         form.user_id.data = shown_user.id
     issued = None
