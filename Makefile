@@ -2,7 +2,7 @@
 FLASK := .venv/bin/flask --app app
 PYTEST := .venv/bin/python -m pytest
 
-.PHONY: setup run test test-sqlite test-postgres lint layers bench
+.PHONY: setup run serve test test-sqlite test-postgres lint layers bench
 
 setup:
 	@bash scripts/setup.sh
@@ -12,6 +12,14 @@ run: setup
 	$(FLASK) map load
 	$(FLASK) demo load --if-empty
 	$(FLASK) demo accounts
+	.venv/bin/gunicorn -c gunicorn.conf.py app:app
+
+# Production: the database DATABASE_URL names (SQLite under instance/ when unset), migrated and
+# its map loaded, no demo data; gunicorn on BIND (127.0.0.1:5000, for nginx in front).
+serve: setup
+	@[ -n "$$DATABASE_URL" ] || echo "==> 未设置 DATABASE_URL：使用 SQLite instance/lianzhao.sqlite3（生产环境请用 PostgreSQL）"
+	$(FLASK) db upgrade
+	$(FLASK) map load
 	.venv/bin/gunicorn -c gunicorn.conf.py app:app
 
 test: setup

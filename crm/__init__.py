@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm.config import settings
 
@@ -36,6 +37,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedIntConverter
     app.config.update(settings(app.instance_path))
     app.config.update(overrides or {})
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # Behind nginx: the client's address and scheme come from the headers nginx sets.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     from crm import (
         api,
@@ -47,11 +51,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from crm.auth.permissions import require_login
     from crm.auth.service import load_session_user
     from crm.auth.tokens import bearer_login
+    from crm.core import requestlog
     from crm.core.inputs import reject_control_characters
     from crm.extensions import bootstrap, csrf, db, login_manager, migrate
+    from crm.web import health
 
-    # Order matters: unusable input is refused first, then the login check, then CSRF (so an
-    # anonymous POST goes to the login page, not to a CSRF error).
+    # Order matters: the request log's clock starts first (and its line is written last); then
+    # unusable input is refused, then the login check, then CSRF (so an anonymous POST goes to
+    # the login page, not to a CSRF error).
+    requestlog.install(app)
     app.before_request(reject_control_characters)
     app.before_request(bearer_login)  # an API token logs its user in for that request only
     app.before_request(require_login)
@@ -67,6 +75,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     listeners.install()
 
     web.register(app)
+    app.register_blueprint(health.bp)  # after migrate.init_app: it reads the migrations' head
     app.register_blueprint(api.bp)
     cli.register(app)
 

@@ -17,6 +17,9 @@ def load_secret_key(instance_path: str) -> str:
     from_env = os.environ.get("SECRET_KEY")
     if from_env:
         return from_env
+    # The file is shared by every worker and server started from this directory, but a second
+    # machine would make its own key and refuse the first one's sessions and CSRF tokens: servers on
+    # several machines must all be given the same SECRET_KEY (gunicorn.conf.py warns when unset).
     key_file = Path(instance_path) / "secret_key"
     if key_file.exists() and (existing := key_file.read_text(encoding="utf-8").strip()):
         return existing
@@ -38,6 +41,28 @@ def load_secret_key(instance_path: str) -> str:
 
 def _json_dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """An on/off setting from the environment: 1, true, yes or on (any case) is on."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    """A whole-number setting from the environment; a value that is not one stops the start."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise ValueError(f"环境变量 {name} 应为不小于 {minimum} 的整数，现为 {value!r}")
+    return number
 
 
 def normalise_database_url(url: str) -> str:
@@ -73,7 +98,15 @@ def settings(instance_path: str) -> dict:
         # Password hashes are Argon2id with argon2-cffi's default costs (RFC 9106 "low memory": 3
         # passes over 64 MiB, 4 lanes; some 50 ms a login). Raising them rehashes each user at their
         # next login; the tests set tiny ones.
-        "ARGON2_TIME_COST": 3,
-        "ARGON2_MEMORY_COST": 65536,  # KiB
-        "ARGON2_PARALLELISM": 4,
+        "ARGON2_TIME_COST": env_int("ARGON2_TIME_COST", 3, minimum=1),
+        "ARGON2_MEMORY_COST": env_int("ARGON2_MEMORY_COST", 65536, minimum=8),  # KiB
+        "ARGON2_PARALLELISM": env_int("ARGON2_PARALLELISM", 4, minimum=1),
+        # One JSON line per request on the "crm.request" logger (crm/core/requestlog.py). Off by
+        # default so tests and `flask` commands stay quiet; gunicorn.conf.py turns it on for servers.
+        "REQUEST_LOG": env_flag("REQUEST_LOG"),
+        # How many reverse proxies (nginx) stand in front of the app. With 1, the client's address
+        # and scheme are taken from the X-Forwarded-For / X-Forwarded-Proto nginx sets, so login
+        # throttling and the logs see the real address instead of 127.0.0.1 for everyone. Leave 0
+        # when clients reach gunicorn directly: those headers would then be the client's own say.
+        "TRUSTED_PROXIES": env_int("TRUSTED_PROXIES", 0),
     }

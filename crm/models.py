@@ -19,6 +19,7 @@ from crm.industry.models import (
 from crm.leads.models import FollowUp, Lead, StageChange
 from crm.places.models import District
 from crm.projects.models import Milestone, Project, ProjectUpdate
+from crm.readmodels.models import EnterpriseMatch, MatchState
 
 __all__ = [
     "AuditLog",
@@ -27,9 +28,11 @@ __all__ = [
     "CatalogueEntry",
     "Contact",
     "Enterprise",
+    "EnterpriseMatch",
     "FollowUp",
     "ImportBatch",
     "Lead",
+    "MatchState",
     "Milestone",
     "Project",
     "ProjectUpdate",

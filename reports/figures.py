@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from crm.core.amounts import plain_number
 from crm.core.timeutil import day_bounds
@@ -46,10 +46,11 @@ FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 # What the brief's lists print of each row, loaded with the rows (not one query per row).
-LEAD_ROWS = (selectinload(Lead.enterprise), selectinload(Lead.owner), selectinload(Lead.intended_district))
+# Joined, not selected after: a list's statements are the same whether it is empty or full.
+LEAD_ROWS = (joinedload(Lead.enterprise), joinedload(Lead.owner), joinedload(Lead.intended_district))
 PROJECT_ROWS = (
-    selectinload(Project.enterprise),
-    selectinload(Project.district),
+    joinedload(Project.enterprise),
+    joinedload(Project.district),
     selectinload(Project.milestones),
 )
 
@@ -108,6 +109,30 @@ def resolve_cluster(name: str) -> Cluster:
     raise BriefError(f"没有名为“{wanted[:40]}”的产业集群。可用：{valid}（也可用全称）")
 
 
+BRIEF_ROWS = 50  # rows of a list a brief loads; the brief prints fewer and counts the rest
+
+
+class Listed:
+    """The first rows of a list and the length of the whole: the brief prints a few rows under a
+    heading that counts them all, so a city-wide list of 4 000 overdue leads is one count and 50
+    rows, not 4 000 rows loaded."""
+
+    def __init__(self, rows: list, total: int):
+        self.rows, self.total = rows, total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __getitem__(self, index):
+        return self.rows[index]
+
+    def __repr__(self) -> str:
+        return f"<Listed {len(self.rows)} of {self.total}>"
+
+
 class Figures:
     """Queries of one scope; each method returns plain data."""
 
@@ -144,6 +169,12 @@ class Figures:
 
     def _count(self, stmt) -> int:
         return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+    def _listed(self, stmt, shape) -> Listed:
+        """The first BRIEF_ROWS rows of `stmt` (ordered, with its loader options) as `shape` makes
+        each, and how many there are in all."""
+        rows = db.session.scalars(stmt.limit(BRIEF_ROWS)).all()
+        return Listed([shape(row) for row in rows], self._count(stmt))
 
     def _lead_ids(self):
         return self.leads().with_only_columns(Lead.id).scalar_subquery()
@@ -225,13 +256,12 @@ class Figures:
 
     def new_leads(self, first: date, last: date) -> list[dict]:
         start, end = day_bounds(first, last)
-        leads = db.session.scalars(
+        return self._listed(
             self.leads()
             .where(Lead.created_at >= start, Lead.created_at < end)
-            .order_by(Lead.created_at, Lead.id)
-        ).all()
-        return [
-            {
+            .options(*LEAD_ROWS)
+            .order_by(Lead.created_at, Lead.id),
+            lambda lead: {
                 "title": lead.title,
                 "enterprise": lead.enterprise.name,
                 "stage": lead.stage,
@@ -239,68 +269,57 @@ class Figures:
                 "district": lead.intended_district.name if lead.intended_district else "",
                 "investment_wan": lead.intended_investment_wan,
                 "owner": lead.owner.display_name,
-            }
-            for lead in leads
-        ]
+            },
+        )
 
     def warnings(self, as_of: date) -> dict:
         health = health_sql(as_of)
-        stalled = db.session.scalars(
-            self.projects().where(health == STALLED).options(*PROJECT_ROWS).order_by(Project.id)
-        ).all()
-        behind = db.session.scalars(
-            self.projects().where(health == BEHIND).options(*PROJECT_ROWS).order_by(Project.id)
-        ).all()
-        # The lead list's 跟进已逾期 filter, the same rule.
-        overdue = db.session.scalars(
-            self.leads()
-            .where(Lead.overdue_on(as_of))
-            .options(*LEAD_ROWS)
-            .order_by(Lead.next_follow_up_on, Lead.id)
-        ).all()
 
         def project(p):
             return {"name": p.name, "district": p.district.name, "stage": p.stage, "last": p.last_update_on}
 
         return {
-            "stalled": [project(p) for p in stalled],
-            "behind": [
-                {
+            "stalled": self._listed(
+                self.projects().where(health == STALLED).options(*PROJECT_ROWS).order_by(Project.id), project
+            ),
+            "behind": self._listed(
+                self.projects().where(health == BEHIND).options(*PROJECT_ROWS).order_by(Project.id),
+                lambda p: {
                     **project(p),
                     "late": [m.stage for m in p.milestones if m.is_late(p.stage, as_of)],
-                }
-                for p in behind
-            ],
-            "overdue": [
-                {
+                },
+            ),
+            # The lead list's 跟进已逾期 filter, the same rule.
+            "overdue": self._listed(
+                self.leads()
+                .where(Lead.overdue_on(as_of))
+                .options(*LEAD_ROWS)
+                .order_by(Lead.next_follow_up_on, Lead.id),
+                lambda lead: {
                     "title": lead.title,
                     "owner": lead.owner.display_name,
                     "due": lead.next_follow_up_on,
                     "days": (as_of - lead.next_follow_up_on).days,
-                }
-                for lead in overdue
-            ],
+                },
+            ),
         }
 
     def next_week(self, last: date) -> list[dict]:
-        leads = db.session.scalars(
+        return self._listed(
             self.leads()
             .where(
                 Lead.next_follow_up_on.between(last + timedelta(days=1), last + timedelta(days=7)),
                 Lead.stage.in_(OPEN),
             )
             .options(*LEAD_ROWS)
-            .order_by(Lead.next_follow_up_on, Lead.id)
-        ).all()
-        return [
-            {
+            .order_by(Lead.next_follow_up_on, Lead.id),
+            lambda lead: {
                 "due": lead.next_follow_up_on,
                 "title": lead.title,
                 "owner": lead.owner.display_name,
                 "stage": lead.stage,
-            }
-            for lead in leads
-        ]
+            },
+        )
 
     def funnel(self) -> list[tuple[str, int]]:
         """Leads by stage now, in stage order: the pipeline, then 搁置 and 流失 (as the dashboard)."""

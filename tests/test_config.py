@@ -2,6 +2,8 @@
 
 import stat
 
+import pytest
+
 from crm import create_app
 from crm.config import default_database_url, load_secret_key, normalise_database_url, settings
 
@@ -66,3 +68,18 @@ def test_no_secret_literal_in_repository():
     for path in [*root.glob("crm/**/*.py"), root / "app.py"]:
         text = path.read_text(encoding="utf-8")
         assert 'SECRET_KEY = "' not in text and "SECRET_KEY='" not in text, path
+
+
+def test_argon2_costs_from_environment(tmp_path, monkeypatch):
+    costs = ("ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "ARGON2_PARALLELISM")
+    for name in costs:
+        monkeypatch.delenv(name, raising=False)
+    defaults = settings(str(tmp_path))
+    assert [defaults[name] for name in costs] == [3, 65536, 4]
+    monkeypatch.setenv("ARGON2_TIME_COST", "2")
+    monkeypatch.setenv("ARGON2_MEMORY_COST", "19456")
+    assert settings(str(tmp_path))["ARGON2_TIME_COST"] == 2
+    assert settings(str(tmp_path))["ARGON2_MEMORY_COST"] == 19456
+    monkeypatch.setenv("ARGON2_TIME_COST", "0")
+    with pytest.raises(ValueError, match="ARGON2_TIME_COST"):
+        settings(str(tmp_path))

@@ -20,7 +20,7 @@ from crm.core.transaction import Refusal
 from crm.extensions import db
 from crm.imports import xlsx
 from crm.imports.budget import run_bounded
-from crm.imports.limits import MB, WALL_SECONDS
+from crm.imports.limits import MAX_ROWS, MB, WALL_SECONDS
 from crm.imports.models import ImportBatch
 from crm.imports.reader import FileProblem, read_in_child, read_table
 from tests.helpers import upload
@@ -309,8 +309,8 @@ BOMBS = {
     "a 100 000-character string": (long_string_bomb, "超过 32767 个字符"),
     "20 MB of zeros": (zeros_bomb, "压缩比超过 1000:1"),
     "a 40 MB attribute": (long_tag_bomb, "超过 1 MB 的 XML 标记"),
-    "rows numbered into the millions": (far_rows_bomb, "单次导入不超过 5000 行"),
-    "CSV of 5 MB of line ends": (lambda: b"\n" * (5 * MB - 1), "单次导入不超过 5000 行"),
+    "rows numbered into the millions": (far_rows_bomb, f"单次导入不超过 {MAX_ROWS} 行"),
+    "CSV of 5 MB of line ends": (lambda: b"\n" * (5 * MB - 1), f"单次导入不超过 {MAX_ROWS} 行"),
     "CSV of one line of 5 million commas": (lambda: b"," * (5 * MB - 1), "第 1 行超过 100 万个字符"),
 }
 # Refused only once the limit is reached, so parsed as far as a full import: these take a full

@@ -10,6 +10,7 @@ from crm.core.transaction import commit
 from crm.enterprises.models import Enterprise
 from crm.enterprises.service import (
     EDITORS,
+    LISTED,
     DuplicateWarning,
     create_enterprise,
     current_values,
@@ -40,7 +41,7 @@ def enterprises():
               schema: {$ref: "#/components/schemas/EnterprisePage"}
     """
     stmt = visible_enterprises(request.args.get("q", ""))
-    return jsonify(page_json(paginate(stmt.order_by(Enterprise.id)), enterprise_json))
+    return jsonify(page_json(paginate(stmt.order_by(Enterprise.id).options(*LISTED)), enterprise_json))
 
 
 @bp.route("/enterprises/<int:enterprise_id>")

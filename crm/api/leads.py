@@ -12,6 +12,7 @@ from crm.enterprises.models import Enterprise
 from crm.leads.models import Lead
 from crm.leads.service import (
     LEAD_WORKERS,
+    LISTED,
     LeadFilter,
     add_follow_up,
     create_lead,
@@ -65,7 +66,7 @@ def leads():
               schema: {$ref: "#/components/schemas/LeadPage"}
     """
     filters = LeadFilter.from_args(request.args, current_user)
-    return jsonify(page_json(paginate(visible_leads(filters).order_by(Lead.id)), lead_json))
+    return jsonify(page_json(paginate(visible_leads(filters).order_by(Lead.id).options(*LISTED)), lead_json))
 
 
 @bp.route("/leads/<int:lead_id>")

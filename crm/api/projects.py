@@ -10,7 +10,13 @@ from crm.core.pagination import page_json, paginate
 from crm.core.timeutil import today_local
 from crm.core.transaction import commit
 from crm.projects.models import Project
-from crm.projects.service import UPDATE_REPORTERS, ProjectFilter, add_update_retrying, visible_projects
+from crm.projects.service import (
+    LISTED,
+    UPDATE_REPORTERS,
+    ProjectFilter,
+    add_update_retrying,
+    visible_projects,
+)
 
 
 @bp.route("/projects")
@@ -52,7 +58,7 @@ def projects():
     today = today_local()
     filters = ProjectFilter.from_args(request.args)
     stmt = visible_projects(filters, today).order_by(Project.id)
-    return jsonify(page_json(paginate(stmt), lambda p: project_json(p, today)))
+    return jsonify(page_json(paginate(stmt.options(*LISTED)), lambda p: project_json(p, today)))
 
 
 @bp.route("/projects/<int:project_id>")

@@ -13,11 +13,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
     Text,
     or_,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -44,6 +46,8 @@ EXCHANGES = ("上交所", "深交所", "北交所", "港交所", "纽交所", "�
 TIER_10BN_WAN = 1_000_000  # 百亿级
 TIER_5BN_WAN = 500_000  # 五十亿级
 
+STALE_MATCH = "matched_version IS NULL OR matched_version <> version"
+
 enterprise_entries = Table(
     "enterprise_catalogue_entries",
     db.metadata,
@@ -57,7 +61,7 @@ class Enterprise(db.Model):
 
     __tablename__ = "enterprises"
     __audit_label__ = "企业"
-    __audit_hidden__ = frozenset({"name_key", "alias_keys", "search_text"})
+    __audit_hidden__ = frozenset({"name_key", "alias_keys", "search_text", "matched_version"})
     __field_labels__ = {
         "id": "编号",
         "kind": "类别",
@@ -84,7 +88,20 @@ class Enterprise(db.Model):
     }
     __table_args__ = (
         CheckConstraint("kind IN ('target', 'local')", name="kind_known"),
+        # The list's filter, the recommendations' target pool, and the 2027 targets' counts of local
+        # firms by tier and listing, answered from the index alone.
+        Index("ix_enterprises_kind_tier", "kind", "merged_into_id", "revenue_wan", "listed_exchange"),
+        Index("ix_enterprises_revenue_wan", "revenue_wan"),  # the 百亿级 / 五十亿级 tiers
+        Index("ix_enterprises_merged_into_id", "merged_into_id"),  # a firm's page lists what merged into it
         CheckConstraint("revenue_wan IS NULL OR revenue_wan >= 0", name="revenue_not_negative"),
+        # The firms whose stored matches are missing or older than their profile: empty once the
+        # matches are up to date, so finding the stale ones costs nothing at 100 000 firms.
+        Index(
+            "ix_enterprises_match_stale",
+            "id",
+            sqlite_where=text(STALE_MATCH),
+            postgresql_where=text(STALE_MATCH),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,6 +135,8 @@ class Enterprise(db.Model):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The version whose matches against the catalogue are stored (crm.readmodels.matching), or None.
+    matched_version: Mapped[int | None] = mapped_column(Integer)
 
     district: Mapped[District | None] = relationship()
     catalogue_entries: Mapped[list[CatalogueEntry]] = relationship(

@@ -22,8 +22,10 @@ class FileProblem(Refusal):
 
 # ---- The upload and the table read from it -------------------------------------------------------
 
-MAX_BYTES = 5 * MB
-MAX_ROWS = 5000
+# 20 000 rows of a database export (ten columns, 经营范围 included) are about 3 MB as .xlsx and
+# 7 MB as CSV; the request itself may carry 20 MB (MAX_CONTENT_LENGTH), form fields included.
+MAX_BYTES = 16 * MB
+MAX_ROWS = 20_000
 MAX_COLUMNS = 80
 MAX_CELL = 5000
 # The cells of all rows together. An .xlsx stores a repeated text once (shared strings), so a file
@@ -50,8 +52,9 @@ MAX_DIRECTORY_BYTES = 1 * MB
 # All entries together, as the directory declares them. Sheet XML of real data inflates 5–20 times,
 # so a 5 MB upload of it stays below this; the bombs of the security finding declared GBs.
 MAX_INFLATED = 100 * MB
-# Any one part we parse (workbook, styles, shared strings, the sheet). A full import (5 000 rows of
-# 80 columns) is 23 MB of sheet XML as openpyxl writes it (texts inline), less as Excel does.
+# Any one part we parse (workbook, styles, shared strings, the sheet). 5 000 rows of 80 columns are
+# 23 MB of sheet XML as openpyxl writes it (texts inline), less as Excel does; 20 000 rows of the
+# dozen columns an export has, about 10 MB.
 MAX_PART = 50 * MB
 # Inflated / compressed size of one entry. Deflate tops out near 1 032 : 1, which is what bombs use;
 # real files reach several hundred: openpyxl and pandas write repeated texts inline (the 4 000-
@@ -79,8 +82,9 @@ MAX_TOKEN = 1 * MB
 MAX_SHEETS = 1000
 MAX_STYLES = 65_536  # Excel allows 64 000 cell formats
 # The shared strings are the workbook's: every sheet's texts, kept in memory while the sheet is read.
-# One import needs at most 5 010 × 80 = 400 800 of them and MAX_TOTAL_CHARS characters; a workbook
-# with more (another big sheet beside the one imported) is asked to save the sheet on its own.
+# 20 000 rows of 25 columns of distinct texts need 500 000 of them (an export's dozen columns, half
+# that); a workbook with more (a wider file, another big sheet beside the one imported) is asked to
+# save the sheet on its own or to import in parts.
 MAX_SHARED_STRINGS = 500_000
 MAX_SHARED_CHARS = 10_000_000
 # Excel's own limit for the text of one cell: anything longer was not written by a spreadsheet.
@@ -88,8 +92,8 @@ MAX_STRING = 32_767
 # Excel's limits for one sheet: columns XFD = 16 384, rows 1 048 576.
 MAX_ROW_CELLS = 16_384
 MAX_ROW_NUMBER = 1_048_576
-# Cells read in all, beyond MAX_COLUMNS included (they are counted, not kept): a full import is
-# 400 800 (5 010 rows of 80 columns); two and a half times that leaves room for extra columns.
+# Cells read in all, beyond MAX_COLUMNS included (they are counted, not kept): 20 000 rows of 50
+# columns, or 5 000 rows of 80 columns two and a half times over.
 MAX_CELLS = 1_000_000
 # XML elements in any one part: this is what bounds the time of a parse (expat calls Python for each
 # one). A full import written with inline strings (openpyxl, pandas: <c><is><t>) is 1.2 million.
@@ -97,16 +101,17 @@ MAX_ELEMENTS = 3_000_000
 
 # ---- The child process that reads the file (crm.imports.budget) ----------------------------------
 
-# Address space the child may add to what it inherits (RLIMIT_AS above its size at fork). A full
-# import (5 000 rows of 80 columns) adds about 32 MB, the 600 000-shared-strings bomb 33 MB (refused
-# at MAX_SHARED_STRINGS), the CSV bombs (5 MB of text, decoded and copied) about 30 MB, every other
-# bomb of the corpus under 2 MB (the bench). By estimate the limits above keep any file within about
-# 150 MB (shared strings and cells at their limits, and the result being sent back).
+# Address space the child may add to what it inherits (RLIMIT_AS above its size at fork). 5 000 rows
+# of 80 columns add about 32 MB, 20 000 rows of 13 columns 32 MB as .xlsx and 50 MB as a 7 MB CSV, the
+# 600 000-shared-strings bomb 33 MB (refused at MAX_SHARED_STRINGS), the CSV bombs (5 MB of text,
+# decoded and copied) about 30 MB, every other bomb of the corpus under 2 MB (the bench). By
+# estimate the limits above keep any file within about 150 MB (shared strings and cells at their
+# limits, a CSV of MAX_BYTES, and the result being sent back).
 MEMORY_BUDGET = 256 * MB
 # CPU seconds (RLIMIT_CPU) and wall-clock seconds (kept by the parent, which kills the child). On the
-# slow, shared development VM a full import reads in 4–6 s and 5 000 rows of 10 columns in 0.7 s;
-# the slowest refusal the limits allow (MAX_ELEMENTS) takes about 5 s. gunicorn kills a sync worker
-# after 30 s by default: the child is stopped well before.
+# slow, shared development VM 5 000 rows of 80 columns read in 4–6 s, 20 000 rows of 13 columns in
+# 2.5 s (.xlsx) and 0.4 s (CSV); the slowest refusal the limits allow (MAX_ELEMENTS) takes about 5 s.
+# gunicorn kills a sync worker after 30 s by default: the child is stopped well before.
 CPU_SECONDS = 15
 WALL_SECONDS = 20
 # What the child may send back: at most MAX_TOTAL_CHARS characters of cells (3 bytes each in UTF-8)

@@ -20,7 +20,22 @@ class ImportBatch(db.Model):
 
     __tablename__ = "import_batches"
     __audit_label__ = "导入批次"
-    __audit_hidden__ = frozenset({"rows"})
+    # The cells, the kept preview and the progress change with every check and chunk: the log keeps
+    # what people decide (mapping, status) and, per chunk, which records it created (service._trace).
+    __audit_hidden__ = frozenset({"rows", "result", "version"})
+    __field_labels__ = {
+        "kind": "导入内容",
+        "filename": "文件名",
+        "headers": "表头",
+        "header_row": "表头行",
+        "mapping": "列对应关系",
+        "create_duplicates": "疑似重复仍然新建",
+        "status": "状态",
+        "applied_at": "导入完成时间",
+        "imported_rows": "已导入行数",
+        "created_ids": "新建记录编号",
+        "updated_ids": "更新记录编号",
+    }
     __table_args__ = (
         CheckConstraint("kind IN ('enterprises', 'leads')", name="kind_known"),
         CheckConstraint("status IN ('pending', 'applied', 'cancelled')", name="status_known"),
@@ -34,13 +49,15 @@ class ImportBatch(db.Model):
     # The header row as found, and its position in the sheet (1-based, for row numbers in messages).
     headers: Mapped[list[str]] = mapped_column(JSON, default=list)
     header_row: Mapped[int] = mapped_column(Integer, default=1)
-    rows: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    # Deferred: up to 20 000 rows of cells (megabytes of JSON) that only checking and importing read.
+    rows: Mapped[list[list[str]]] = mapped_column(JSON, default=list, deferred=True)
     # Column index (as text) → field name; a column left out is ignored.
     mapping: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # Rows that look like a firm already on file (by name) are created anyway only when asked.
     create_duplicates: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # While pending: the kept preview and the import's progress (crm.imports.service); then the counts.
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -425,8 +425,10 @@ def _shared_strings(archive: zipfile.ZipFile, name: str) -> list[str]:
             if si_depth and depth == si_depth + 1:
                 run_depth = depth
         elif local == "sst":
+            # ASCII digits only, and few of them: int() refuses "²" and numbers of over 4 300
+            # digits with a ValueError, which would end the read as an unexpected error.
             count = attrs.get("uniqueCount", "0")
-            if count.isdigit() and int(count) > MAX_SHARED_STRINGS:
+            if count.isascii() and count.isdigit() and (len(count) > 9 or int(count) > MAX_SHARED_STRINGS):
                 raise too_many
 
     def end(qualified):
@@ -584,7 +586,7 @@ def _sheet_rows(
             given = attrs.get("r")
             try:
                 found = number + 1 if given is None else int(given) if given.isdigit() else int(float(given))
-            except ValueError as error:
+            except (ValueError, OverflowError) as error:  # "x", "²"; "1e999" is an infinite float
                 raise FileProblem(UNREADABLE) from error
             if not number < found <= MAX_ROW_NUMBER:
                 raise FileProblem(

@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.audit.history import Change, changes_since, record_history
 from crm.audit.models import AuditLog
 from crm.core.excel import xlsx_bytes
+from crm.core.memo import remembered, remembering
 from crm.core.text import clean_text
 from crm.core.transaction import Conflict, Refusal
 from crm.core.validation import Problems
@@ -121,7 +122,15 @@ class CatalogueFilter:
 
 def get_entry(code: str) -> CatalogueEntry | None:
     """The entry with this code (codes are case-insensitive in URLs)."""
-    return db.session.scalar(select(CatalogueEntry).where(CatalogueEntry.code == (code or "").upper()[:16]))
+    key = (code or "").upper()[:16]
+    if remembering():  # an import checking thousands of rows: every entry, read once
+        return _entries_by_code().get(key)
+    return db.session.scalar(select(CatalogueEntry).where(CatalogueEntry.code == key))
+
+
+@remembered
+def _entries_by_code() -> dict[str, CatalogueEntry]:
+    return {entry.code: entry for entry in db.session.scalars(select(CatalogueEntry))}
 
 
 def parse_keywords(text: str) -> list[str]:

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, and_, select
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, and_, select
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -70,6 +70,11 @@ class Lead(db.Model):
         "version": "版本",
     }
     __table_args__ = (
+        # The kanban's columns and 我的待办 read leads of a stage by next follow-up; the lists sort
+        # by registration and by last contact.
+        Index("ix_leads_stage_follow_up", "stage", "next_follow_up_on", "id"),
+        Index("ix_leads_created_at", "created_at"),
+        Index("ix_leads_last_contact_on", "last_contact_on"),
         CheckConstraint(one_of("stage", STAGES), name="stage_known"),
         CheckConstraint(
             "intended_investment_wan IS NULL OR intended_investment_wan >= 0", name="investment_positive"

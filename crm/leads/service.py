@@ -5,11 +5,11 @@ kanban, 我的待办 and the brief (the filter object, overdue follow-ups, count
 Pages, the kanban, the API and imports all call these, so a rule holds everywhere.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import MANAGER, OFFICER, User
@@ -426,6 +426,17 @@ class LeadFilter:
         return stmt.order_by(*SORTS[self.sort])
 
 
+# What a page of leads shows beside each lead, loaded with the page (not one query per row): in
+# queries of their own, so the page's query sorts leads alone (a join first made PostgreSQL sort
+# every lead with its firm: 200 ms at 20 000 leads).
+LISTED = (
+    selectinload(Lead.enterprise),
+    selectinload(Lead.owner),
+    selectinload(Lead.intended_district),
+    selectinload(Lead.catalogue_entry),
+)
+
+
 def visible_leads(filters: LeadFilter | None = None, today: date | None = None, user=None) -> Select:
     """SELECT of the leads the user may see, filtered: behind the list, its export, the API, the
     kanban, 我的待办 and the enterprise page."""
@@ -439,6 +450,59 @@ def stage_counts(stmt: Select) -> list[tuple[str, int]]:
     sub = stmt.order_by(None).with_only_columns(Lead.stage).subquery()
     counts = dict(db.session.execute(select(sub.c.stage, func.count()).group_by(sub.c.stage)).all())
     return [(stage, int(counts.get(stage, 0))) for stage in STAGES]
+
+
+BOARD_CARDS = 50  # cards a kanban column shows; past this it links to the list of the rest
+
+
+@dataclass
+class BoardColumn:
+    """A kanban column: how many leads stand at the stage and their intended investment (over
+    all of them), and the first BOARD_CARDS of them by next follow-up."""
+
+    stage: str
+    count: int
+    total_wan: int
+    cards: list[Lead]
+
+    @property
+    def hidden(self) -> int:
+        return self.count - len(self.cards)
+
+
+def board_columns(
+    filters: LeadFilter, stages: tuple[str, ...], per_column: int = BOARD_CARDS
+) -> list[BoardColumn]:
+    """The kanban's columns for the visible leads the filters find: the counts and totals from one
+    aggregate, the cards a bounded query per column (with their owner and district), so the board
+    costs the same with 200 leads or 20 000."""
+    stmt = visible_leads(replace(filters, stage="", stages=stages)).order_by(None)
+    sub = stmt.with_only_columns(Lead.stage, Lead.intended_investment_wan).subquery()
+    sums = {
+        stage: (int(count), int(total))
+        for stage, count, total in db.session.execute(
+            select(
+                sub.c.stage, func.count(), func.coalesce(func.sum(sub.c.intended_investment_wan), 0)
+            ).group_by(sub.c.stage)
+        )
+    }
+    columns = []
+    for stage in stages:
+        count, total = sums.get(stage, (0, 0))
+        cards = (
+            list(
+                db.session.scalars(
+                    stmt.where(Lead.stage == stage)
+                    .order_by(Lead.next_follow_up_on, Lead.id)
+                    .limit(per_column)
+                    .options(joinedload(Lead.owner), joinedload(Lead.intended_district))
+                )
+            )
+            if count
+            else []
+        )
+        columns.append(BoardColumn(stage, count, total, cards))
+    return columns
 
 
 QUIET_DAYS = 30  # 我的待办 lists open leads with no contact for this long

@@ -3,16 +3,19 @@
 from sqlalchemy import select
 
 from crm.core.forms import choices
+from crm.core.memo import remembered
 from crm.extensions import db
 from crm.matching.terms import normalise
 from crm.places.models import District
 
 
+@remembered
 def all_districts() -> list[District]:
     """Every district and zone, in the data file's order."""
     return list(db.session.scalars(select(District).order_by(District.sort_order, District.id)))
 
 
+@remembered
 def resolve_district(name: str) -> District | None:
     """The district a name or alias refers to (秀山县 → 秀山土家族苗族自治县), or None."""
     key = normalise(name)

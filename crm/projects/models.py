@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -92,6 +93,7 @@ class Project(db.Model):
         "version": "版本",
     }
     __table_args__ = (
+        Index("ix_projects_signed_on", "signed_on", "id"),  # the list's order, the briefs' periods
         CheckConstraint("agreed_investment_wan > 0", name="investment_positive"),
         CheckConstraint(one_of("stage", STAGES), name="stage_known"),
         CheckConstraint(
@@ -247,7 +249,10 @@ class ProjectUpdate(db.Model):
         "termination_reason": "终止原因",
         "corrects_id": "更正的更新编号",
     }
-    __table_args__ = (CheckConstraint("funds_wan IS NULL OR funds_wan >= 0", name="funds_not_negative"),)
+    __table_args__ = (
+        Index("ix_project_updates_reported_on", "reported_on", "id"),  # 最近进展, newest first
+        CheckConstraint("funds_wan IS NULL OR funds_wan >= 0", name="funds_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)

@@ -21,7 +21,7 @@ from crm.core.transaction import Conflict, Refusal
 from crm.core.validation import Problems
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
-from crm.industry.models import CatalogueEntry
+from crm.industry.models import CatalogueEntry, Cluster, entry_clusters
 from crm.places.service import district_id_of, resolve_district
 from crm.projects.models import (
     BEHIND,
@@ -414,6 +414,16 @@ class ProjectFilter:
         return stmt
 
 
+# What a page of projects shows beside each project (its firm, its district, its milestones for
+# the health badge), loaded with the page (not one query per row).
+LISTED = (
+    selectinload(Project.enterprise),
+    selectinload(Project.district),
+    selectinload(Project.milestones),
+    selectinload(Project.catalogue_entries),
+)
+
+
 def visible_projects(filters: ProjectFilter | None = None, today: date | None = None, user=None) -> Select:
     """SELECT of the projects the user may see, filtered: behind the list, its export and the API."""
     stmt = scoped(select(Project), Project, user)
@@ -493,6 +503,26 @@ def totals(stmt: Select) -> Totals:
         )
     ).one()
     return Totals(int(count), int(agreed), int(funds))
+
+
+def totals_by_cluster(stmt: Select) -> dict[str, Totals]:
+    """totals() of the projects a SELECT finds, for every cluster at once (cluster code → Totals,
+    clusters without projects absent): the same rows as ProjectFilter(cluster=code) narrows the
+    SELECT to — a project belongs to each cluster its catalogue entry suits — in one query."""
+    sub = stmt.order_by(None).subquery()
+    rows = db.session.execute(
+        select(
+            Cluster.code,
+            func.count(),
+            func.coalesce(func.sum(sub.c.agreed_investment_wan), 0),
+            func.coalesce(func.sum(sub.c.funds_in_place_wan), 0),
+        )
+        .select_from(sub)
+        .join(entry_clusters, entry_clusters.c.entry_id == sub.c.catalogue_entry_id)
+        .join(Cluster, Cluster.id == entry_clusters.c.cluster_id)
+        .group_by(Cluster.code)
+    )
+    return {code: Totals(int(count), int(agreed), int(funds)) for code, count, agreed, funds in rows}
 
 
 # ---------------------------------------------------------------- rates officials report

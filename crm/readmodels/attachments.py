@@ -10,15 +10,18 @@ from crm.extensions import db
 from crm.industry.models import CatalogueEntry, Chain, Product, Sector
 from crm.leads.models import Lead
 from crm.projects.models import Project
+from crm.readmodels.cache import cached
 
 ATTACHMENT_KINDS = ("enterprises", "leads", "projects")
 
 
+@cached
 def attachment_counts(user=None) -> dict[str, dict[str, int]]:
     """How many enterprises, leads and projects attach to each map node, keyed by code.
 
     Catalogue (= product) codes carry their own counts; chain and sector codes the sum of their
     products'. Counts go through the permission scope: a district user counts only what they see.
+    Three aggregates over every firm, lead and project: remembered until the data changes.
     """
     queries = {
         "enterprises": scoped(
@@ -56,4 +59,4 @@ def attachment_counts(user=None) -> dict[str, dict[str, int]]:
         for code, number in db.session.execute(stmt.group_by(CatalogueEntry.code)):
             for node in (code, *parents.get(code, ())):
                 counts[node][kind] += number
-    return counts
+    return counts  # a lookup of a code without rows adds its zeros: harmless in a kept result

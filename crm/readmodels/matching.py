@@ -1,12 +1,18 @@
-"""The matcher over this database's catalogue: built once, rebuilt when the catalogue changes.
+"""The matcher over this database's catalogue: built once, rebuilt when the catalogue changes; and
+every firm's best entries, stored (EnterpriseMatch) so that the recommendations read an index
+instead of matching 100 000 profiles per page.
 
 crm.matching stays free of Flask and the database; this module feeds it the catalogue."""
 
+import gc
+import hashlib
+import logging
 import threading
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
+from sqlalchemy.exc import OperationalError
 
-from crm.enterprises.models import Enterprise
+from crm.enterprises.models import STALE_MATCH, Enterprise
 from crm.enterprises.service import visible_enterprises
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
@@ -14,7 +20,10 @@ from crm.industry.models import CatalogueEntry
 from crm.industry.service import all_clusters, catalogue_entries
 from crm.leads.models import Lead
 from crm.matching.matcher import ClusterInfo, EntryInfo, Matcher, MatchResult, load_vocabulary
+from crm.readmodels.cache import cached
+from crm.readmodels.models import EnterpriseMatch, MatchState
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _cached: dict[str, object] = {}
 _results: dict[tuple, object] = {}  # (id(matcher), enterprise id, version) → MatchResult
@@ -54,7 +63,12 @@ def build_matcher() -> Matcher:
         for c in all_clusters()
     ]
     chain_terms, cluster_terms = load_vocabulary()
-    return Matcher(entries, clusters, chain_terms, cluster_terms)
+    matcher = Matcher(entries, clusters, chain_terms, cluster_terms)
+    # What the stored matches were computed from: the catalogue, the clusters and the vocabulary.
+    matcher.signature = hashlib.sha256(  # type: ignore[attr-defined]
+        repr((entries, clusters, sorted(chain_terms.items()), sorted(cluster_terms.items()))).encode()
+    ).hexdigest()
+    return matcher
 
 
 def get_matcher() -> Matcher:
@@ -67,6 +81,11 @@ def get_matcher() -> Matcher:
             # Results of the old catalogue go too: they are keyed by id(matcher), and CPython may
             # give a later matcher the id of a freed one, which would bring stale matches back.
             _results.clear()
+            # The matcher is some hundred thousand long-lived objects: Python's cyclic collector
+            # would walk them all on each full collection, a pause of 0.1–0.3 s in whichever
+            # request triggered it. Frozen, they are left out of every later collection.
+            gc.collect()
+            gc.freeze()
         return _cached["matcher"]  # type: ignore[return-value]
 
 
@@ -96,19 +115,140 @@ def unworked_enterprises():
     )
 
 
+# ---------------------------------------------------------------- stored matches
+
+STORED_PER_FIRM = 5  # a firm is recommended for its five best entries at most
+REFRESH_BATCH = 2_000
+
+
+def refresh_matches() -> int:
+    """Bring the stored matches up to date: the firms saved since their matches were computed, or
+    every firm when the catalogue or the vocabulary changed. Written in a transaction of its own
+    (the stored matches are a cache, whatever the request goes on to do); returns how many firms
+    were matched. Cheap when nothing is stale: one query on an index that is then empty."""
+    matcher = get_matcher()
+    signature = matcher.signature  # type: ignore[attr-defined]
+    state, stale = db.session.execute(
+        select(
+            select(MatchState.catalogue_key).where(MatchState.id == 1).scalar_subquery(),
+            select(Enterprise.id).where(text(STALE_MATCH)).limit(1).scalar_subquery(),
+        )
+    ).one()
+    if state == signature and stale is None:
+        return 0
+    try:
+        with db.engine.begin() as connection:
+            _serialise(connection)
+            return _refresh(connection, matcher, signature)
+    except OperationalError as error:
+        # Another writer holds the rows (this very request's own open transaction, or a long
+        # import): the recommendations are served from the matches as they stand, and the next
+        # page brings them up to date.
+        log.warning("匹配结果暂未更新：%s", error.orig)
+        return 0
+
+
+def _serialise(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL lock_timeout = '3s'"))
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('lianzhao:enterprise_matches'))"))
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # one refresher at a time, the others wait
+
+
+def _refresh(connection: Connection, matcher: Matcher, signature: str) -> int:
+    state = connection.scalar(select(MatchState.catalogue_key).where(MatchState.id == 1))
+    if state != signature:
+        # Another catalogue: every stored match is stale (one UPDATE, then the loop recomputes).
+        connection.execute(update(Enterprise.__table__).values(matched_version=None))
+        connection.execute(delete(EnterpriseMatch.__table__))
+        if state is None:
+            connection.execute(insert(MatchState.__table__).values(id=1, catalogue_key=signature))
+        else:
+            connection.execute(update(MatchState.__table__).values(catalogue_key=signature))
+    entry_ids = dict(connection.execute(select(CatalogueEntry.code, CatalogueEntry.id)).all())
+    firms = Enterprise.__table__
+    mark = update(firms).where(firms.c.id == bindparam("firm")).values(matched_version=bindparam("seen"))
+    done, after = 0, 0
+    while True:
+        batch = connection.execute(
+            select(firms.c.id, firms.c.name, firms.c.products, firms.c.description, firms.c.version)
+            .where(text(STALE_MATCH), firms.c.id > after)
+            .order_by(firms.c.id)
+            .limit(REFRESH_BATCH)
+        ).all()
+        if not batch:
+            return done
+        ids = [row.id for row in batch]
+        connection.execute(delete(EnterpriseMatch.__table__).where(EnterpriseMatch.enterprise_id.in_(ids)))
+        rows = []
+        for row in batch:
+            result = matcher.match(row.name, row.products or "", row.description or "")
+            for match in result.entries[:STORED_PER_FIRM]:
+                if match.code in entry_ids:
+                    rows.append(
+                        {
+                            "enterprise_id": row.id,
+                            "entry_id": entry_ids[match.code],
+                            "score": match.score,
+                            "terms": list(match.terms),
+                        }
+                    )
+        if rows:
+            connection.execute(insert(EnterpriseMatch.__table__), rows)
+        connection.execute(mark, [{"firm": row.id, "seen": row.version} for row in batch])
+        done += len(batch)
+        after = ids[-1]
+
+
 def recommendations(codes: set[str] | None = None, per_entry: int = 5) -> dict[str, list[tuple]]:
     """Catalogue code → [(enterprise, score, matched terms)]: firms on file, visible to the user,
-    with no lead yet, whose profile matches the entry — best first."""
+    with no lead yet, whose profile matches the entry — best first. Read from the stored matches:
+    a few queries, whatever the number of firms."""
+    rows = _recommended(tuple(sorted(codes)) if codes is not None else None, per_entry)
+    firms = db.session.scalars(select(Enterprise).where(Enterprise.id.in_({row[1] for row in rows})))
+    by_id = {firm.id: firm for firm in firms}
     found: dict[str, list[tuple]] = {}
-    for enterprise in db.session.scalars(unworked_enterprises()):
-        for entry in match_enterprise(enterprise).entries[:5]:
-            if entry.score < RECOMMEND_MIN_SCORE or (codes is not None and entry.code not in codes):
-                continue
-            found.setdefault(entry.code, []).append((enterprise, entry.score, entry.terms))
-    for items in found.values():
-        items.sort(key=lambda item: (-item[1], item[0].id))
-        del items[per_entry:]
+    for code, firm_id, score, terms in rows:
+        found.setdefault(code, []).append((by_id[firm_id], score, list(terms)))
     return found
+
+
+@cached
+def _recommended(codes: tuple[str, ...] | None, per_entry: int, user=None) -> tuple[tuple, ...]:
+    """(code, firm id, score, terms) of the recommendations, best first per entry: plain data,
+    remembered until the data changes (the firms themselves are loaded per request)."""
+    refresh_matches()
+    firms = unworked_enterprises().subquery()
+    columns = (
+        CatalogueEntry.code,
+        EnterpriseMatch.enterprise_id,
+        EnterpriseMatch.score,
+        EnterpriseMatch.terms,
+    )
+    matches = (
+        select(*columns)
+        .join(CatalogueEntry, CatalogueEntry.id == EnterpriseMatch.entry_id)
+        .join(firms, firms.c.id == EnterpriseMatch.enterprise_id)
+        .where(EnterpriseMatch.score >= RECOMMEND_MIN_SCORE)
+    )
+    if codes is not None:
+        matches = matches.where(CatalogueEntry.code.in_(codes or ("",)))
+    if codes is not None and len(codes) == 1:
+        # One entry (its page): the index on (entry, score) gives the best ones first.
+        ordered = matches.order_by(EnterpriseMatch.score.desc(), EnterpriseMatch.enterprise_id).limit(
+            per_entry
+        )
+        return tuple(tuple(row) for row in db.session.execute(ordered))
+    place = func.row_number().over(
+        partition_by=EnterpriseMatch.entry_id,
+        order_by=(EnterpriseMatch.score.desc(), EnterpriseMatch.enterprise_id),
+    )
+    ranked = matches.add_columns(place.label("place")).subquery()
+    top = select(ranked.c.code, ranked.c.enterprise_id, ranked.c.score, ranked.c.terms).where(
+        ranked.c.place <= per_entry
+    )
+    return tuple(tuple(row) for row in db.session.execute(top.order_by(ranked.c.code, ranked.c.place)))
 
 
 def suggest(enterprise, count: int = 3) -> list[dict]:

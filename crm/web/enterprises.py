@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound
 
 from crm.auth.permissions import get_visible, get_visible_or_404, roles_required, scoped
@@ -11,6 +12,7 @@ from crm.enterprises.forms import ContactForm, EnterpriseForm
 from crm.enterprises.models import KINDS, OWNERSHIPS, TIER_5BN_WAN, TIER_10BN_WAN, Enterprise
 from crm.enterprises.service import (
     EDITORS,
+    LISTED,
     DuplicateWarning,
     add_contact,
     create_enterprise,
@@ -28,7 +30,7 @@ from crm.projects.models import Project
 from crm.projects.service import ProjectFilter, visible_projects
 from crm.readmodels.matching import match_enterprise
 from crm.readmodels.timeline import build_timeline
-from crm.web.exports import send_xlsx
+from crm.web.exports import entry_codes, send_xlsx, streamed
 from crm.web.saving import flash_form_errors, save
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
@@ -65,7 +67,7 @@ def index():
     """Enterprises the user may see, filtered and paged."""
     return render_template(
         "enterprises/index.html",
-        page=paginate(_filtered()),
+        page=paginate(_filtered().options(*LISTED)),
         kinds=KINDS,
         ownerships=OWNERSHIPS,
         can_edit=current_user.has_role(*EDITORS),
@@ -90,7 +92,7 @@ EXPORT_COLUMNS = [
     ("目录条目", lambda e: "、".join(c.code for c in e.catalogue_entries), 20),
     ("法定代表人", lambda e: e.legal_representative or "", 10),
     ("注册资本", lambda e: e.registered_capital or "", 16),
-    ("成立日期", lambda e: e.established_on.isoformat() if e.established_on else "", 12),
+    ("成立日期", lambda e: e.established_on, 12),
     ("经营范围", lambda e: e.business_scope, 40),
 ]
 
@@ -98,8 +100,8 @@ EXPORT_COLUMNS = [
 @bp.route("/export.xlsx")
 def export():
     """What the list shows (all pages), within the user's permissions, as Excel."""
-    rows = db.session.scalars(_filtered()).all()
-    return send_xlsx("enterprises", "企业库", EXPORT_COLUMNS, rows, "企业库.xlsx")
+    stmt = _filtered().options(selectinload(Enterprise.district), entry_codes(Enterprise.catalogue_entries))
+    return send_xlsx("enterprises", "企业库", EXPORT_COLUMNS, streamed(stmt), "企业库.xlsx")
 
 
 @bp.route("/new", methods=["GET", "POST"])

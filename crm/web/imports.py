@@ -4,8 +4,10 @@ import io
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from flask_sqlalchemy.pagination import Pagination
 from flask_wtf.file import FileField
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 from wtforms import BooleanField, IntegerField, SelectField
 from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
@@ -16,19 +18,33 @@ from crm.core.excel import XLSX
 from crm.core.forms import BaseForm, choices, first_error
 from crm.extensions import db
 from crm.imports.fields import FIELDS, KIND_LABELS, template_bytes
+from crm.imports.limits import MAX_BYTES, MAX_ROWS, MB
 from crm.imports.models import KINDS, ImportBatch
-from crm.imports.service import apply, cancel_import, preview, set_mapping, start_import
+from crm.imports.service import (
+    ACTIONS,
+    CHUNK_ROWS,
+    PAGE_ROWS,
+    Progress,
+    cached_preview,
+    cancel_import,
+    check_rows,
+    refresh_preview,
+    run_import,
+    samples,
+    set_mapping,
+    start_import,
+)
 from crm.web.saving import save
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
 IMPORTERS = (OFFICER, MANAGER)
-SHOWN_ROWS = 500  # the preview lists every row with a problem, and the others up to this many
+MAX_PAGE = 1000  # pages of PAGE_ROWS rows: beyond any file's
 
 
 class UploadForm(BaseForm):
     kind = SelectField("导入内容", choices=choices(KINDS.items()), default="enterprises")
-    file = FileField("文件（.xlsx 或 .csv，不超过 5 MB、5000 行）")
+    file = FileField(f"文件（.xlsx 或 .csv，不超过 {MAX_BYTES // MB} MB、{MAX_ROWS} 行）")
 
 
 class BatchForm(BaseForm):
@@ -61,12 +77,20 @@ def index():
                 return redirect(url_for("imports.batch", batch_id=saved.value.id))
     elif request.method == "POST":
         flash(first_error(form) or "提交无效", "danger")
-    recent = select(ImportBatch).order_by(ImportBatch.id.desc()).limit(20)
+    # Only the figures of each batch's result, not the previews (megabytes) pending ones keep.
+    figures = ("total", "done", "created", "updated", "unchanged", "skipped")
+    recent = (
+        select(ImportBatch, *(ImportBatch.result[key] for key in figures))
+        .options(defer(ImportBatch.result))
+        .order_by(ImportBatch.id.desc())
+        .limit(20)
+    )
     if current_user.role != MANAGER:
         recent = recent.where(ImportBatch.created_by_id == current_user.id)
-    return render_template(
-        "imports/index.html", form=form, batches=db.session.scalars(recent).all(), kinds=KIND_LABELS
-    )
+    batches = [
+        (batch, dict(zip(figures, values, strict=True))) for batch, *values in db.session.execute(recent)
+    ]
+    return render_template("imports/index.html", form=form, batches=batches, kinds=KIND_LABELS)
 
 
 @bp.route("/template/<kind>.xlsx")
@@ -83,32 +107,58 @@ def template(kind: str):
     )
 
 
+class RowPage(Pagination):
+    """A page of a preview's rows, for the pagination macro (the rows are in memory, not a query)."""
+
+    def _query_items(self) -> list:
+        return self._query_args["rows"]
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "")
+    return min(int(raw), MAX_PAGE) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 6 and int(raw) else 1
+
+
 @bp.route("/<int:batch_id>")
 @roles_required(*IMPORTERS)
 def batch(batch_id: int):
-    """The column mapping, and the preview of every row under it."""
+    """The column mapping, the progress of the import, and a page of the preview."""
     return _batch_page(_batch(batch_id))
 
 
 def _batch_page(batch: ImportBatch, form: "BatchForm | None" = None, chosen: dict[str, str] | None = None):
     """A batch's page; after a refused mapping, `form` and `chosen` bring back what was chosen."""
-    result = preview(batch, current_user) if batch.status == "pending" else None
-    shown = []
-    if result:
-        shown = [r for r in result.rows if r.problems] + [r for r in result.rows if not r.problems][
-            :SHOWN_ROWS
-        ]
-        shown.sort(key=lambda r: r.number)
+    progress = Progress.of(batch)
+    result = None
+    if batch.status == "pending":
+        result = cached_preview(batch)
+        if result is None and not progress.started and not progress.running():
+            result = check_rows(batch, current_user)  # a batch uploaded before previews were kept
+    show = request.args.get("show", "")
+    show = show if show in ACTIONS else ""
+    page = None
+    if result is not None:
+        number = _page_number()
+        rows, total = result.page(show or None, number)
+        page = RowPage(page=number, per_page=PAGE_ROWS, error_out=False, rows=rows, total=total)
     form = form or BatchForm(formdata=None, version=batch.version, create_duplicates=batch.create_duplicates)
     return render_template(
         "imports/batch.html",
         batch=batch,
         chosen=chosen if chosen is not None else batch.mapping,
         result=result,
-        shown=shown,
+        page=page,
+        show=show,
+        actions=ACTIONS,
+        progress=progress,
+        running=progress.running(),
+        chunk_rows=CHUNK_ROWS,
         form=form,
         fields=FIELDS[batch.kind],
-        samples=[row[1:] for row in batch.rows[:3]],
+        samples=samples(batch),
     )
 
 
@@ -126,7 +176,7 @@ def _posted(batch_id: int) -> tuple[ImportBatch, "BatchForm | None"]:
 @bp.route("/<int:batch_id>/mapping", methods=["POST"])
 @roles_required(*IMPORTERS)
 def mapping(batch_id: int):
-    """Save the column mapping; the preview is recomputed on the batch page."""
+    """Save the column mapping and check every row under it."""
     batch, form = _posted(batch_id)
     if form is None:
         return redirect(url_for("imports.batch", batch_id=batch.id))
@@ -135,36 +185,68 @@ def mapping(batch_id: int):
         for index in range(len(batch.headers))
     }
     mapped = "已更新列对应关系，请核对下方预览。"
-    if save(lambda: set_mapping(batch, chosen, form.create_duplicates.data), mapped).ok:
+    if save(lambda: set_mapping(batch, chosen, form.create_duplicates.data, current_user), mapped).ok:
         return redirect(url_for("imports.batch", batch_id=batch.id))
     # The page again with the columns as chosen, not as saved: nothing chosen is lost.
     return _batch_page(_batch(batch_id), form, chosen)
 
 
+@bp.route("/<int:batch_id>/recheck", methods=["POST"])
+@roles_required(*IMPORTERS)
+def recheck(batch_id: int):
+    """Check the rows not imported yet again, against the firms on file now."""
+    batch, form = _posted(batch_id)
+    if form is not None:
+        save(lambda: refresh_preview(batch, current_user), "已重新检查，请核对下方预览。")
+    return redirect(url_for("imports.batch", batch_id=batch.id))
+
+
+def _counts(progress: Progress) -> str:
+    counts = progress.counts
+    return (
+        f"新建 {counts['created']} 条，更新 {counts['updated']} 条，"
+        f"无变化 {counts['unchanged']} 条，跳过 {counts['skipped']} 条"
+    )
+
+
 @bp.route("/<int:batch_id>/confirm", methods=["POST"])
 @roles_required(*IMPORTERS)
 def confirm(batch_id: int):
-    """Import every row, or nothing."""
+    """Import the rows, chunk by chunk; or the rest of them, after a run stopped midway."""
     batch, form = _posted(batch_id)
     if form is None:
         return redirect(url_for("imports.batch", batch_id=batch.id))
-    save(
-        lambda: apply(batch, current_user, form.version.data or 0),
-        lambda counts: (
-            f"导入完成：新建 {counts['created']} 条，更新 {counts['updated']} 条，"
-            f"无变化 {counts['unchanged']} 条，跳过 {counts['skipped']} 条。"
-        ),
-    )
+    outcome = run_import(batch.id, current_user, form.version.data or 0)
+    progress = outcome.progress
+    if outcome.refusal:
+        flash(str(outcome.refusal), "danger")
+    elif outcome.finished:
+        flash(f"导入完成：{_counts(progress)}。", "success")
+    elif outcome.stopped:
+        flash(
+            f"导入在处理完 {progress.done} / {progress.total} 行后停止：{outcome.stopped}。"
+            f"已导入的行保留（{_counts(progress)}），其余的行尚未导入；"
+            "可“重新检查”其余的行，或“继续导入”。",
+            "danger",
+        )
+    else:
+        flash(
+            f"已处理 {progress.done} / {progress.total} 行（{_counts(progress)}）。"
+            "为免请求超时，本次先导入到这里；请点击“继续导入”导入其余的行。",
+            "warning",
+        )
     return redirect(url_for("imports.batch", batch_id=batch.id))
 
 
 @bp.route("/<int:batch_id>/cancel", methods=["POST"])
 @roles_required(*IMPORTERS)
 def cancel(batch_id: int):
-    """Drop a pending batch."""
+    """Drop a pending batch, or the rows of it not imported yet."""
     batch, form = _posted(batch_id)
     if form is None:
         return redirect(url_for("imports.batch", batch_id=batch.id))
-    if not save(lambda: cancel_import(batch), "已取消该导入，未写入任何数据。").ok:
+    started = Progress.of(batch).started
+    done = "已取消其余未导入的行；此前已导入的行保留。" if started else "已取消该导入，未写入任何数据。"
+    if not save(lambda: cancel_import(batch), done).ok:
         return redirect(url_for("imports.batch", batch_id=batch.id))
     return redirect(url_for("imports.index"))

@@ -7,22 +7,24 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from crm.auth.models import ADMIN, MANAGER
 from crm.auth.permissions import get_changeable_or_403, get_visible_or_404, roles_required
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
 from crm.enterprises.models import Enterprise
-from crm.extensions import db
 from crm.industry.service import all_clusters, all_sectors
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
 from crm.leads.models import BOARD, SOURCES, STAGES, Lead, LeadStage
 from crm.leads.service import (
     LEAD_ASSIGNERS,
     LEAD_WORKERS,
+    LISTED,
     SORT_LABELS,
     LeadFilter,
     add_follow_up,
+    board_columns,
     create_lead,
     lead_values,
     may_change_lead,
@@ -38,7 +40,7 @@ from crm.places.service import all_districts, district_choices
 from crm.projects.service import project_of_lead
 from crm.readmodels.matching import suggest
 from crm.readmodels.timeline import build_timeline
-from crm.web.exports import send_xlsx
+from crm.web.exports import entry_codes, send_xlsx, streamed
 from crm.web.saving import flash_form_errors, save
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
@@ -65,7 +67,7 @@ def index():
     stmt, sort = _filtered()
     return render_template(
         "leads/index.html",
-        page=paginate(stmt),
+        page=paginate(stmt.options(*LISTED)),
         stages=STAGES,
         sources=SOURCES,
         sectors=all_sectors(),
@@ -96,7 +98,13 @@ EXPORT_COLUMNS = [
 def export():
     """What the list shows (all pages, same filters), within the user's permissions, as Excel."""
     stmt, _ = _filtered()
-    return send_xlsx("leads", "招商线索", EXPORT_COLUMNS, db.session.scalars(stmt).all(), "招商线索.xlsx")
+    stmt = stmt.options(
+        selectinload(Lead.enterprise).load_only(Enterprise.name),
+        selectinload(Lead.owner),
+        entry_codes(Lead.catalogue_entry),
+        selectinload(Lead.intended_district),
+    )
+    return send_xlsx("leads", "招商线索", EXPORT_COLUMNS, streamed(stmt), "招商线索.xlsx")
 
 
 @bp.route("/todo")
@@ -116,16 +124,13 @@ def board():
     """The pipeline as a kanban: a column per stage with its count and total intended investment,
     filtered by owner, cluster, district or catalogue entry; 签约 and 搁置 folded unless asked."""
     filters = replace(LeadFilter.from_args(request.args, current_user), stage="", stages=BOARD)
-    leads = db.session.scalars(visible_leads(filters).order_by(Lead.next_follow_up_on, Lead.id)).all()
-    columns = {stage: [lead for lead in leads if lead.stage == stage] for stage in BOARD}
-    totals = {
-        stage: sum(lead.intended_investment_wan or 0 for lead in items) for stage, items in columns.items()
-    }
+    columns = board_columns(filters, BOARD)
     return render_template(
         "leads/board.html",
         columns=columns,
-        totals=totals,
-        may_move={lead.id for lead in leads if may_change_lead(current_user, lead)},
+        may_move={
+            lead.id for column in columns for lead in column.cards if may_change_lead(current_user, lead)
+        },
         move_form=MoveForm(formdata=None),
         folded=() if request.args.get("unfold") == "1" else BOARD_FOLDED,
         filters=filters,

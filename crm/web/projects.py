@@ -5,6 +5,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from crm.auth.models import DISTRICT
 from crm.auth.permissions import get_visible_or_404
@@ -12,13 +13,14 @@ from crm.core.forms import first_error
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
 from crm.core.validation import problems_of
-from crm.extensions import db
+from crm.enterprises.models import Enterprise
 from crm.industry.models import PLAN_START, CatalogueEntry, Cluster
 from crm.industry.service import all_clusters, all_sectors
 from crm.places.service import all_districts
 from crm.projects.forms import ProjectEditForm, UpdateForm
 from crm.projects.models import HEALTHS, MILESTONES, STAGES, Project
 from crm.projects.service import (
+    LISTED,
     PROJECT_EDITORS,
     UPDATE_REPORTERS,
     ProjectConflict,
@@ -31,7 +33,7 @@ from crm.projects.service import (
     update_worklist,
     visible_projects,
 )
-from crm.web.exports import send_xlsx
+from crm.web.exports import entry_codes, send_xlsx, streamed
 from crm.web.saving import save
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
@@ -59,7 +61,7 @@ def index():
     filters, stmt = _filtered(today)
     return render_template(
         "projects/index.html",
-        page=paginate(stmt),
+        page=paginate(stmt.options(*LISTED)),
         totals=totals(stmt),
         filters=filters,
         today=today,
@@ -74,14 +76,14 @@ def _export_columns(today: date) -> list:
         ("区县", lambda p: p.district.name, 12),
         ("园区", lambda p: p.park or "", 16),
         ("目录条目", lambda p: "、".join(e.code for e in p.catalogue_entries), 18),
-        ("签约日期", lambda p: p.signed_on.isoformat(), 12),
+        ("签约日期", lambda p: p.signed_on, 12),
         ("阶段", lambda p: p.stage, 8),
         (f"健康状态（{today}）", lambda p: p.health(today), 14),
         ("协议投资额（万元）", lambda p: p.agreed_investment_wan, 16),
         ("实际到位资金（万元）", lambda p: p.funds_in_place_wan, 16),
         ("预计年产值（万元）", lambda p: p.expected_output_wan, 16),
         ("预计就业（人）", lambda p: p.expected_jobs, 12),
-        ("最近更新", lambda p: p.last_update_on.isoformat() if p.last_update_on else "", 12),
+        ("最近更新", lambda p: p.last_update_on, 12),
     ]
 
 
@@ -90,8 +92,13 @@ def export():
     """What the list shows (all pages), within the user's scope, as Excel."""
     today = today_local()
     _, stmt = _filtered(today)
-    rows = db.session.scalars(stmt).all()
-    return send_xlsx("projects", "招商项目", _export_columns(today), rows, "招商项目.xlsx")
+    stmt = stmt.options(
+        selectinload(Project.enterprise).load_only(Enterprise.name),
+        selectinload(Project.district),
+        entry_codes(Project.catalogue_entries),
+        selectinload(Project.milestones),  # health(today) reads them
+    )
+    return send_xlsx("projects", "招商项目", _export_columns(today), streamed(stmt), "招商项目.xlsx")
 
 
 @bp.route("/mine")

@@ -1,0 +1,465 @@
+"""Province-scale data for benchmarks: `flask --app app demo scale [--factor F]`.
+
+Factor 1 adds 100 000 enterprises (with a contact each), 20 000 leads with their stage history,
+200 000 follow-ups and 5 000 signed projects with milestones and updates, drawn like the demo data
+(crm.cli.demo_data: the same brands, provinces, products from the catalogue, districts the entries
+suit). Everything is derived from a row's number, so a run is deterministic and a second run adds
+only what is missing (a larger factor adds the difference).
+
+Rows are written in bulk, not through the services: the services' one-row-at-a-time checks and
+audit entries would take hours at this size. What the services derive is derived here the same
+way — name and search keys by the same functions, a lead's last contact from its follow-ups, a
+project's stage, milestones and funds from its updates — and the search indexes follow by
+themselves (SQLite's FTS triggers, PostgreSQL's trigram indexes). The rows carry no audit entries:
+they stand for data that came from elsewhere, like a national enterprise database.
+"""
+
+import random
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
+
+from sqlalchemy import func, insert, select, text
+
+from crm.auth.models import MANAGER, OFFICER, User
+from crm.auth.service import create_user, find_user
+from crm.cli.demo_data import (
+    BRANDS,
+    CONTACT_STEPS,
+    HQ_CITIES,
+    PLACES,
+    PROJECT_KINDS,
+    SURNAMES,
+    TITLES,
+    UPDATE_NOTES,
+    _credit_code,
+)
+from crm.core.timeutil import SHANGHAI, today_local
+from crm.enterprises.models import HONOURS, OWNERSHIPS, Contact, Enterprise, enterprise_entries
+from crm.enterprises.names import name_key
+from crm.extensions import db
+from crm.industry.service import catalogue_entries
+from crm.leads.models import FOLLOW_UP_KINDS, LOST_REASONS, SOURCES, FollowUp, Lead, LeadStage, StageChange
+from crm.matching.terms import normalise
+from crm.places.service import all_districts
+from crm.projects.models import (
+    MILESTONES,
+    RANK,
+    TERMINATED,
+    TERMINATION_REASONS,
+    Milestone,
+    Project,
+    ProjectUpdate,
+    project_entries,
+)
+from crm.readmodels.matching import refresh_matches
+
+ENTERPRISES, LEADS, PROJECTS, FOLLOW_UPS = 100_000, 20_000, 5_000, 200_000
+SEED = 2028
+BATCH = 5_000
+# Officers who own the scale leads: a province bureau has dozens, not the demo's three.
+SCALE_OFFICERS = [(f"zs{n:02d}", f"招商专员{n:02d}") for n in range(1, 21)]
+# What the name tells apart (name_key folds away the place and the company form): brand × word × core.
+CORES = ["", "科技", "新材料", "材料科技", "实业", "技术"]
+# Firms of a national database that make nothing in the catalogue: the matcher finds nothing there.
+UNRELATED = [
+    "五金制品、机械加工",
+    "服装、纺织品批发",
+    "食品加工、农副产品",
+    "物流运输、仓储服务",
+    "软件开发、信息咨询",
+]
+# Stages of the leads that do not end in a project, with their shares, and how many follow-ups a
+# lead at each stage has had relative to the others.
+OPEN_STAGES = [
+    (LeadStage.LEAD, 40),
+    (LeadStage.FIRST_CONTACT, 20),
+    (LeadStage.SITE_VISIT, 13),
+    (LeadStage.NEGOTIATION, 10),
+    (LeadStage.DORMANT, 10),
+    (LeadStage.LOST, 7),
+]
+CONTACT_WEIGHT = {
+    LeadStage.LEAD: 3,
+    LeadStage.FIRST_CONTACT: 6,
+    LeadStage.SITE_VISIT: 10,
+    LeadStage.NEGOTIATION: 14,
+    LeadStage.SIGNED: 16,
+    LeadStage.DORMANT: 8,
+    LeadStage.LOST: 6,
+}
+PATH = [LeadStage.LEAD, LeadStage.FIRST_CONTACT, LeadStage.SITE_VISIT, LeadStage.NEGOTIATION]
+
+
+def _moment(day: date, hour: int = 10) -> datetime:
+    return datetime.combine(day, time(hour, 0), SHANGHAI).astimezone(UTC)
+
+
+class _Writer:
+    """Inserts rows in batches with ids it assigns, reporting progress."""
+
+    def __init__(self, say: Callable[[str], None]):
+        self.say = say
+
+    def next_id(self, model) -> int:
+        return (db.session.scalar(select(func.max(model.id))) or 0) + 1
+
+    def write(self, table, rows: Iterable[dict], label: str, total: int) -> int:
+        done = 0
+        rows = iter(rows)
+        while chunk := list(islice(rows, BATCH)):
+            db.session.execute(insert(table), chunk)
+            db.session.commit()
+            done += len(chunk)
+            self.say(f"  {label}：{done}/{total}")
+        return done
+
+    def fix_sequence(self, model) -> None:
+        # Ids were given explicitly: PostgreSQL's sequence must continue after them.
+        if db.engine.dialect.name == "postgresql":
+            table = model.__table__.name
+            db.session.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            )
+
+
+def _officers() -> list[User]:
+    for username, name in SCALE_OFFICERS:
+        if find_user(username) is None:
+            create_user(username, "lianzhao-demo", OFFICER, display_name=name)
+    db.session.commit()
+    return list(db.session.scalars(select(User).where(User.role.in_((OFFICER, MANAGER))).order_by(User.id)))
+
+
+def add_scale_data(factor: float, say: Callable[[str], None], today: date | None = None) -> dict[str, int]:
+    """Add factor × (100 000 enterprises, 20 000 leads, 5 000 projects, 200 000 follow-ups), minus
+    what an earlier run added; returns the numbers added."""
+    today = today or today_local()
+    writer = _Writer(say)
+    entries = [e for e in catalogue_entries(include_retired=False) if e.suitable_districts()]
+    if not entries:
+        raise ValueError("产业地图尚未载入，请先运行 flask --app app map load")
+    districts = tuple(d.name for d in all_districts())
+    owners = _officers()
+    added = {"enterprises": 0, "contacts": 0, "leads": 0, "follow_ups": 0, "projects": 0, "matched": 0}
+
+    # ------------------------------------------------ enterprises: row n's values come from n alone
+    wanted = int(ENTERPRISES * factor)
+    words = sorted({_word(e) for e in entries})
+    space = len(BRANDS) * (len(BRANDS) - 1) * len(words) * len(CORES)
+    step = 1_000_003  # a prime: n → n × step mod space visits every name once, spread out
+    taken = set(db.session.scalars(select(Enterprise.name_key)))
+    firm_rows, contact_rows, link_rows, firm_meta = [], [], [], []
+    next_firm, next_contact = writer.next_id(Enterprise), writer.next_id(Contact)
+    for n in range(wanted):
+        rng = random.Random(SEED * 1_000_003 + n)
+        pick = n * step % space
+        pick, core = divmod(pick, len(CORES))
+        pick, word = divmod(pick, len(words))
+        first, second = divmod(pick, len(BRANDS) - 1)
+        second += second >= first  # two different syllables
+        local = rng.random() < 0.15
+        province = "重庆" if local else rng.choice(PLACES)
+        name = f"{province}{BRANDS[first]}{BRANDS[second]}{words[word]}{CORES[core]}有限公司"
+        key = name_key(name, districts)
+        if key in taken:
+            continue  # added by an earlier run (or a demo firm of the same name)
+        taken.add(key)
+        entry = rng.choice(entries)
+        unrelated = rng.random() < 0.1
+        products = (
+            rng.choice(UNRELATED)
+            if unrelated
+            else "、".join(rng.sample(entry.keywords, min(len(entry.keywords), rng.randint(1, 3))))
+            + f"；{entry.chain.name}相关产品"
+        )
+        code = _credit_code(rng, province)
+        revenue = rng.choice([None, 30_000, 120_000, 260_000, 560_000, 1_300_000, 2_800_000])
+        district = rng.choice(entry.suitable_districts()[:4]) if local else None
+        firm_id = next_firm + len(firm_rows)
+        firm_rows.append(
+            {
+                "id": firm_id,
+                "kind": "local" if local else "target",
+                "name": name,
+                "name_key": key,
+                "alias_keys": f"|{key}|",
+                "credit_code": code,
+                "former_names": [],
+                "ownership": rng.choice(OWNERSHIPS),
+                "hq_province": province,
+                "hq_city": "重庆" if local else HQ_CITIES[province],
+                "district_id": district.id if district else None,
+                "revenue_wan": revenue,
+                "honours": rng.sample(HONOURS, rng.choice([0, 0, 1, 2])),
+                "products": products,
+                "description": "",
+                "business_scope": "",
+                "search_text": " ".join(normalise(part) for part in (name, code, products)),
+                "created_at": _moment(today - timedelta(days=rng.randint(0, 1500))),
+                "version": 1,
+            }
+        )
+        if not unrelated and rng.random() < 0.5:
+            link_rows.append({"enterprise_id": firm_id, "entry_id": entry.id})
+        contact_rows.append(
+            {
+                "id": next_contact + len(contact_rows),
+                "enterprise_id": firm_id,
+                "name": rng.choice(SURNAMES) + "经理",
+                "title": rng.choice(TITLES),
+                "phone": f"1{rng.randint(3, 9)}{rng.randint(100000000, 999999999)}",
+                "email": "",
+                "active": True,
+            }
+        )
+        if not unrelated:
+            firm_meta.append((firm_id, name, entry, district))
+    say(f"企业：新增 {len(firm_rows)} 家（目标 {wanted} 家，其余此前已添加）")
+    added["enterprises"] = writer.write(Enterprise.__table__, firm_rows, "企业", len(firm_rows))
+    added["contacts"] = writer.write(Contact.__table__, contact_rows, "联系人", len(contact_rows))
+    writer.write(enterprise_entries, link_rows, "企业所属目录条目", len(link_rows))
+    writer.fix_sequence(Enterprise)
+    writer.fix_sequence(Contact)
+    del firm_rows, contact_rows, link_rows
+
+    # ------------------------------------------------ leads on the new firms, in proportion
+    rng = random.Random(SEED + next_firm)
+    wanted_leads = min(len(firm_meta), round(added["enterprises"] * LEADS / ENTERPRISES))
+    chosen = sorted(rng.sample(firm_meta, wanted_leads), key=lambda meta: meta[0])
+    plans = []
+    for index, meta in enumerate(chosen):
+        # Exactly one lead in four is signed (5 000 projects of 20 000 leads).
+        stage = LeadStage.SIGNED if index % (LEADS // PROJECTS) == 0 else _weighted(rng, OPEN_STAGES)
+        plans.append(
+            (meta, stage, CONTACT_WEIGHT[stage] * rng.uniform(0.6, 1.4), owners[index % len(owners)])
+        )
+    # 10 follow-ups per lead on average, shared out by each lead's weight.
+    budget = round(len(plans) * FOLLOW_UPS / LEADS)
+    weights = sum(plan[2] for plan in plans) or 1
+    counts = [max(1, int(budget * plan[2] / weights)) for plan in plans]
+    for index in range(max(0, budget - sum(counts))):
+        counts[index % len(counts)] += 1
+
+    lead_rows, change_rows, follow_rows, signed_leads = [], [], [], []
+    next_lead, next_change = writer.next_id(Lead), writer.next_id(StageChange)
+    next_follow = writer.next_id(FollowUp)
+    for ((firm_id, name, entry, district), stage, _weight, owner), count in zip(plans, counts, strict=True):
+        lead_id = next_lead + len(lead_rows)
+        rng = random.Random(SEED * 7 + lead_id)
+        suitable = entry.suitable_districts()
+        place = district if district and district in suitable else rng.choice(suitable)
+        amount = rng.choice([20_000, 50_000, 80_000, 150_000, 300_000, 600_000])
+        signed_on = today - timedelta(days=rng.randint(10, 1000)) if stage == LeadStage.SIGNED else None
+        span = rng.randint(40, 400)
+        start = signed_on - timedelta(days=span) if signed_on else today - timedelta(days=rng.randint(0, 700))
+        end = signed_on or min(today, start + timedelta(days=span))
+        days = sorted(
+            start + timedelta(days=rng.randint(0, max((end - start).days, 0))) for _ in range(count)
+        )
+        days[0] = start
+        for number, day in enumerate(days):
+            kind, notes = CONTACT_STEPS[min(number, len(CONTACT_STEPS) - 1)]
+            if number >= len(CONTACT_STEPS):
+                kind = rng.choice(FOLLOW_UP_KINDS[:5])
+            follow_rows.append(
+                {
+                    "id": next_follow + len(follow_rows),
+                    "lead_id": lead_id,
+                    "occurred_on": day,
+                    "kind": kind,
+                    "participants": f"{owner.display_name}、{rng.choice(SURNAMES)}经理",
+                    "notes": notes,
+                    "created_by_id": owner.id,
+                    "created_at": _moment(day, 17),
+                }
+            )
+        # A dormant or lost lead stopped somewhere on the way; a signed one went all the way.
+        reached = PATH[: PATH.index(stage) + 1] if stage in PATH else PATH[: rng.randint(1, len(PATH))]
+        if stage == LeadStage.SIGNED:
+            reached = PATH
+        history = [(None, LeadStage.LEAD, "新建线索")]
+        history += [(a, b, "") for a, b in zip(reached, reached[1:], strict=False)]
+        if stage == LeadStage.SIGNED:
+            history.append((LeadStage.NEGOTIATION, LeadStage.SIGNED, f"签约，协议投资 {amount} 万元"))
+        elif stage == LeadStage.DORMANT:
+            history.append((reached[-1], LeadStage.DORMANT, "企业暂缓投资计划"))
+        elif stage == LeadStage.LOST:
+            history.append((reached[-1], LeadStage.LOST, ""))
+        for number, (before, after, note) in enumerate(history):
+            moment = days[min(number, len(days) - 1)] if after != LeadStage.SIGNED else signed_on
+            change_rows.append(
+                {
+                    "id": next_change + len(change_rows),
+                    "lead_id": lead_id,
+                    "from_stage": before,
+                    "to_stage": after,
+                    "note": note,
+                    "changed_by_id": owner.id,
+                    "changed_at": _moment(moment, 18),
+                }
+            )
+        open_stage = stage not in (LeadStage.SIGNED, LeadStage.LOST)
+        title = f"{name.removesuffix('有限公司')}{rng.choice(PROJECT_KINDS)}项目"
+        lead_rows.append(
+            {
+                "id": lead_id,
+                "enterprise_id": firm_id,
+                "title": title[:128],
+                "source": rng.choice(SOURCES),
+                "owner_id": owner.id,
+                "catalogue_entry_id": entry.id,
+                "intended_district_id": place.id,
+                "intended_investment_wan": amount,
+                "stage": stage,
+                "lost_reason": rng.choice(LOST_REASONS) if stage == LeadStage.LOST else None,
+                "next_follow_up_on": today + timedelta(days=rng.randint(-10, 21)) if open_stage else None,
+                "last_contact_on": days[-1],
+                "created_at": _moment(start, 9),
+                "version": 1,
+            }
+        )
+        if signed_on:
+            signed_leads.append((lead_id, firm_id, title[:128], place, entry, amount, signed_on, owner))
+    say(f"线索：新增 {len(lead_rows)} 条，跟进 {len(follow_rows)} 条")
+    added["leads"] = writer.write(Lead.__table__, lead_rows, "线索", len(lead_rows))
+    writer.write(StageChange.__table__, change_rows, "阶段变更", len(change_rows))
+    added["follow_ups"] = writer.write(FollowUp.__table__, follow_rows, "跟进", len(follow_rows))
+    for model in (Lead, StageChange, FollowUp):
+        writer.fix_sequence(model)
+    del lead_rows, change_rows, follow_rows
+
+    added["projects"] = _projects(writer, signed_leads, today)
+    for table in ("enterprises", "contacts", "leads", "follow_ups", "projects", "project_updates"):
+        db.session.execute(text(f"ANALYZE {table}"))  # the planner sees the new sizes at once
+    db.session.commit()
+    # The stored matches, computed now rather than by the first page that recommends firms.
+    say("匹配企业与招商目录条目……")
+    added["matched"] = refresh_matches()
+    return added
+
+
+def _projects(writer: _Writer, signed_leads: list, today: date) -> int:
+    """Projects of the signed leads, with milestone plans and a history of updates ending in a
+    health state, the project's derived fields computed from them as the service does."""
+    project_rows, link_rows, milestone_rows, update_rows = [], [], [], []
+    next_project, next_milestone = writer.next_id(Project), writer.next_id(Milestone)
+    next_update = writer.next_id(ProjectUpdate)
+    for lead_id, firm_id, title, place, entry, amount, signed_on, owner in signed_leads:
+        project_id = next_project + len(project_rows)
+        rng = random.Random(SEED * 11 + project_id)
+        profile = rng.choice(["正常"] * 5 + ["滞后"] * 3 + ["停滞"] * 2 + [TERMINATED])
+        planned, day = {}, signed_on
+        for stage in MILESTONES:
+            day += timedelta(days=rng.randint(60, 200))
+            planned[stage] = day
+        reached, last = [], signed_on
+        for stage in MILESTONES:
+            actual = max(planned[stage] + timedelta(days=rng.randint(-10, 15)), last)
+            if actual >= today - timedelta(days=3) or (profile == TERMINATED and len(reached) >= 2):
+                break
+            reached.append((stage, actual))
+            last = actual
+        upcoming = [stage for stage in MILESTONES if stage not in dict(reached)]
+        if upcoming:
+            late = profile == "滞后"
+            target = (
+                today - timedelta(days=rng.randint(5, 40))
+                if late
+                else today + timedelta(days=rng.randint(10, 60))
+            )
+            shift = target - planned[upcoming[0]]
+            for stage in upcoming:
+                planned[stage] += shift
+        previous = signed_on
+        for stage in MILESTONES:
+            planned[stage] = previous = max(planned[stage], previous)
+        updates = [
+            (actual, stage, actual, amount * rng.choice([5, 10, 15]) // 100, UPDATE_NOTES[stage], "", None)
+            for stage, actual in reached
+        ]
+        if profile == TERMINATED:
+            reason = rng.choice(TERMINATION_REASONS)
+            moment = max(today - timedelta(days=rng.randint(1, 30)), last)
+            updates.append(
+                (moment, TERMINATED, None, None, "企业调整投资计划，经协商解除投资协议", "", reason)
+            )
+        elif profile == "停滞":
+            quiet = today - timedelta(days=rng.randint(20, 60))
+            if quiet > last:
+                updates.append((quiet, None, None, None, "按计划推进前期工作", "", None))
+        else:
+            issue = rng.choice(["", "", "需协调施工用电增容", "需协调环评批复进度"])
+            moment = max(today - timedelta(days=rng.randint(0, 9)), last)
+            updates.append(
+                (moment, None, None, amount * rng.choice([2, 4, 6]) // 100, "本月资金按计划到位", issue, None)
+            )
+        for reported, stage, stage_on, funds, note, issues, reason in updates:
+            update_rows.append(
+                {
+                    "id": next_update + len(update_rows),
+                    "project_id": project_id,
+                    "reported_on": reported,
+                    "stage_reached": stage,
+                    "stage_reached_on": stage_on,
+                    "funds_wan": funds,
+                    "note": note,
+                    "issues": issues,
+                    "termination_reason": reason,
+                    "corrects_id": None,
+                    "created_by_id": owner.id,
+                    "created_at": _moment(reported, 16),
+                }
+            )
+        actual_of = dict(reached)
+        for stage in MILESTONES:
+            milestone_rows.append(
+                {
+                    "id": next_milestone + len(milestone_rows),
+                    "project_id": project_id,
+                    "stage": stage,
+                    "planned_on": planned[stage],
+                    "actual_on": actual_of.get(stage),
+                }
+            )
+        terminated = profile == TERMINATED
+        stage = TERMINATED if terminated else max([s for s, _ in reached] or ["签约"], key=RANK.__getitem__)
+        project_rows.append(
+            {
+                "id": project_id,
+                "name": title,
+                "enterprise_id": firm_id,
+                "lead_id": lead_id,
+                "district_id": place.id,
+                "catalogue_entry_id": entry.id,
+                "agreed_investment_wan": amount,
+                "expected_output_wan": amount * rng.choice([1, 2, 3]),
+                "expected_jobs": rng.choice([80, 150, 300, 600]),
+                "signed_on": signed_on,
+                "stage": stage,
+                "termination_reason": updates[-1][6] if terminated else None,
+                "funds_in_place_wan": sum(u[3] or 0 for u in updates),
+                "last_update_on": max((u[0] for u in updates), default=None),
+                "created_at": _moment(signed_on, 15),
+                "version": 1,
+            }
+        )
+        link_rows.append({"project_id": project_id, "entry_id": entry.id})
+    writer.say(f"项目：新增 {len(project_rows)} 个，进展更新 {len(update_rows)} 条")
+    done = writer.write(Project.__table__, project_rows, "项目", len(project_rows))
+    writer.write(project_entries, link_rows, "项目所属目录条目", len(link_rows))
+    writer.write(Milestone.__table__, milestone_rows, "里程碑", len(milestone_rows))
+    writer.write(ProjectUpdate.__table__, update_rows, "进展更新", len(update_rows))
+    for model in (Project, Milestone, ProjectUpdate):
+        writer.fix_sequence(model)
+    db.session.commit()
+    return done
+
+
+def _word(entry) -> str:
+    title = entry.title.replace(" ", "").replace("—", "")
+    return title if len(title) <= 8 else entry.chain.name
+
+
+def _weighted(rng: random.Random, choices: list[tuple]) -> str:
+    return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
