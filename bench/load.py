@@ -242,9 +242,11 @@ class Expected(Exception):
 
 
 class User:
-    """A simulated user: logged in once, then actions drawn by weight, back to back (no think time)."""
+    """A simulated user: logged in once, then actions drawn by weight, back to back, or with a pause
+    of `think` seconds on average (half to one and a half of it) between actions."""
 
     mix: dict[str, int] = {}
+    think: float = 0.0  # set from --think
 
     def __init__(self, account: "Account", port: int, reference: dict, recorder: Recorder, seed: int):
         self.account = account
@@ -314,9 +316,11 @@ class User:
             try:
                 action()
             except Expected:
-                continue
+                pass
             except Stop:
                 break
+            if self.think:
+                time.sleep(min(self.think * self.rng.uniform(0.5, 1.5), max(deadline - time.monotonic(), 0)))
 
     # shared pages
     def home(self) -> None:
@@ -995,6 +999,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--database-url", default=None, help="使用此数据库（会写入数据！）；默认启动临时 PostgreSQL"
     )
+    parser.add_argument(
+        "--think", type=float, default=0, help="两次操作之间的平均思考时间（秒，默认 0：连续操作）"
+    )
     parser.add_argument("--inside-throwaway", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.users < 3:
@@ -1007,6 +1014,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    User.think = max(args.think, 0.0)
     if args.database_url:
         url = args.database_url
     elif args.inside_throwaway:

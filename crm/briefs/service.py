@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from crm.briefs.models import Brief
 from crm.core.timeutil import today_local, utcnow
 from crm.extensions import db
+from crm.readmodels.cache import cached
 from reports.figures import Scope, gather, week_of
 from reports.render import brief_html, html_to_pdf
 
@@ -17,7 +18,16 @@ def last_week() -> str:
 
 
 def brief_data(scope: Scope, week: str, now: datetime | None = None) -> dict:
-    return gather(scope, week, now or utcnow(), today_local())
+    """Every figure of the brief of `scope` and `week`, stamped with `now`."""
+    return {**_figures(scope, week, today_local()), "generated_at": now or utcnow()}
+
+
+@cached
+def _figures(scope: Scope, week: str, today) -> dict:
+    # Some fifty aggregates: remembered until the data changes, so a preview opened again, or
+    # archived right after it was looked at, costs one query. The brief's scope is its own (a
+    # cluster, a district), not the reader's.
+    return gather(scope, week, utcnow(), today)
 
 
 def preview(scope: Scope, week: str) -> str:
