@@ -63,11 +63,11 @@ SCALE_OFFICERS = [(f"zs{n:02d}", f"招商专员{n:02d}") for n in range(1, 21)]
 CORES = ["", "科技", "新材料", "材料科技", "实业", "技术"]
 # Firms of a national database that make nothing in the catalogue: the matcher finds nothing there.
 UNRELATED = [
-    "五金制品、机械加工",
-    "服装、纺织品批发",
-    "食品加工、农副产品",
-    "物流运输、仓储服务",
-    "软件开发、信息咨询",
+    ("五金制品、机械加工", "五金"),
+    ("服装、纺织品批发", "服饰"),
+    ("食品加工、农副产品", "食品"),
+    ("物流运输、仓储服务", "物流"),
+    ("软件开发、信息咨询", "软件"),
 ]
 # Stages of the leads that do not end in a project, with their shares, and how many follow-ups a
 # lead at each stage has had relative to the others.
@@ -145,34 +145,34 @@ def add_scale_data(factor: float, say: Callable[[str], None], today: date | None
 
     # ------------------------------------------------ enterprises: row n's values come from n alone
     wanted = int(ENTERPRISES * factor)
-    words = sorted({_word(e) for e in entries})
-    space = len(BRANDS) * (len(BRANDS) - 1) * len(words) * len(CORES)
-    step = 1_000_003  # a prime: n → n × step mod space visits every name once, spread out
-    taken = set(db.session.scalars(select(Enterprise.name_key)))
+    existing = set(db.session.scalars(select(Enterprise.name_key)))
+    generated: set[str] = set()  # this enumeration's names, the same on every run
     firm_rows, contact_rows, link_rows, firm_meta = [], [], [], []
     next_firm, next_contact = writer.next_id(Enterprise), writer.next_id(Contact)
     for n in range(wanted):
         rng = random.Random(SEED * 1_000_003 + n)
-        pick = n * step % space
-        pick, core = divmod(pick, len(CORES))
-        pick, word = divmod(pick, len(words))
-        first, second = divmod(pick, len(BRANDS) - 1)
-        second += second >= first  # two different syllables
         local = rng.random() < 0.15
         province = "重庆" if local else rng.choice(PLACES)
-        name = f"{province}{BRANDS[first]}{BRANDS[second]}{words[word]}{CORES[core]}有限公司"
-        key = name_key(name, districts)
-        if key in taken:
-            continue  # added by an earlier run (or a demo firm of the same name)
-        taken.add(key)
         entry = rng.choice(entries)
         unrelated = rng.random() < 0.1
-        products = (
-            rng.choice(UNRELATED)
-            if unrelated
-            else "、".join(rng.sample(entry.keywords, min(len(entry.keywords), rng.randint(1, 3))))
-            + f"；{entry.chain.name}相关产品"
-        )
+        if unrelated:
+            products, word = rng.choice(UNRELATED)
+        else:
+            count = min(len(entry.keywords), rng.randint(1, 3))
+            products = "、".join(rng.sample(entry.keywords, count)) + f"；{entry.chain.name}相关产品"
+            word = _word(entry)  # the name says what the firm makes, as the demo firms' do
+        # Brand syllables and a word after the product, drawn until the name is new to this
+        # enumeration (a third syllable once two are used up): a row's name depends on the rows
+        # before it only, never on the database, so a second run draws the same names.
+        for attempt in range(1000):
+            brand = "".join(rng.sample(BRANDS, 2 if attempt < 20 else 3))
+            name = f"{province}{brand}{word}{rng.choice(CORES)}有限公司"
+            key = name_key(name, districts)
+            if key not in generated:
+                break
+        generated.add(key)
+        if key in existing:
+            continue  # added by an earlier run (or a demo firm of the same name)
         code = _credit_code(rng, province)
         revenue = rng.choice([None, 30_000, 120_000, 260_000, 560_000, 1_300_000, 2_800_000])
         district = rng.choice(entry.suitable_districts()[:4]) if local else None
