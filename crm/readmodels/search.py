@@ -15,7 +15,6 @@ ranked after every literal hit.
 from dataclasses import dataclass, replace
 
 from sqlalchemy import func, or_, select, text
-from sqlalchemy.orm import selectinload
 
 from crm.auth.permissions import scoped
 from crm.enterprises.models import Contact, Enterprise, enterprise_entries
@@ -103,9 +102,15 @@ def _literal(needle: str, user) -> list[Hit]:
         Hit("enterprise", e.id, e.name, e.credit_code or e.products[:40], _score(needle, e.name))
         for e in db.session.scalars(enterprises.limit(CANDIDATES))
     ]
+    found_contacts = db.session.scalars(contacts.limit(CANDIDATES)).all()
+    found_leads = db.session.scalars(leads.limit(CANDIDATES)).all()
+    # Held while the hits are made: the session keeps loaded objects only while something does.
+    firms = _load_firms(
+        [c.enterprise_id for c in found_contacts] + [lead.enterprise_id for lead in found_leads]
+    )
     hits += [
         Hit("contact", c.enterprise_id, c.name, f"{c.enterprise.name} {c.title}", _score(needle, c.name) - 5)
-        for c in db.session.scalars(contacts.limit(CANDIDATES).options(selectinload(Contact.enterprise)))
+        for c in found_contacts
     ]
     hits += [
         Hit(
@@ -115,9 +120,17 @@ def _literal(needle: str, user) -> list[Hit]:
             f"{lead.enterprise.name} · {lead.stage}",
             _score(needle, lead.title) - 2,
         )
-        for lead in db.session.scalars(leads.limit(CANDIDATES).options(selectinload(Lead.enterprise)))
+        for lead in found_leads
     ]
+    del firms
     return hits
+
+
+def _load_firms(ids: list[int]) -> list[Enterprise]:
+    """The firms the hits name, in one query into the session (a hit's `.enterprise` then needs
+    none): one query whether there are hits or not, so a search costs the same every time. A
+    join instead made PostgreSQL join every contact to its firm before testing one name."""
+    return list(db.session.scalars(select(Enterprise).where(Enterprise.id.in_(set(ids) or {0}))))
 
 
 TRADE_SCORE = 20  # below every literal hit, other spellings included
@@ -147,21 +160,23 @@ def _by_trade(entries: list[CatalogueEntry], user) -> list[Hit]:
     enterprises = (
         scoped(select(Enterprise), Enterprise, user)
         .where(Enterprise.merged_into_id.is_(None), Enterprise.id.in_(linked))
-        .options(
-            selectinload(Enterprise.catalogue_entries)
-        )  # the detail names them: one query, not one a row
         .order_by(Enterprise.id)
     )
     leads = scoped(select(Lead), Lead, user).where(Lead.catalogue_entry_id.in_(ids)).order_by(Lead.id)
+    firms = db.session.scalars(enterprises.limit(CANDIDATES)).all()
+    # The entries each firm is filed under among these: one query, run whether firms were found or
+    # not, so a search costs the same number of queries whatever the data.
+    filed: dict[int, list[str]] = {}
+    for firm_id, entry_id in db.session.execute(
+        select(enterprise_entries.c.enterprise_id, enterprise_entries.c.entry_id)
+        .where(enterprise_entries.c.enterprise_id.in_([e.id for e in firms] or [0]))
+        .where(enterprise_entries.c.entry_id.in_(ids))
+        .order_by(enterprise_entries.c.entry_id)
+    ):
+        filed.setdefault(firm_id, []).append(ids[entry_id].title)
     hits = [
-        Hit(
-            "enterprise",
-            e.id,
-            e.name,
-            "按产业链：" + "、".join(c.title for c in e.catalogue_entries if c.id in ids)[:60],
-            TRADE_SCORE,
-        )
-        for e in db.session.scalars(enterprises.limit(CANDIDATES))
+        Hit("enterprise", e.id, e.name, "按产业链：" + "、".join(filed.get(e.id, []))[:60], TRADE_SCORE)
+        for e in firms
     ]
     hits += [
         Hit(
@@ -171,7 +186,7 @@ def _by_trade(entries: list[CatalogueEntry], user) -> list[Hit]:
             f"按产业链：{ids[lead.catalogue_entry_id].title} · {lead.stage}",
             TRADE_SCORE - 2,
         )
-        for lead in db.session.scalars(leads.limit(CANDIDATES).options(selectinload(Lead.enterprise)))
+        for lead in db.session.scalars(leads.limit(CANDIDATES))
     ]
     return hits
 
