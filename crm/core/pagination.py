@@ -21,12 +21,28 @@ def _positive_int(name: str, default: int, ceiling: int) -> int:
     return min(int(raw), ceiling)
 
 
+def page_number() -> int:
+    """The request's `?page=`: 1 unless it is a positive number, bounded by MAX_PAGE."""
+    return _positive_int("page", 1, MAX_PAGE)
+
+
+class RowPage(Pagination):
+    """A page of rows already at hand (not a query), for the pagination macro: pass `rows` (the
+    page's) and `total` (of all pages) with page and per_page."""
+
+    def _query_items(self) -> list:
+        return self._query_args["rows"]
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
+
+
 def paginate(stmt: Select, per_page: int | None = None) -> Pagination:
     """A page of `stmt`; a bad page number gives page 1, a too large one an empty page; never an error."""
     default = per_page or current_app.config["PER_PAGE"]
     return db.paginate(
         stmt,
-        page=_positive_int("page", 1, MAX_PAGE),
+        page=page_number(),
         per_page=_positive_int("per_page", default, MAX_PER_PAGE),
         error_out=False,
         count=True,

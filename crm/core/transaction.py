@@ -110,20 +110,26 @@ LOCK_SPACE = 0x4C5A  # "LZ": the first half of our advisory lock keys, apart fro
 LOCK_SLOTS = 256
 
 
-def serialise(key: str) -> None:
-    """Hold a lock named `key` until the transaction ends, so that a check-then-insert (is this
+def serialise(*keys: str) -> None:
+    """Hold locks named `keys` until the transaction ends, so that a check-then-insert (is this
     firm already on file?) cannot interleave with the same one in another request: the second
-    waits, then its check sees the first one's row. PostgreSQL: an advisory transaction lock on the
-    key. SQLite has a single writer: the transaction takes the write lock now (BEGIN IMMEDIATE)
+    waits, then its check sees the first one's row. PostgreSQL: advisory transaction locks on the
+    keys. SQLite has a single writer: the transaction takes the write lock now (BEGIN IMMEDIATE)
     instead of at its first write, after the check."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         # Keys share LOCK_SLOTS locks: an import of 20 000 firms must not take 20 000 locks (the
         # server's lock table holds a few thousand); two names in one slot only wait for each other.
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(:space, mod(hashtext(:key), :slots))"),
-            {"space": LOCK_SPACE, "key": key, "slots": LOCK_SLOTS},
-        )
+        # Several keys are taken in one statement in slot order, so two callers cannot deadlock.
+        if keys:
+            connection.execute(
+                text(
+                    "SELECT count(pg_advisory_xact_lock(:space, slot)) FROM (SELECT DISTINCT"
+                    " mod(hashtext(key), :slots) AS slot FROM unnest(CAST(:keys AS text[])) AS key"
+                    " ORDER BY slot) AS slots"
+                ),
+                {"space": LOCK_SPACE, "slots": LOCK_SLOTS, "keys": sorted(set(keys))},
+            )
         return
     raw = connection.connection.dbapi_connection
     if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:

@@ -214,6 +214,12 @@ def _district_names() -> tuple[str, ...]:
     return tuple(names)
 
 
+def name_lock(name: str) -> str:
+    """The lock (crm.core.transaction.serialise) that one firm's creation under this name takes."""
+    return f"enterprise-name:{folded_name(name)}"
+
+
+@remembered
 def folded_name(name: str) -> str:
     """The name as duplicate detection compares it (see crm.enterprises.names.name_key)."""
     return name_key(name, _district_names())
@@ -239,21 +245,26 @@ def find_duplicates(
     return list(db.session.scalars(stmt))
 
 
-def _apply(enterprise: Enterprise, data: EnterpriseData) -> None:
+def apply_values(enterprise: Enterprise, data: EnterpriseData, new: bool = False) -> Enterprise:
+    """Set a firm's values and its duplicate and search keys from validated data: the one place
+    a firm's derived columns are written (forms, the API, imports, merges). A `new` firm gets every
+    column set, even to None, so that an import's firms share one INSERT statement (the ORM groups
+    rows by the columns they set). Inside remembered_lookups (an import's chunk) the districts,
+    entries and folded names come from memory."""
     # Every value but the catalogue codes, which become the entries relationship below.
     for key in (f.name for f in fields(EnterpriseData) if f.name != "catalogue_codes"):
-        if getattr(enterprise, key) != getattr(data, key):
+        if new or getattr(enterprise, key) != getattr(data, key):
             setattr(enterprise, key, getattr(data, key))
-    districts = _district_names()
-    enterprise.name_key = name_key(data.name, districts)
-    keys = dict.fromkeys(name_key(n, districts) for n in [data.name, *data.former_names])
+    keys = list(dict.fromkeys(folded_name(n) for n in [data.name, *data.former_names]))
+    enterprise.name_key = keys[0]
     enterprise.alias_keys = "|" + "|".join(keys) + "|"
     entries = [get_entry(code) for code in data.catalogue_codes]
-    if [e.id for e in enterprise.catalogue_entries] != [e.id for e in entries]:
+    if new or [e.id for e in enterprise.catalogue_entries] != [e.id for e in entries]:
         enterprise.catalogue_entries = entries
     enterprise.search_text = " ".join(
         normalise(part) for part in [data.name, *data.former_names, data.credit_code or "", data.products]
     )
+    return enterprise
 
 
 def _check_credit_code_free(code: str | None, exclude_id: int | None = None) -> None:
@@ -273,14 +284,14 @@ def create_enterprise(raw: dict, confirm_duplicate: bool = False) -> Enterprise:
     """A new enterprise; a probable duplicate is refused unless the caller confirms."""
     data = validate(raw)
     # Twenty clicks on 保存 at once make one firm: the checks below run one request at a time per name.
-    serialise(f"enterprise-name:{folded_name(data.name)}")
+    serialise(name_lock(data.name))
     _check_credit_code_free(data.credit_code)
     if not confirm_duplicate:
         matches = find_duplicates(data.name, data.credit_code, data.former_names)
         if matches:
             raise DuplicateWarning(matches)
     enterprise = Enterprise(version=1)
-    _apply(enterprise, data)
+    apply_values(enterprise, data)
     db.session.add(enterprise)
     db.session.flush()
     return enterprise
@@ -295,7 +306,7 @@ def update_enterprise(enterprise: Enterprise, raw: dict, seen_version: int) -> E
     data = validate(raw)
     _check_credit_code_free(data.credit_code, exclude_id=enterprise.id)
     with db.session.no_autoflush:
-        _apply(enterprise, data)
+        apply_values(enterprise, data)
     try:
         db.session.flush()
     except StaleDataError as error:
@@ -352,4 +363,4 @@ def refresh_keys(enterprise: Enterprise) -> None:
     """Recompute the duplicate-detection and search keys (and normalise the values) after the
     enterprise's values were changed directly, as a merge does; raises EnterpriseError if the
     result would not pass validate()."""
-    _apply(enterprise, validate(current_values(enterprise)))
+    apply_values(enterprise, validate(current_values(enterprise)))

@@ -9,7 +9,7 @@ each RowResult carries the closure that will write it, and the caller decides.
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from openpyxl.utils import get_column_letter
 from sqlalchemy import literal, select
@@ -23,6 +23,7 @@ from crm.enterprises.models import Enterprise
 from crm.enterprises.service import (
     EnterpriseData,
     EnterpriseError,
+    apply_values,
     current_values,
     folded_name,
     validate,
@@ -30,11 +31,9 @@ from crm.enterprises.service import (
 from crm.extensions import db
 from crm.imports.fields import FIELDS
 from crm.imports.models import ImportBatch
-from crm.industry.catalogue import get_entry
 from crm.leads.models import LOST, Lead
 from crm.leads.service import LEAD_ASSIGNERS, LEAD_WORKERS, LeadError, create_lead
 from crm.leads.service import validate as validate_lead
-from crm.matching.terms import normalise
 
 # What a row will do when the batch is imported.
 ACTIONS = {
@@ -56,7 +55,7 @@ class RowResult:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (column, message)
     notes: list[str] = field(default_factory=list)
     existing_id: int | None = None  # the enterprise or lead on file the row updates or resembles
-    apply: Callable[[], object] | None = None  # writes the row (no flush); set by the checks
+    apply: Callable[[], object] | None = None  # writes the row (a lead through create_lead, which flushes)
 
     @property
     def action_label(self) -> str:
@@ -113,13 +112,6 @@ class RowChecks:
         self.user = user
         self.columns = [(int(column), key) for column, key in batch.mapping.items()]
         self.labels: dict[str, str] = {}
-        self.folded: dict[str, str] = {}
-
-    def fold(self, name: str) -> str:
-        """folded_name, once per distinct name: a row's name is folded for its checks and its keys."""
-        if name not in self.folded:
-            self.folded[name] = folded_name(name)
-        return self.folded[name]
 
     def values(self, row: list[str]) -> dict[str, str]:
         """The row's non-blank cells by field: a blank cell leaves the value on file alone."""
@@ -161,32 +153,8 @@ def _changed_fields(existing: Enterprise, data: EnterpriseData, values: dict) ->
     ]
 
 
-def fill_enterprise(
-    enterprise: Enterprise, data: EnterpriseData, new: bool, fold: Callable[[str], str] = folded_name
-) -> Enterprise:
-    """Set an enterprise's values and its duplicate and search keys from validated data, as
-    crm.enterprises.service does for one firm, without a query: districts and catalogue entries
-    come from the lookups remembered for the chunk. A new firm gets every column set, even to
-    None, so the firms of a chunk share one INSERT statement (the ORM groups rows by the columns
-    they set). `fold` is folded_name, perhaps remembering the names it folded."""
-    for name in (f.name for f in fields(EnterpriseData) if f.name != "catalogue_codes"):
-        value = getattr(data, name)
-        if new or getattr(enterprise, name) != value:
-            setattr(enterprise, name, value)
-    keys = list(dict.fromkeys(fold(n) for n in [data.name, *data.former_names]))
-    enterprise.name_key = keys[0]
-    enterprise.alias_keys = "|" + "|".join(keys) + "|"
-    entries = [get_entry(code) for code in data.catalogue_codes]
-    if new or [e.id for e in enterprise.catalogue_entries] != [e.id for e in entries]:
-        enterprise.catalogue_entries = entries
-    enterprise.search_text = " ".join(
-        normalise(part) for part in [data.name, *data.former_names, data.credit_code or "", data.products]
-    )
-    return enterprise
-
-
-def _new_enterprise(data: EnterpriseData, fold: Callable[[str], str]) -> Enterprise:
-    enterprise = fill_enterprise(Enterprise(version=1), data, new=True, fold=fold)
+def _new_enterprise(data: EnterpriseData) -> Enterprise:
+    enterprise = apply_values(Enterprise(version=1), data, new=True)
     db.session.add(enterprise)
     return enterprise
 
@@ -200,8 +168,9 @@ class EnterpriseRows(RowChecks):
         super().__init__(batch, user)
         self._former: dict[str, dict[int, str]] | None = None
 
-    def _by_code(self, codes: set[str]) -> dict[str, Enterprise]:
-        """The firms holding these codes (merged ones too), with what current_values reads."""
+    def _by_code(self, codes: set[str]) -> tuple[dict[str, Enterprise], dict[int, Enterprise]]:
+        """The firms holding these codes (merged ones too) by code, and the firms those merged
+        ones went into by id, with what current_values reads."""
         found: dict[str, Enterprise] = {}
         loads = (joinedload(Enterprise.district), selectinload(Enterprise.catalogue_entries))
         for part in _chunks(codes):
@@ -209,9 +178,11 @@ class EnterpriseRows(RowChecks):
             for firm in db.session.scalars(stmt.options(*loads)):
                 found[firm.credit_code] = firm
         merged_into = {firm.merged_into_id for firm in found.values() if firm.merged_into_id}
+        kept: dict[int, Enterprise] = {}
         for part in _chunks(merged_into):
-            list(db.session.scalars(select(Enterprise).where(Enterprise.id.in_(part)).options(*loads)))
-        return found
+            for firm in db.session.scalars(select(Enterprise).where(Enterprise.id.in_(part)).options(*loads)):
+                kept[firm.id] = firm
+        return found, kept
 
     def _former_names(self) -> dict[str, dict[int, str]]:
         """Folded former names of the firms on file that have one → {firm id: name}. Fetched once
@@ -247,7 +218,7 @@ class EnterpriseRows(RowChecks):
 
     def check(self, rows: list[list[str]], seen: dict[str, int]) -> list[RowResult]:
         cells = [self.values(row) for row in rows]
-        holders = self._by_code({normalise_credit_code(v.get("credit_code")) for v in cells} - {""})
+        holders, kept = self._by_code({normalise_credit_code(v.get("credit_code")) for v in cells} - {""})
         results: list[RowResult] = []
         to_create: list[tuple[RowResult, EnterpriseData, list[str]]] = []
         for row, values in zip(rows, cells, strict=True):
@@ -257,7 +228,7 @@ class EnterpriseRows(RowChecks):
             holder = holders.get(code) if code else None
             existing = holder
             if holder is not None and holder.merged_into_id:
-                existing = db.session.get(Enterprise, holder.merged_into_id)  # loaded by _by_code
+                existing = kept[holder.merged_into_id]
             raw = {**current_values(existing), **values} if existing else dict(values)
             if "kind" in values:
                 raw["kind"] = _kind(values["kind"])
@@ -268,13 +239,13 @@ class EnterpriseRows(RowChecks):
                 continue
             result.title = data.name
             keys = [f"code:{data.credit_code}"] if data.credit_code else []
-            keys.append(f"name:{self.fold(data.name)}")
+            keys.append(f"name:{folded_name(data.name)}")
             earlier = _seen_before(seen, keys, result.number)
             if earlier is not None:
                 result.problems = [(self.label("name"), f"与第 {earlier} 行是同一企业，请合并为一行")]
                 continue
             if existing is None:
-                names = [self.fold(n) for n in [data.name, *data.former_names] if n]
+                names = [folded_name(n) for n in [data.name, *data.former_names] if n]
                 to_create.append((result, data, [key for key in names if key]))
                 continue
             self._update(result, existing, holder, data, values)
@@ -305,7 +276,7 @@ class EnterpriseRows(RowChecks):
         result.action = "update" if changed else "unchanged"
         result.notes = [f"更新：{'、'.join(changed)}"] if changed else ["文件中的值与企业库一致"]
         if changed:
-            result.apply = lambda: fill_enterprise(existing, data, new=False, fold=self.fold)
+            result.apply = lambda: apply_values(existing, data)
 
     def _create_or_flag(self, rows: list[tuple[RowResult, EnterpriseData, list[str]]]) -> None:
         on_file = self._by_name({key for _, _, keys in rows for key in keys})
@@ -315,7 +286,7 @@ class EnterpriseRows(RowChecks):
                 matches.update(on_file.get(key, {}))
             if not matches:
                 result.action = "create"
-                result.apply = lambda data=data: _new_enterprise(data, self.fold)
+                result.apply = lambda data=data: _new_enterprise(data)
                 continue
             first = min(matches)  # as find_duplicates orders them
             result.existing_id = first
@@ -323,7 +294,7 @@ class EnterpriseRows(RowChecks):
             result.notes = [f"名称与已有企业“{matches[first]}”（编号 {first}）相同"]
             if self.batch.create_duplicates:
                 result.notes.append("将仍然新建")
-                result.apply = lambda data=data: _new_enterprise(data, self.fold)
+                result.apply = lambda data=data: _new_enterprise(data)
             else:
                 result.notes.append("将跳过")
 

@@ -29,24 +29,23 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm.audit.models import AuditLog
+from crm.audit.access import record_event
 from crm.auth.models import User
-from crm.core.actor import current_actor
 from crm.core.memo import remembered_lookups
 from crm.core.timeutil import utcnow
-from crm.core.transaction import LOCK_SLOTS, LOCK_SPACE, Conflict, Refusal, commit, serialise
+from crm.core.transaction import Conflict, Refusal, commit, serialise
 from crm.enterprises.models import Enterprise
-from crm.enterprises.service import folded_name
+from crm.enterprises.service import name_lock
 from crm.extensions import db
 from crm.imports.checks import ACTIONS, RowResult, checks_for, missing_fields
 from crm.imports.fields import FIELDS, guess_mapping
 from crm.imports.models import ImportBatch
 from crm.imports.reader import read_table
 
-__all__ = ["ACTIONS", "RowResult"]
+__all__ = ["ACTIONS"]  # what the page filters the preview by
 
 CHUNK_ROWS = 500  # rows written per transaction
 CHECK_ROWS = 1000  # rows a preview checks per round of lookups
@@ -372,34 +371,22 @@ def begin_import(batch: ImportBatch, user: User, seen_version: int) -> str:
     # on the batch's version here, before it writes a single row.
     progress.total = progress.total or len(batch.rows)
     progress.run, progress.beat, progress.stopped = secrets.token_hex(8), utcnow(), None
-    # The preview goes: each chunk is checked again as it is written, and a batch row without
-    # it is what each chunk rewrites.
-    batch.result = {**progress.stored(), "samples": (batch.result or {}).get("samples", [])}
+    # The preview stays until the first chunk is written (each chunk is checked again as it is
+    # written, and rewrites the batch row without it): a run refused before that leaves the batch
+    # with its preview, not with a page that would check every row again on each view.
+    batch.result = {**(batch.result or {}), **progress.stored()}
     _flush_batch()
     return progress.run
 
 
 def _lock_chunk(batch: ImportBatch, rows: list[list[str]]) -> None:
-    """Hold, until the chunk commits, what makes its checks true when it writes: SQLite's write
-    lock (BEGIN IMMEDIATE, as crm.core.transaction.serialise takes it); on PostgreSQL, the advisory
-    locks that create_enterprise takes for each folded name, all of the chunk's in one statement
-    and in slot order (two imports taking them cannot deadlock)."""
-    connection = db.session.connection()
-    if connection.dialect.name != "postgresql":
-        serialise("import")
-        return
+    """Hold, until the chunk commits, what makes its checks true when it writes: the locks that
+    create_enterprise takes, for every name of the chunk at once (SQLite: its write lock)."""
     column = next((int(c) for c, key in batch.mapping.items() if key == "name"), None)
-    if batch.kind != "enterprises" or column is None:
-        return
-    names = {folded_name(row[1 + column].strip()) for row in rows if row[1 + column].strip()}
-    connection.execute(
-        text(
-            "SELECT count(pg_advisory_xact_lock(:space, slot)) FROM (SELECT DISTINCT"
-            " mod(hashtext(key), :slots) AS slot FROM unnest(CAST(:keys AS text[])) AS key"
-            " ORDER BY slot) AS slots"
-        ),
-        {"space": LOCK_SPACE, "slots": LOCK_SLOTS, "keys": sorted(f"enterprise-name:{n}" for n in names)},
-    )
+    names = set()
+    if batch.kind == "enterprises" and column is not None:
+        names = {row[1 + column].strip() for row in rows if row[1 + column].strip()}
+    serialise(*(name_lock(name) for name in names))
 
 
 def _number_new_firms(records: list) -> None:
@@ -428,18 +415,12 @@ def _trace(batch: ImportBatch, before: int, after: int, created: list[int], upda
     """An audit entry on the batch naming the records a chunk created and updated: each record's
     own entry says who and when, this one which import. (The batch's result and version are hidden
     from the log: the preview and progress they hold change with every check and chunk.)"""
-    actor_id, actor_name = current_actor()
-    db.session.add(
-        AuditLog(
-            created_at=utcnow(),
-            actor_id=actor_id,
-            actor_name=actor_name,
-            action="update",
-            table_name=ImportBatch.__tablename__,
-            row_id=str(batch.id),
-            before={"imported_rows": before},
-            after={"imported_rows": after, "created_ids": created, "updated_ids": updated},
-        )
+    record_event(
+        "update",
+        ImportBatch.__tablename__,
+        str(batch.id),
+        {"imported_rows": before},
+        {"imported_rows": after, "created_ids": created, "updated_ids": updated},
     )
 
 
@@ -479,8 +460,9 @@ def import_chunk(
         batch.status = "applied"
         batch.applied_at = progress.beat
         progress.run = progress.beat = None
+        kept = ("total", "done", "samples", *COUNTS)  # the samples: the page need not load the rows
         batch.result = {
-            key: value for key, value in progress.stored().items() if key in ("total", "done", *COUNTS)
+            key: value for key, value in {**batch.result, **progress.stored()}.items() if key in kept
         }
     else:
         batch.result = {**progress.stored(), "samples": (batch.result or {}).get("samples", [])}
@@ -508,10 +490,6 @@ class ImportRun:
     refusal: Refusal | None = None  # refused before importing anything in this request
     stopped: Refusal | None = None  # a chunk was refused: the rows before it stay imported
     finished: bool = False
-
-    @property
-    def paused(self) -> bool:
-        return not (self.refusal or self.stopped or self.finished)
 
 
 def _pause() -> None:

@@ -4,7 +4,6 @@ import io
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from flask_sqlalchemy.pagination import Pagination
 from flask_wtf.file import FileField
 from sqlalchemy import select
 from sqlalchemy.orm import defer
@@ -16,6 +15,7 @@ from crm.auth.models import MANAGER, OFFICER
 from crm.auth.permissions import roles_required
 from crm.core.excel import XLSX
 from crm.core.forms import BaseForm, choices, first_error
+from crm.core.pagination import RowPage, page_number
 from crm.extensions import db
 from crm.imports.fields import FIELDS, KIND_LABELS, template_bytes
 from crm.imports.limits import MAX_BYTES, MAX_ROWS, MB
@@ -39,7 +39,6 @@ from crm.web.saving import save
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
 IMPORTERS = (OFFICER, MANAGER)
-MAX_PAGE = 1000  # pages of PAGE_ROWS rows: beyond any file's
 
 
 class UploadForm(BaseForm):
@@ -107,21 +106,6 @@ def template(kind: str):
     )
 
 
-class RowPage(Pagination):
-    """A page of a preview's rows, for the pagination macro (the rows are in memory, not a query)."""
-
-    def _query_items(self) -> list:
-        return self._query_args["rows"]
-
-    def _query_count(self) -> int:
-        return self._query_args["total"]
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "")
-    return min(int(raw), MAX_PAGE) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 6 and int(raw) else 1
-
-
 @bp.route("/<int:batch_id>")
 @roles_required(*IMPORTERS)
 def batch(batch_id: int):
@@ -141,7 +125,7 @@ def _batch_page(batch: ImportBatch, form: "BatchForm | None" = None, chosen: dic
     show = show if show in ACTIONS else ""
     page = None
     if result is not None:
-        number = _page_number()
+        number = page_number()
         rows, total = result.page(show or None, number)
         page = RowPage(page=number, per_page=PAGE_ROWS, error_out=False, rows=rows, total=total)
     form = form or BatchForm(formdata=None, version=batch.version, create_duplicates=batch.create_duplicates)
@@ -224,7 +208,7 @@ def confirm(batch_id: int):
         flash(f"导入完成：{_counts(progress)}。", "success")
     elif outcome.stopped:
         flash(
-            f"导入在处理完 {progress.done} / {progress.total} 行后停止：{outcome.stopped}。"
+            f"导入在处理完 {progress.done} / {progress.total} 行后停止：{str(outcome.stopped).rstrip('。')}。"
             f"已导入的行保留（{_counts(progress)}），其余的行尚未导入；"
             "可“重新检查”其余的行，或“继续导入”。",
             "danger",
