@@ -2,24 +2,25 @@
 FLASK := .venv/bin/flask --app app
 PYTEST := .venv/bin/python -m pytest
 
-.PHONY: setup run serve test test-sqlite test-postgres lint layers bench
+.PHONY: setup migrate run serve test test-sqlite test-postgres lint layers bench
 
 setup:
 	@bash scripts/setup.sh
 
-run: setup
+# The schema at the migrations' head and the industry map from its data files: what both servers need.
+migrate: setup
 	$(FLASK) db upgrade
 	$(FLASK) map load
+
+run: migrate
 	$(FLASK) demo load --if-empty
 	$(FLASK) demo accounts
 	.venv/bin/gunicorn -c gunicorn.conf.py app:app
 
 # Production: the database DATABASE_URL names (SQLite under instance/ when unset), migrated and
 # its map loaded, no demo data; gunicorn on BIND (127.0.0.1:5000, for nginx in front).
-serve: setup
+serve: migrate
 	@[ -n "$$DATABASE_URL" ] || echo "==> 未设置 DATABASE_URL：使用 SQLite instance/lianzhao.sqlite3（生产环境请用 PostgreSQL）"
-	$(FLASK) db upgrade
-	$(FLASK) map load
 	.venv/bin/gunicorn -c gunicorn.conf.py app:app
 
 test: setup

@@ -6,6 +6,9 @@ or "-" for stdout) and REQUEST_LOG (0 turns the app's JSON request lines on stde
 
 import os
 
+# Read as the app reads its settings: a bad number stops the start with a Chinese message.
+from crm.config import env_int
+
 # The cores this process may run on (taskset, a container's cpuset), not all the machine has.
 cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -18,13 +21,13 @@ bind = os.environ.get("BIND", "127.0.0.1:5000")
 # (sync workers cannot keep connections alive at all) — at the memory of one process (each holds
 # the app: ≈ 90 MB idle, more once it has made a PDF). Capped, so that a large machine does not
 # open more database connections than PostgreSQL's default 100 allow two servers: ≤ 8 × 4 = 32 each.
-workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * cores, 8)))
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+workers = env_int("WEB_CONCURRENCY", min(2 * cores, 8), minimum=1)
+threads = env_int("GUNICORN_THREADS", 4, minimum=1)
 worker_class = "gthread"
 # A gthread worker tells the arbiter it is alive from its own loop, whatever its threads do: this
 # ends a process that has frozen (stuck in C code), not a slow request — nginx's proxy_read_timeout
 # answers the user for that. A brief PDF or an import takes seconds; a freeze beyond this is ended.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
+timeout = env_int("GUNICORN_TIMEOUT", 120, minimum=1)
 graceful_timeout = 30  # on restart or stop, requests under way get this long to finish
 keepalive = 5  # seconds an idle browser (or nginx) connection is kept for its next request
 # Each worker is replaced after this many requests, so memory a large export or PDF took is given

@@ -54,7 +54,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from crm.core import requestlog
     from crm.core.inputs import reject_control_characters
     from crm.extensions import bootstrap, csrf, db, login_manager, migrate
-    from crm.web import health
 
     # Order matters: the request log's clock starts first (and its line is written last); then
     # unusable input is refused, then the login check, then CSRF (so an anonymous POST goes to
@@ -74,8 +73,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     login_manager.user_loader(load_session_user)
     listeners.install()
 
-    web.register(app)
-    app.register_blueprint(health.bp)  # after migrate.init_app: it reads the migrations' head
+    web.register(app)  # after migrate.init_app: /healthz reads the migrations' head
     app.register_blueprint(api.bp)
     cli.register(app)
 

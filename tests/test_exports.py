@@ -297,3 +297,15 @@ def test_lead_and_project_exports_carry_real_dates_and_amounts(
     signed = project.cell(2, headers.index("签约日期") + 1)
     assert signed.value == datetime(2026, 1, 5) and signed.number_format == "yyyy-mm-dd"
     assert project.cell(2, headers.index("协议投资额（万元）") + 1).value == 250_000
+
+
+def test_an_export_longer_than_a_sheet_is_refused_in_chinese_and_not_logged(
+    client, login_as, make_enterprise, monkeypatch
+):
+    login_as("manager")
+    _enterprises(make_enterprise, 0, 3)
+    monkeypatch.setattr("crm.core.excel.MAX_ROWS", 3)  # a header and two rows
+    response = client.get("/enterprises/export.xlsx?q=导出测试")
+    assert response.status_code == 400
+    assert "超过 Excel 单表上限（2 行），请缩小筛选范围后再导出" in response.text
+    assert db.session.scalar(select(AuditLog.id).where(AuditLog.action == "export")) is None

@@ -26,7 +26,7 @@ class ScopeError(TypeError):
 
 
 def public(view: F) -> F:
-    """Open a view to visitors who are not logged in (only the login page needs it)."""
+    """Open a view to visitors who are not logged in (the login page, logout, /healthz)."""
     view._public = True  # type: ignore[attr-defined]
     return view
 

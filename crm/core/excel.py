@@ -26,6 +26,10 @@ Column = tuple[str, Callable[[Any], Any], int]  # header, value of a row, width
 Sheet = tuple[str, list[Column], Iterable[Any]]  # title, columns, rows
 
 MAX_ROWS = 1_048_576  # Excel's own limit, header included: a longer sheet would not open
+
+
+class TooManyRows(ValueError):
+    """More rows than a sheet holds; the message is Chinese and tells what to do."""
 MAX_CELL_CHARS = 32_767  # Excel's limit for the text of one cell
 FLUSH_ROWS = 256  # rows gathered before one write into the compressor
 # XML 1.0 cannot carry these at all (openpyxl refuses them with IllegalCharacterError); a cell
@@ -144,7 +148,7 @@ def _write_sheet(part: IO[bytes], columns: list[Column], rows: Iterable[Any], se
     for row in rows:
         written += 1
         if written >= MAX_ROWS:  # row 1 is the header
-            raise ValueError(f"超过 Excel 单表上限（{MAX_ROWS - 1} 行），请缩小筛选范围后再导出。")
+            raise TooManyRows(f"超过 Excel 单表上限（{MAX_ROWS - 1} 行），请缩小筛选范围后再导出。")
         number = str(written + 1)
         cells = "".join([_cell(letter + number, value(row)) for letter, value in getters])
         pending.append(f'<row r="{number}">{cells}</row>')

@@ -15,6 +15,7 @@ from crm.web import (
     auth,
     briefs,
     enterprises,
+    health,
     imports,
     industry,
     leads,
@@ -38,6 +39,7 @@ BLUEPRINTS = (
     admin.bp,
     audit.bp,
     tokens.bp,
+    health.bp,
 )
 
 

@@ -8,15 +8,16 @@ audit entry records the rows actually written before the first byte leaves."""
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import IO, Any
 
 from flask import Response, request, send_file
-from sqlalchemy import Select
+from sqlalchemy import ScalarResult, Select
 from sqlalchemy.orm import lazyload, load_only, selectinload
 
 from crm.audit.access import record_export
-from crm.core.excel import XLSX, Column, write_xlsx
+from crm.core.excel import XLSX, Column, TooManyRows, write_xlsx
+from crm.core.inputs import InvalidInput
 from crm.core.transaction import commit
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry
@@ -40,10 +41,11 @@ def _conditions() -> str:
     return "&".join(f"{key}={value}" for key, value in request.args.items(multi=True))
 
 
-def streamed(stmt: Select) -> Iterator[Any]:
+def streamed(stmt: Select) -> ScalarResult:
     """The ORM rows of `stmt`, fetched EXPORT_CHUNK at a time: the relationships in the statement's
-    selectinload options are loaded once per chunk, and a written chunk's objects can be freed."""
-    return iter(db.session.scalars(stmt.execution_options(yield_per=EXPORT_CHUNK)))
+    selectinload options are loaded once per chunk, and a written chunk's objects can be freed.
+    (On PostgreSQL a server-side cursor: send_xlsx closes it, read to the end or not.)"""
+    return db.session.scalars(stmt.execution_options(yield_per=EXPORT_CHUNK))
 
 
 def entry_codes(relationship):
@@ -79,6 +81,16 @@ def send_xlsx(
     file = _Spool(max_size=SPOOL_BYTES)
     try:
         (count,) = write_xlsx(file, [(title, columns, rows)])
+    except TooManyRows as error:
+        file.close()
+        raise InvalidInput(str(error)) from error  # a Chinese 400, not the page of a bug
+    except BaseException:
+        file.close()
+        raise
+    finally:
+        if isinstance(rows, ScalarResult):
+            rows.close()  # a cursor left half read (a refusal) would stay open on the server
+    try:
         return send_export(table_name, file, count, download_name, as_attachment=True)
     except BaseException:
         file.close()

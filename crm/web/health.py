@@ -4,9 +4,10 @@ software in it (the schema revision is ours, and is what an operator must see)."
 
 from functools import cache
 
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm.auth.permissions import public
@@ -31,15 +32,9 @@ def _read_heads(state) -> None:
     state.app.extensions["migration_scripts"] = migration_scripts(str(directory))
 
 
-def _database_revisions(connection: Connection) -> frozenset[str] | None:
-    """The revisions recorded in the database; None when it was never migrated."""
-    try:
-        return frozenset(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
-    except SQLAlchemyError:
-        connection.rollback()
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        raise
+def _database_revisions(connection: Connection) -> frozenset[str]:
+    """The revisions recorded in the database (none when it was never migrated)."""
+    return frozenset(MigrationContext.configure(connection).get_current_heads())
 
 
 def _cause(error: SQLAlchemyError) -> str:
