@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 from crm import create_app
 from crm.auth.service import create_user
 from crm.cli.demo_data import BRANDS, HQ_CITIES, PLACES, SURNAMES, _credit_code
-from crm.config import normalise_database_url
+from crm.config import CHEAP_PASSWORD_HASHING, normalise_database_url
 from crm.core.actor import acting_as
 from crm.enterprises.models import Enterprise
 from crm.enterprises.names import name_key
@@ -168,9 +168,7 @@ def build_app(url: str, factor: float):
         {
             "SQLALCHEMY_DATABASE_URI": url,
             "WTF_CSRF_ENABLED": False,
-            "ARGON2_TIME_COST": 1,
-            "ARGON2_MEMORY_COST": 8,
-            "ARGON2_PARALLELISM": 1,
+            **CHEAP_PASSWORD_HASHING,
         }
     )
     with app.app_context():

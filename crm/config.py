@@ -73,9 +73,14 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# Argon2id as in production with its cheapest costs: for the suite and the benchmarks, which make
+# hundreds of users and measure pages, not hashing (tests/test_passwords.py checks the real costs).
+CHEAP_PASSWORD_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1}
+
+
 def settings(instance_path: str) -> dict:
     """The application's configuration, read from the environment."""
-    secure_cookies = os.environ.get("SESSION_COOKIE_SECURE", "").lower() in {"1", "true", "yes"}
+    secure_cookies = env_flag("SESSION_COOKIE_SECURE")
     return {
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             os.environ.get("DATABASE_URL") or default_database_url(instance_path)

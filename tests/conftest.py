@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 
 from crm import create_app
 from crm.auth.service import create_user
+from crm.config import CHEAP_PASSWORD_HASHING
 from crm.enterprises.service import create_enterprise
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
@@ -70,10 +71,7 @@ def build_app(url: str, **overrides):
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": url,
             "WTF_CSRF_ENABLED": False,
-            # Argon2id as in production, with the cheapest costs, keeps the suite fast (see test_passwords).
-            "ARGON2_TIME_COST": 1,
-            "ARGON2_MEMORY_COST": 8,
-            "ARGON2_PARALLELISM": 1,
+            **CHEAP_PASSWORD_HASHING,
             **overrides,
         }
     )

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.auth.models import User
+from crm.config import CHEAP_PASSWORD_HASHING
 from crm.extensions import db
 from tests.conftest import PASSWORD
 
@@ -143,9 +144,7 @@ def test_database_failure_is_a_chinese_500_page(tmp_path):
         {
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/broken.db",
             "WTF_CSRF_ENABLED": False,
-            "ARGON2_TIME_COST": 1,
-            "ARGON2_MEMORY_COST": 8,
-            "ARGON2_PARALLELISM": 1,  # cheap hashes: the checks, not hundreds of Argon2 hashes
+            **CHEAP_PASSWORD_HASHING,
         }
     )
     app.test_client_class = IsolatedClient

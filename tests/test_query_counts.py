@@ -7,6 +7,7 @@ batch, tests/test_exports.py); here they are held to the same bound as every pag
 from sqlalchemy import event
 
 from bench.pages import demo_accounts, login, pages, prepare
+from crm.config import CHEAP_PASSWORD_HASHING
 from crm.extensions import db
 from tests.test_backup import app_on, cli, clone_database, demo_database
 
@@ -45,9 +46,7 @@ def _statements(app, measured) -> dict[str, int]:
 
 def test_no_page_sends_more_queries_with_more_data(tmp_path, tmp_path_factory):
     url = clone_database(demo_database(tmp_path_factory), tmp_path, "counts")
-    with app_on(
-        url, WTF_CSRF_ENABLED=False, ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=8, ARGON2_PARALLELISM=1
-    ) as app:
+    with app_on(url, WTF_CSRF_ENABLED=False, **CHEAP_PASSWORD_HASHING) as app:
         prepare(app, import_rows=30)
         measured = [p for p in pages(app) if p.method == "GET" and p.kind not in SKIPPED_KINDS]
         exporting = {p.key for p in measured if p.kind in GROWING_KINDS}

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 import pytest
 
 from crm.auth.service import create_user
+from crm.config import CHEAP_PASSWORD_HASHING
 from crm.extensions import db
 from tests.conftest import PASSWORD, build_app, fresh_database_url, on_postgres
 
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 
 ROOT = Path(__file__).resolve().parent.parent
 # The servers hash passwords as cheaply as the suite does (the users below are made that way).
-CHEAP_ARGON2 = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1"}
+CHEAP_ARGON2 = {name: str(value) for name, value in CHEAP_PASSWORD_HASHING.items()}
 
 
 def _free_port() -> int:

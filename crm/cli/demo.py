@@ -10,12 +10,10 @@ from sqlalchemy import func, select
 from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER, User
 from crm.auth.service import create_user, find_user
 from crm.cli.common import committing
-from crm.cli.demo_data import load_demo_data
+from crm.cli.demo_data import DEMO_PASSWORD, load_demo_data
 from crm.cli.scale import add_scale_data
 from crm.extensions import db
 
-# Known on purpose: these accounts exist only in demo databases and the README lists them.
-DEMO_PASSWORD = "lianzhao-demo"
 DEMO_ACCOUNTS = [
     ("admin", ADMIN, None, "系统管理员"),
     ("manager", MANAGER, None, "王处长"),

@@ -23,6 +23,9 @@ from crm.projects.models import BEHIND, MILESTONES, ON_TRACK, STALLED, TERMINATE
 from crm.projects.service import add_update, edit_values, update_project
 
 SEED = 2027
+# Known on purpose: the demo accounts (and the scale data's officers) exist only in demo databases,
+# and the README lists them.
+DEMO_PASSWORD = "lianzhao-demo"
 BRANDS = "华 峰 鑫 泰 宏 盛 嘉 恒 瑞 丰 远 达 博 科 创 新 源 锦 隆 辉 晟 祥 铭 润 凯 腾 宇 航 骏 昊".split()
 PLACES = [
     "浙江",

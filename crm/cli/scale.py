@@ -26,6 +26,7 @@ from crm.auth.service import create_user, find_user
 from crm.cli.demo_data import (
     BRANDS,
     CONTACT_STEPS,
+    DEMO_PASSWORD,
     HQ_CITIES,
     PLACES,
     PROJECT_KINDS,
@@ -126,7 +127,7 @@ class _Writer:
 def _officers() -> list[User]:
     for username, name in SCALE_OFFICERS:
         if find_user(username) is None:
-            create_user(username, "lianzhao-demo", OFFICER, display_name=name)
+            create_user(username, DEMO_PASSWORD, OFFICER, display_name=name)
     db.session.commit()
     return list(db.session.scalars(select(User).where(User.role.in_((OFFICER, MANAGER))).order_by(User.id)))
 

@@ -471,11 +471,12 @@ class BoardColumn:
 
 
 def board_columns(
-    filters: LeadFilter, stages: tuple[str, ...], per_column: int = BOARD_CARDS
+    filters: LeadFilter, stages: tuple[str, ...], folded: tuple[str, ...] = (), per_column: int = BOARD_CARDS
 ) -> list[BoardColumn]:
-    """The kanban's columns for the visible leads the filters find: the counts and totals from one
-    aggregate, the cards a bounded query per column (with their owner and district), so the board
-    costs the same with 200 leads or 20 000."""
+    """The kanban's columns for the visible leads the filters find (whatever their stage filter):
+    the counts and totals from one aggregate, the cards a bounded query per column (with their
+    owner and district) but none for the `folded` columns, which show their count only; so the
+    board costs the same with 200 leads or 20 000."""
     stmt = visible_leads(replace(filters, stage="", stages=stages)).order_by(None)
     sub = stmt.with_only_columns(Lead.stage, Lead.intended_investment_wan).subquery()
     sums = {
@@ -498,7 +499,7 @@ def board_columns(
                     .options(joinedload(Lead.owner), joinedload(Lead.intended_district))
                 )
             )
-            if count
+            if count and stage not in folded
             else []
         )
         columns.append(BoardColumn(stage, count, total, cards))

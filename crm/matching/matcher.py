@@ -23,6 +23,7 @@ hit counts for each cluster in proportion to how many of the chain's entries bel
 Districts come from the best clusters: their core districts first, then the other listed ones.
 """
 
+import hashlib
 import heapq
 import math
 from collections import defaultdict
@@ -131,6 +132,18 @@ class Matcher:
         cluster_terms: dict[str, list[str]] | None = None,
     ):
         self.entries = entries
+        # What the matcher was built from, as one string: equal signatures match every profile alike
+        # (crm.readmodels.matching stores matches under it).
+        self.signature = hashlib.sha256(
+            repr(
+                (
+                    entries,
+                    clusters,
+                    sorted((chain_terms or {}).items()),
+                    sorted((cluster_terms or {}).items()),
+                )
+            ).encode()
+        ).hexdigest()
         self.clusters = {c.name: c for c in clusters}
         self.cluster_order = {c.name: index for index, c in enumerate(clusters)}
         # Each cluster's districts with their factor: core ones 1.0, the other listed ones 0.6.

@@ -5,7 +5,6 @@ instead of matching 100 000 profiles per page.
 crm.matching stays free of Flask and the database; this module feeds it the catalogue."""
 
 import gc
-import hashlib
 import logging
 import threading
 
@@ -63,12 +62,7 @@ def build_matcher() -> Matcher:
         for c in all_clusters()
     ]
     chain_terms, cluster_terms = load_vocabulary()
-    matcher = Matcher(entries, clusters, chain_terms, cluster_terms)
-    # What the stored matches were computed from: the catalogue, the clusters and the vocabulary.
-    matcher.signature = hashlib.sha256(  # type: ignore[attr-defined]
-        repr((entries, clusters, sorted(chain_terms.items()), sorted(cluster_terms.items()))).encode()
-    ).hexdigest()
-    return matcher
+    return Matcher(entries, clusters, chain_terms, cluster_terms)
 
 
 def get_matcher() -> Matcher:
@@ -127,7 +121,7 @@ def refresh_matches() -> int:
     (the stored matches are a cache, whatever the request goes on to do); returns how many firms
     were matched. Cheap when nothing is stale: one query on an index that is then empty."""
     matcher = get_matcher()
-    signature = matcher.signature  # type: ignore[attr-defined]
+    signature = matcher.signature
     state, stale = db.session.execute(
         select(
             select(MatchState.catalogue_key).where(MatchState.id == 1).scalar_subquery(),

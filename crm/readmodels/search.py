@@ -104,12 +104,17 @@ def _literal(needle: str, user) -> list[Hit]:
     ]
     found_contacts = db.session.scalars(contacts.limit(CANDIDATES)).all()
     found_leads = db.session.scalars(leads.limit(CANDIDATES)).all()
-    # Held while the hits are made: the session keeps loaded objects only while something does.
-    firms = _load_firms(
+    firms = _firm_names(
         [c.enterprise_id for c in found_contacts] + [lead.enterprise_id for lead in found_leads]
     )
     hits += [
-        Hit("contact", c.enterprise_id, c.name, f"{c.enterprise.name} {c.title}", _score(needle, c.name) - 5)
+        Hit(
+            "contact",
+            c.enterprise_id,
+            c.name,
+            f"{firms[c.enterprise_id]} {c.title}",
+            _score(needle, c.name) - 5,
+        )
         for c in found_contacts
     ]
     hits += [
@@ -117,20 +122,23 @@ def _literal(needle: str, user) -> list[Hit]:
             "lead",
             lead.id,
             lead.title,
-            f"{lead.enterprise.name} · {lead.stage}",
+            f"{firms[lead.enterprise_id]} · {lead.stage}",
             _score(needle, lead.title) - 2,
         )
         for lead in found_leads
     ]
-    del firms
     return hits
 
 
-def _load_firms(ids: list[int]) -> list[Enterprise]:
-    """The firms the hits name, in one query into the session (a hit's `.enterprise` then needs
-    none): one query whether there are hits or not, so a search costs the same every time. A
-    join instead made PostgreSQL join every contact to its firm before testing one name."""
-    return list(db.session.scalars(select(Enterprise).where(Enterprise.id.in_(set(ids) or {0}))))
+def _firm_names(ids: list[int]) -> dict[int, str]:
+    """Firm id → name for the hits that name a firm: one query whether there are hits or not, so a
+    search costs the same every time (a join instead made PostgreSQL join every contact to its
+    firm before testing one name)."""
+    return dict(
+        db.session.execute(
+            select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(set(ids) or {0}))
+        ).all()
+    )
 
 
 TRADE_SCORE = 20  # below every literal hit, other spellings included

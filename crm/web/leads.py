@@ -1,7 +1,6 @@
 """Lead pages: the list with filters, the kanban, 我的待办, a lead's page with its timeline, and the
 verbs on it. Every query and rule is the leads service's; these views read the request and render."""
 
-from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode
 
@@ -123,8 +122,9 @@ BOARD_FOLDED = (LeadStage.SIGNED, LeadStage.DORMANT)  # shown as a count unless 
 def board():
     """The pipeline as a kanban: a column per stage with its count and total intended investment,
     filtered by owner, cluster, district or catalogue entry; 签约 and 搁置 folded unless asked."""
-    filters = replace(LeadFilter.from_args(request.args, current_user), stage="", stages=BOARD)
-    columns = board_columns(filters, BOARD)
+    filters = LeadFilter.from_args(request.args, current_user)
+    folded = () if request.args.get("unfold") == "1" else BOARD_FOLDED
+    columns = board_columns(filters, BOARD, folded)
     return render_template(
         "leads/board.html",
         columns=columns,
@@ -132,7 +132,7 @@ def board():
             lead.id for column in columns for lead in column.cards if may_change_lead(current_user, lead)
         },
         move_form=MoveForm(formdata=None),
-        folded=() if request.args.get("unfold") == "1" else BOARD_FOLDED,
+        folded=folded,
         filters=filters,
         owners=possible_owners(),
         clusters=all_clusters(),
