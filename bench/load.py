@@ -494,7 +494,6 @@ class DistrictStaff(User):
         fields.update(
             stage_reached="",
             termination_reason="",
-            funds_wan=self.rng.choice(["", "0", str(self.rng.randint(50, 3000))]),
             note=f"负荷测试进展：施工与手续按计划推进（{self.rng.randint(1, 10**6)}）。",
             issues=self.rng.choice(["", "", "用地指标待协调"]),
         )

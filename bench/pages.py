@@ -463,6 +463,17 @@ def _role_pages(app: Flask, role: str, ids: _Ids, ref: dict, district_name: str 
             quick=False,
         )
     add("projects.export", "项目导出（Excel）", "/projects/export.xlsx", kind="export")
+    if ids.project is not None:
+        add("funds.ledger", "到位资金台账（更新最多的项目）", f"/projects/{ids.project}/funds", kind="detail")
+    add("funds.report", "到位资金统计（本年）", "/funds/report")
+    add(
+        "funds.report.all",
+        "到位资金统计（规划期至今）",
+        _url("/funds/report", arrived_from="2023-01-01"),
+        quick=False,
+    )
+    add("funds.report.export", "到位资金统计报表（Excel）", "/funds/report.xlsx", kind="export")
+    add("measures", "统计口径", "/measures", BUREAU)
 
     add("map", "产业地图", "/map")
     add("clusters", "产业集群", "/clusters")
@@ -649,6 +660,7 @@ def _role_pages(app: Flask, role: str, ids: _Ids, ref: dict, district_name: str 
         add("api.follow_ups", "API 跟进记录", f"/api/v1/leads/{ids.lead}/follow-ups", kind="api", quick=False)
     if ids.project is not None:
         add("api.project", "API 项目详情", f"/api/v1/projects/{ids.project}", kind="api")
+        add("api.funds", "API 到位资金台账", f"/api/v1/projects/{ids.project}/funds", kind="api")
     return out
 
 

@@ -47,6 +47,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         models,  # noqa: F401  (every model registered before anything uses the metadata)
         web,
     )
+    from crm.projects import measures
+
+    measures.install(app)  # a 统计口径 file that cannot be used stops the start, in Chinese
     from crm.audit import listeners
     from crm.auth.permissions import require_login
     from crm.auth.service import load_session_user

@@ -73,6 +73,35 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+MB = 1024 * 1024
+# What a multipart upload adds around its file: boundaries, part headers (a 200-character Chinese
+# name is 600 bytes of UTF-8, twice where a client also sends filename*=), the CSRF token, the
+# category. MAX_CONTENT_LENGTH is the largest file plus this, so a file at the limit gets through
+# and one byte more is the Chinese 413.
+MULTIPART_ALLOWANCE = 64 * 1024
+ATTACHMENT_BACKENDS = ("database", "directory", "s3")
+
+
+def attachment_settings() -> dict:
+    """Where uploaded attachments are kept and how large one may be (crm/files/storage.py); a
+    setting that cannot work stops the start, in Chinese."""
+    backend = (os.environ.get("ATTACHMENT_STORAGE") or "database").strip().lower()
+    if backend not in ATTACHMENT_BACKENDS:
+        choices = "、".join(ATTACHMENT_BACKENDS)
+        raise ValueError(f"环境变量 ATTACHMENT_STORAGE 应为 {choices} 之一，现为 {backend!r}")
+    bucket = os.environ.get("ATTACHMENT_S3_BUCKET", "").strip() or None
+    if backend == "s3" and not bucket:
+        raise ValueError("ATTACHMENT_STORAGE=s3 时须设置环境变量 ATTACHMENT_S3_BUCKET（存储桶名称）")
+    return {
+        "ATTACHMENT_STORAGE": backend,
+        "ATTACHMENT_MAX_BYTES": env_int("ATTACHMENT_MAX_BYTES", 20 * MB, minimum=1),
+        "ATTACHMENT_S3_BUCKET": bucket,
+        # Empty: Amazon S3 itself; otherwise the store's URL (MinIO, a cloud's S3-compatible service).
+        "ATTACHMENT_S3_ENDPOINT_URL": os.environ.get("ATTACHMENT_S3_ENDPOINT_URL", "").strip() or None,
+        "ATTACHMENT_S3_PREFIX": os.environ.get("ATTACHMENT_S3_PREFIX", "attachments/").strip(),
+    }
+
+
 # Argon2id as in production with its cheapest costs: for the suite and the benchmarks, which make
 # hundreds of users and measure pages, not hashing (tests/test_passwords.py checks the real costs).
 CHEAP_PASSWORD_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1}
@@ -81,6 +110,7 @@ CHEAP_PASSWORD_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON
 def settings(instance_path: str) -> dict:
     """The application's configuration, read from the environment."""
     secure_cookies = env_flag("SESSION_COOKIE_SECURE")
+    attachments = attachment_settings()
     return {
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             os.environ.get("DATABASE_URL") or default_database_url(instance_path)
@@ -96,7 +126,9 @@ def settings(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_DURATION": timedelta(days=14),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session: long forms must not expire
-        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # 20 MB as before (imports), or the largest attachment if larger, plus the multipart around it.
+        "MAX_CONTENT_LENGTH": max(20 * MB, attachments["ATTACHMENT_MAX_BYTES"]) + MULTIPART_ALLOWANCE,
+        **attachments,
         "PER_PAGE": 25,
         "TIMEZONE": "Asia/Shanghai",
         "BOOTSTRAP_SERVE_LOCAL": True,
@@ -114,4 +146,7 @@ def settings(instance_path: str) -> dict:
         # throttling and the logs see the real address instead of 127.0.0.1 for everyone. Leave 0
         # when clients reach gunicorn directly: those headers would then be the client's own say.
         "TRUSTED_PROXIES": env_int("TRUSTED_PROXIES", 0),
+        # The 统计口径 in force (crm/projects/measures.py); empty: the reviewed file shipped with
+        # the code, crm/projects/data/measures.yaml. Checked when the application starts.
+        "MEASURES_FILE": os.environ.get("MEASURES_FILE") or None,
     }

@@ -4,6 +4,7 @@ from crm.audit.models import AuditLog
 from crm.auth.models import LoginAttempt, User
 from crm.briefs.models import Brief
 from crm.enterprises.models import Contact, Enterprise
+from crm.files.storage import AttachmentBlob
 from crm.imports.models import ImportBatch
 from crm.industry.models import (
     CatalogueEntry,
@@ -18,11 +19,14 @@ from crm.industry.models import (
 )
 from crm.leads.models import FollowUp, Lead, StageChange
 from crm.places.models import District
-from crm.projects.models import Milestone, Project, ProjectUpdate
+from crm.projects.attachments import Attachment
+from crm.projects.models import FundEntry, FundPlan, Milestone, Project, ProjectUpdate
 from crm.readmodels.models import EnterpriseMatch, MatchState
 
 __all__ = [
     "AuditLog",
+    "Attachment",
+    "AttachmentBlob",
     "LoginAttempt",
     "Brief",
     "CatalogueEntry",
@@ -30,6 +34,8 @@ __all__ = [
     "Enterprise",
     "EnterpriseMatch",
     "FollowUp",
+    "FundEntry",
+    "FundPlan",
     "ImportBatch",
     "Lead",
     "MatchState",

@@ -25,6 +25,8 @@ from crm.industry.targets import latest_reports
 from crm.leads.models import OPEN, FollowUp, Lead
 from crm.leads.service import stage_counts
 from crm.places.models import District
+from crm.projects import measures
+from crm.projects.funds import funds_total
 from crm.projects.models import (
     BEHIND,
     STALLED,
@@ -32,7 +34,6 @@ from crm.projects.models import (
     Milestone,
     Project,
     ProjectStage,
-    ProjectUpdate,
     health_sql,
 )
 from crm.readmodels.gaps import Coverage, entry_coverage
@@ -52,6 +53,7 @@ PROJECT_ROWS = (
     joinedload(Project.enterprise),
     joinedload(Project.district),
     selectinload(Project.milestones),
+    selectinload(Project.fund_entries),  # 实际到位资金, counted by the 口径 in force
 )
 
 
@@ -218,16 +220,8 @@ class Figures:
         }
 
     def funds(self, first: date, last: date) -> int:
-        """Funds in place reported in a period: the updates that count (not corrected)."""
-        corrected = select(ProjectUpdate.corrects_id).where(ProjectUpdate.corrects_id.is_not(None))
-        total = db.session.scalar(
-            select(func.coalesce(func.sum(ProjectUpdate.funds_wan), 0)).where(
-                ProjectUpdate.project_id.in_(self._project_ids()),
-                ProjectUpdate.reported_on.between(first, last),
-                ProjectUpdate.id.not_in(corrected),
-            )
-        )
-        return int(total or 0)
+        """实际到位资金 that arrived in a period, as the 统计口径 in force counts the ledger."""
+        return funds_total(self._project_ids(), first, last)
 
     # ------------------------------------------------------------ lists
 
@@ -445,4 +439,6 @@ def gather(scope: Scope, week: str, generated_at: datetime, today: date) -> dict
         "next_week": figures.next_week(sunday),
         "funnel": figures.funnel(),
         "by_district": figures.investment_by_district(as_of),
+        # The 统计口径 sentences the brief prints under its figures (crm.projects.measures).
+        "definitions": {"funds": measures.current().definition("funds")},
     }

@@ -102,9 +102,17 @@ def test_2_5_gets_the_same_answer_from_the_signing_form_the_project_form_the_api
     )
     assert answer.status_code == 400 and answer.get_json()["error"] == "意向投资（万元）" + DECIMAL
     assert db.session.get(Lead, lead.id).intended_investment_wan == 80_000
-    answer = client.post(f"/api/v1/projects/{project.id}/updates", json={"funds_wan": "2.5"})
-    assert answer.status_code == 400 and answer.get_json()["error"] == "本月到位资金（万元）" + DECIMAL
-    assert db.session.get(Project, project.id).funds_in_place_wan == 0
+    answer = client.post(
+        f"/api/v1/projects/{project.id}/funds",
+        json={
+            "amount_wan": "2.5",
+            "arrived_on": str(project.signed_on),
+            "source_region": "境外",
+            "kind": "其他",
+        },
+    )
+    assert answer.status_code == 400 and answer.get_json()["error"] == "到位金额（万元）" + DECIMAL
+    assert db.session.get(Project, project.id).fund_entries == []
 
     # The import: the row is refused in the preview, and confirming imports nothing.
     make_enterprise(name="苏州示例新材料股份有限公司")

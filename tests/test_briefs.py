@@ -17,7 +17,8 @@ from crm.industry.catalogue import get_entry
 from crm.leads.models import FollowUp, Lead
 from crm.leads.service import add_follow_up
 from crm.places.service import resolve_district
-from crm.projects.models import Milestone, Project, ProjectUpdate
+from crm.projects.funds import add_entry
+from crm.projects.models import FundEntry, Milestone, Project
 from crm.projects.service import add_update
 
 WEEK, MONDAY, SUNDAY = "2026-W10", date(2026, 3, 2), date(2026, 3, 8)
@@ -88,19 +89,18 @@ def dataset(make_user, make_enterprise, make_lead, make_project):
     ]
     add_update(
         projects[1],
-        {
-            "reported_on": "2026-03-03",
-            "stage_reached": "开工",
-            "stage_reached_on": "2026-03-03",
-            "funds_wan": 12_000,
-        },
+        {"reported_on": "2026-03-03", "stage_reached": "开工", "stage_reached_on": "2026-03-03"},
         officer,
         today=TODAY,
     )
-    first = add_update(projects[0], {"reported_on": "2026-03-05", "funds_wan": 3_000}, officer, today=TODAY)
-    add_update(
+    money = {"source_region": "国内省外", "kind": "固定资产投资"}
+    add_entry(projects[1], {**money, "amount_wan": 12_000, "arrived_on": "2026-03-03"}, officer, today=TODAY)
+    first = add_entry(
+        projects[0], {**money, "amount_wan": 3_000, "arrived_on": "2026-03-05"}, officer, today=TODAY
+    )
+    add_entry(
         projects[0],
-        {"reported_on": "2026-03-06", "corrects_id": first.id, "funds_wan": 2_000, "note": "更正"},
+        {**money, "amount_wan": 2_000, "arrived_on": "2026-03-05", "corrects_id": first.id, "note": "更正"},
         officer,
         today=TODAY,
     )
@@ -127,7 +127,7 @@ def db_week_figures(
         leads = leads.where(Lead.intended_district_id == district_id)
         projects = projects.where(Project.district_id == district_id)
     count = lambda stmt: db.session.scalar(select(func.count()).select_from(stmt.subquery()))  # noqa: E731
-    corrected = select(ProjectUpdate.corrects_id).where(ProjectUpdate.corrects_id.is_not(None))
+    corrected = select(FundEntry.corrects_id).where(FundEntry.corrects_id.is_not(None))
     return {
         "新增线索": count(leads.where(Lead.created_at >= start, Lead.created_at < end)),
         "跟进": count(
@@ -148,11 +148,14 @@ def db_week_figures(
                 Milestone.actual_on.between(first, last),
             )
         ),
+        # The shipped 口径: every standing entry counted as 招商引资, except those refused.
         "资金到位": db.session.scalar(
-            select(func.coalesce(func.sum(ProjectUpdate.funds_wan), 0)).where(
-                ProjectUpdate.project_id.in_(projects),
-                ProjectUpdate.reported_on.between(first, last),
-                ProjectUpdate.id.not_in(corrected),
+            select(func.coalesce(func.sum(FundEntry.amount_wan), 0)).where(
+                FundEntry.project_id.in_(projects),
+                FundEntry.arrived_on.between(first, last),
+                FundEntry.id.not_in(corrected),
+                FundEntry.counts_as_investment.is_(True),
+                FundEntry.review != "不予认定",
             )
         ),
     }
@@ -182,7 +185,9 @@ def test_every_headline_figure_of_the_pdf_equals_the_database(runner, dataset, t
     ):
         assert shown(text, label, unit) == (week[label], total[label]), label
     assert week == {"新增线索": 2, "跟进": 2, "实地考察": 1, "签约项目": 1, "开工项目": 1, "资金到位": 14_000}
-    assert re.search(r"资金到位\s+1\.40 亿元\s+累计 1\.40 亿元", text)  # 12 000 + the corrected 2 000
+    # 12 000 + the corrected 2 000, with its 统计口径 as the footnote the box points to.
+    assert re.search(r"资金到位\s*注\s+1\.40 亿元\s+累计 1\.40 亿元", text)
+    assert "注：资金到位即到位资金台账中计入招商引资到位资金" in text.replace("\n", "")
     assert re.search(r"签约金额\s+5\.00 亿元\s+累计 13\.00 亿元", text)
     assert "轻合金材料产业集群招商周报" in text and "2026-W10" in text and "第 1 页 / 共" in text
     assert "周报测试线索2" not in text  # 合成材料's lead is not in the 轻合金 brief

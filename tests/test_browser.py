@@ -166,12 +166,19 @@ def test_district_user_keeps_a_project_current_and_cannot_reach_another(
     expect(listing.locator("[data-health]").first).to_have_text("停滞")
 
     listing.get_by_role("link", name="涪陵区浏览器测试项目").click()
-    page.get_by_label("本月到位资金（万元）").fill("5000")
     page.get_by_label("进展情况").fill("首笔资金到位")
     page.get_by_role("button", name="提交进展").click()
     expect(page.get_by_text("健康状态：停滞 → 正常推进")).to_be_visible()
-    expect(page.get_by_test_id("funds")).to_contain_text("5,000 万元（到位率 25.0%）")
     expect(page.get_by_test_id("updates")).to_contain_text("首笔资金到位")
+    # The money itself goes to the ledger, with where it came from and what it is.
+    page.get_by_test_id("ledger-link").click()
+    page.get_by_label("到位金额（万元）").fill("5000")
+    page.get_by_label("资金来源地").select_option("国内省外")
+    page.get_by_label("资金类型").select_option("固定资产投资")
+    page.get_by_role("button", name="登记", exact=True).click()
+    expect(page.get_by_text("已登记到位资金 5000 万元（国内省外，固定资产投资），待核实。")).to_be_visible()
+    page.get_by_role("link", name="涪陵区浏览器测试项目").click()
+    expect(page.get_by_test_id("funds")).to_contain_text("5,000 万元（占协议投资额 25.0%）")
 
     response = page.goto(f"{live_server}/projects/{ids['长寿区']}")
     assert response.status == 404
@@ -199,3 +206,110 @@ def test_manager_follows_the_dashboard_and_downloads_a_brief(page, live_server):
         assert handle.read(5) == b"%PDF-"
     page.goto(live_server + "/briefs/")
     expect(page.get_by_test_id("archive")).to_contain_text("轻合金材料产业集群")
+
+
+def test_an_arrival_with_its_receipt_is_verified_and_counted_everywhere(
+    page, live_server, live_app, make_enterprise, make_project, tmp_path
+):
+    """A district user records money with its bank receipt; the manager verifies it; the dashboard,
+    the report's Excel and this week's brief show it under its source and kind, as the database says."""
+    import io
+    import subprocess
+    from datetime import timedelta
+
+    from openpyxl import load_workbook
+
+    from crm.core.timeutil import today_local
+    from crm.extensions import db
+    from crm.projects.funds import funds_total
+    from crm.projects.models import FundEntry, Project
+    from crm.projects.service import ProjectFilter, rates
+    from reports.figures import parse_week, week_of
+
+    today = today_local()
+    with live_app.app_context():
+        project = make_project(
+            name="港资铝材浏览器项目",
+            enterprise=make_enterprise(name="港资铝材浏览器测试有限公司", confirm_duplicate=True),
+            district="涪陵区",
+            agreed_investment_wan=70_000,
+            signed_on=today - timedelta(days=40),
+        )
+        project_id = project.id
+    receipt = tmp_path / "港资进账单.pdf"
+    receipt.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
+
+    page.goto(live_server + "/login")
+    page.get_by_label("用户名").fill("live_district")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.goto(f"{live_server}/projects/{project_id}/funds")
+    page.get_by_label("到位金额（万元）").fill("7000")
+    page.get_by_label("资金来源地").select_option("港澳台")
+    page.get_by_label("资金类型").select_option("固定资产投资")
+    page.get_by_label("凭证类型").select_option("银行进账单")
+    page.get_by_label("凭证文件（PDF、图片或 Office 文档）").set_input_files(str(receipt))
+    page.get_by_role("button", name="登记", exact=True).click()
+    expect(page.get_by_text("已登记到位资金 7000 万元（港澳台，固定资产投资），待核实。")).to_be_visible()
+    expect(page.get_by_role("link", name="港资进账单.pdf")).to_be_visible()
+    expect(page.locator("[data-review]").first).to_have_text("待核实")
+
+    page.goto(live_server + "/logout")
+    page.get_by_label("用户名").fill("live_manager")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.goto(f"{live_server}/projects/{project_id}/funds")
+    with live_app.app_context():
+        entry_id = db.session.scalar(db.select(FundEntry.id).where(FundEntry.project_id == project_id))
+    review = page.get_by_test_id(f"review-{entry_id}")
+    page.locator(f"#entry-{entry_id} summary").click()
+    review.get_by_label("核实结论").select_option("已核实")
+    review.get_by_label("核实意见").fill("进账单与银行流水一致")
+    review.get_by_role("button", name="保存核实").click()
+    expect(page.get_by_text(f"已将第 {entry_id} 号登记标记为“已核实”。")).to_be_visible()
+    expect(page.locator(f"#entry-{entry_id} [data-review]")).to_have_text("已核实")
+
+    # The dashboard's 实际到位资金 is the database's, the new money in it.
+    page.goto(live_server + "/dashboard")
+    shown = int(page.get_by_test_id("funds-total").get_attribute("data-funds"))
+    with live_app.app_context():
+        from flask_login import login_user
+
+        manager = db.session.scalar(
+            db.select(db.Model.registry._class_registry["User"]).filter_by(username="live_manager")
+        )
+        with live_app.test_request_context():
+            login_user(manager)
+            from crm.industry.models import PLAN_START
+            from crm.projects.service import visible_projects
+
+            period = ProjectFilter(signed_from=PLAN_START, signed_to=today)
+            assert shown == rates(visible_projects(period, today), today)[0].funds_wan >= 7000
+
+    # The 统计报表 names it under 港澳台 and 固定资产投资, verified.
+    page.goto(f"{live_server}/funds/report?district=涪陵区")
+    with page.expect_download() as download_info:
+        page.get_by_test_id("report-export").click()
+    with open(download_info.value.path(), "rb") as handle:
+        workbook = load_workbook(io.BytesIO(handle.read()))
+    rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    row = dict(zip(rows[0], next(r for r in rows if r[0] == "港资铝材浏览器项目"), strict=True))
+    assert (row["其中：港澳台"], row["其中：固定资产投资"], row["其中：已核实"]) == (7000, 7000, 7000)
+
+    # This week's city brief prints this week's funds as the database counts them.
+    page.goto(live_server + "/briefs/")
+    page.get_by_label("范围").select_option("CITY")
+    page.get_by_label("周次").select_option(week_of(today))
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="生成并下载 PDF").click()
+    text = subprocess.run(
+        ["pdftotext", download_info.value.path(), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    monday, sunday = parse_week(week_of(today))
+    with live_app.app_context():
+        ids = db.select(Project.id).scalar_subquery()
+        week_funds = funds_total(ids, monday, sunday)
+    assert week_funds >= 7000
+    printed = re.search(r"资金到位\s*注\s+([\d.,]+) (亿元|万元)\s+累计", text)
+    value = float(printed.group(1).replace(",", "")) * (10_000 if printed.group(2) == "亿元" else 1)
+    assert round(value) == week_funds

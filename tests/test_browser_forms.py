@@ -15,10 +15,10 @@ from crm.extensions import db
 from crm.industry.models import CatalogueEntry
 from crm.leads.models import FollowUp, Lead, StageChange
 from crm.leads.service import add_follow_up, move_lead
-from crm.projects.models import Project, ProjectUpdate
+from crm.projects.models import FundEntry, Project, ProjectUpdate
 from tests.conftest import PASSWORD
 
-COUNTED = (Enterprise, Contact, Lead, FollowUp, StageChange, Project, ProjectUpdate)
+COUNTED = (Enterprise, Contact, Lead, FollowUp, StageChange, Project, ProjectUpdate, FundEntry)
 
 
 def _counts(live_app) -> dict[str, int]:
@@ -149,19 +149,37 @@ def test_every_form_comes_back_as_typed_and_saves_nothing(
     _refused(page, page.get_by_label("协议投资额"), "应为整数，不能有小数")
     expect(page.get_by_label("签约日期")).to_have_value(signed_on)
 
-    # The project's update: 2.5 万元 of funds; the note, issues and date stay.
+    # The project's update: an actual date in the future; the note, issues and dates stay.
     page.goto(f"{live_server}/projects/{project_id}")
     update = page.locator("#update form")
     reported = (today - timedelta(days=1)).isoformat()
+    tomorrow = (today + timedelta(days=1)).isoformat()
     update.get_by_label("填报日期", exact=True).fill(reported)
-    update.get_by_label("本月到位资金（万元）").fill("2.5")
+    update.get_by_label("达到阶段（未推进可不选）").select_option("注册")
+    update.get_by_label("实际日期（不填为填报日期）").fill(tomorrow)
     update.get_by_label("进展情况").fill("设备进场调试")
     update.get_by_label("需协调事项（需要市级帮助解决的问题）").fill("110kV 变电站接入")
     update.get_by_role("button", name="提交进展").click()
-    _refused(page, update.get_by_label("本月到位资金（万元）"), "应为整数，不能有小数")
+    _refused(page, update.get_by_label("实际日期（不填为填报日期）"), "实际日期不能晚于今天")
     expect(update.get_by_label("填报日期", exact=True)).to_have_value(reported)
+    expect(update.get_by_label("实际日期（不填为填报日期）")).to_have_value(tomorrow)
     expect(update.get_by_label("进展情况")).to_have_value("设备进场调试")
     expect(update.get_by_label("需协调事项（需要市级帮助解决的问题）")).to_have_value("110kV 变电站接入")
+
+    # The funds ledger: 2.5 万元; the date, source, kind and note stay.
+    page.goto(f"{live_server}/projects/{project_id}/funds")
+    record = page.locator("#record form")
+    record.get_by_label("到位金额（万元）").fill("2.5")
+    record.get_by_label("到位日期").fill(reported)
+    record.get_by_label("资金来源地").select_option("境外")
+    record.get_by_label("资金类型").select_option("其他")
+    record.get_by_label("说明（更正时写明原因）").fill("首期外汇注资")
+    record.get_by_role("button", name="登记", exact=True).click()
+    _refused(page, record.get_by_label("到位金额（万元）"), "应为整数，不能有小数")
+    expect(record.get_by_label("到位日期")).to_have_value(reported)
+    expect(record.get_by_label("资金来源地")).to_have_value("境外")
+    expect(record.get_by_label("资金类型")).to_have_value("其他")
+    expect(record.get_by_label("说明（更正时写明原因）")).to_have_value("首期外汇注资")
 
     # The project's edit: 2.5 万元 agreed; the park stays.
     page.goto(f"{live_server}/projects/{project_id}/edit")

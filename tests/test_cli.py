@@ -187,7 +187,11 @@ def test_demo_data_covers_every_stage_cluster_and_most_districts(runner):
 
     assert {p.health(today()) for p in projects} == set(HEALTHS)
     assert all(p.updates for p in projects if p.stage != "签约")
-    assert any(u.corrects_id for p in projects for u in p.updates)  # a correction on file
+    entries = [e for p in projects for e in p.fund_entries]
+    assert any(e.corrects_id for e in entries)  # a correction on file
+    assert {e.review for e in entries} == {"待核实", "已核实", "不予认定"}
+    assert {e.source_region for e in entries} >= {"境外", "国内省外", "市外省内"}
+    assert all(p.plan_for(today().year) for p in projects)
     assert len({p.district_id for p in projects}) >= 10
     for cluster in db.session.scalars(select(Cluster).where(Cluster.kind == "重点")):
         places = {p.district_id for p in projects if cluster in p.catalogue_entry.clusters}

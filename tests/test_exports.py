@@ -172,7 +172,7 @@ EXPORTS = {
     # kind: the export's address, and how many relationships its columns load per chunk
     "enterprises": ("/enterprises/export.xlsx", 2),
     "leads": ("/leads/export.xlsx", 4),
-    "projects": ("/projects/export.xlsx", 4),
+    "projects": ("/projects/export.xlsx", 5),  # its firm, district, entries, milestones, funds
 }
 
 

@@ -5,11 +5,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from crm import create_app
 from crm.cli.dbsafety import LOSSES
 from crm.extensions import db, migration_include_object
+from crm.projects.models import Project
 from tests.conftest import fresh_database_url
 from tests.test_backup import app_on, cli, clone_database, demo_database
 
@@ -98,6 +99,12 @@ def test_every_migration_declares_what_its_downgrade_deletes(tmp_path):
 def test_a_downgrade_that_would_delete_data_is_refused_unless_forced(tmp_path, tmp_path_factory):
     url = clone_database(demo_database(tmp_path_factory), tmp_path, "guard")
     with app_on(url) as app:
+        # The demo's funds ledger would go with 0014: refused, then forced.
+        result = cli(app, "db", "downgrade", "0013_list_indexes")
+        assert result.exit_code == 1
+        assert "到位资金台账（新登记的到位资金、来源、类型与核实结果）（fund_entries）" in result.output
+        result = cli(app, "db", "downgrade", "-x", "force=1", "0013_list_indexes")
+        assert result.exit_code == 0, result.output
         # 0011 drops derived matches only, 0010 api_tokens, and there are none: no question.
         result = cli(app, "db", "downgrade", "0009_login_attempts")
         assert result.exit_code == 0, result.output
@@ -146,4 +153,63 @@ def test_upgrade_downgrade_upgrade_with_the_demo_data(tmp_path, tmp_path_factory
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()
         assert _revision() == head and _schema_differences() == []
+        db.engine.dispose()
+
+
+def _funds_by_project(sql: str) -> dict[int, int]:
+    return {row[0]: int(row[1]) for row in db.session.execute(text(sql)) if row[1]}
+
+
+def test_the_funds_updates_reported_move_into_the_ledger_and_every_total_is_kept(tmp_path, tmp_path_factory):
+    url = clone_database(demo_database(tmp_path_factory), tmp_path, "funds")
+    with app_on(url) as app, app.app_context():
+        downgrade(revision="0013_list_indexes", x_arg="force=1")
+        # Before the ledger, updates carried a month's funds and a correction replaced an update.
+        db.session.execute(text("UPDATE project_updates SET funds_wan = (id * 37) % 900 WHERE id % 3 <> 0"))
+        corrected = db.session.execute(
+            text(
+                "SELECT id, project_id, reported_on FROM project_updates"
+                " WHERE funds_wan > 0 ORDER BY id LIMIT 3"
+            )
+        ).all()
+        for ident, project_id, reported_on in corrected:
+            db.session.execute(
+                text(
+                    "INSERT INTO project_updates (project_id, reported_on, funds_wan, note, issues,"
+                    " corrects_id, created_at) VALUES (:p, :d, 7, '更正', '', :c, CURRENT_TIMESTAMP)"
+                ),
+                {"p": project_id, "d": reported_on, "c": ident},
+            )
+        # A project's total was the sum over the updates that were not corrected.
+        standing = (
+            "SELECT project_id, sum(funds_wan) FROM project_updates u WHERE funds_wan IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM project_updates c WHERE c.corrects_id = u.id) GROUP BY project_id"
+        )
+        db.session.execute(
+            text(
+                "UPDATE projects SET funds_in_place_wan = coalesce((SELECT sum(funds_wan)"
+                " FROM project_updates u WHERE u.project_id = projects.id AND funds_wan IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM project_updates c WHERE c.corrects_id = u.id)), 0)"
+            )
+        )
+        db.session.commit()
+        before = _funds_by_project("SELECT id, funds_in_place_wan FROM projects")
+        assert before == _funds_by_project(standing) and len(before) > 5
+        grand_total = sum(before.values())
+        db.session.remove()
+
+        upgrade()
+        after = _funds_by_project("SELECT project_id, sum(amount_wan) FROM fund_entries GROUP BY project_id")
+        assert after == before
+        assert sum(after.values()) == grand_total
+        assert _count("fund_entries", "WHERE from_update_id IS NULL OR source_region IS NOT NULL") == 0
+        assert _count("fund_entries", "WHERE review <> '待核实'") == 0
+        # The corrected updates' money is not in the ledger twice: only the corrections' 7 万元.
+        for ident, _, _ in corrected:
+            assert _count("fund_entries", f"WHERE from_update_id = {ident}") == 0
+        # And what the pages call 实际到位资金 (the shipped 口径) is the same figure.
+        for project in db.session.scalars(select(Project)):
+            assert project.funds_in_place_wan == before.get(project.id, 0)
+            assert project.recorded_funds_wan == before.get(project.id, 0)
+        db.session.remove()  # the session's connection back to the pool before the pool goes
         db.engine.dispose()

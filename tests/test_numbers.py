@@ -7,9 +7,11 @@ from datetime import timedelta
 
 from crm.core.timeutil import today_local
 from crm.extensions import db
+from crm.projects.funds import add_entry
 from crm.projects.service import add_update
 
 LINK = re.compile(r'<a href="([^"]+)"([^>]*\bdata-count="(\d+)"[^>]*)>')
+FUNDS_LINK = re.compile(r'<a href="([^"]+)" data-funds="(\d+)"')
 
 
 def _world(make_enterprise, make_lead, make_project, make_user):
@@ -41,6 +43,8 @@ def _world(make_enterprise, make_lead, make_project, make_user):
         if stage == "终止":
             values["termination_reason"] = "合同解除"
         add_update(made[name], values, reporter)
+        entry = {"amount_wan": 1200, "arrived_on": today.isoformat(), "source_region": "境外", "kind": "其他"}
+        add_entry(made[name], entry, reporter)
     db.session.commit()
     for title in ("线索甲", "线索乙"):
         make_lead(firm, title=title, source="展会")
@@ -61,6 +65,11 @@ def _follow(client, page_html: str) -> int:
             total = re.search(r'data-testid="list-total" data-count="(\d+)"', listing)
             assert total.group(1) == count, (href, count, total.group(1))
         checked += 1
+    for href, funds in FUNDS_LINK.findall(page_html):
+        listing = client.get(html.unescape(href)).text
+        shown = re.search(r'data-testid="funds-total" data-funds="(\d+)"', listing)
+        assert shown.group(1) == funds, (href, funds, shown.group(1))
+        checked += 1
     return checked
 
 
@@ -70,7 +79,8 @@ def test_every_dashboard_number_opens_a_list_with_the_same_total(
     _world(make_enterprise, make_lead, make_project, make_user)
     login_as("manager")
     page = client.get("/dashboard").text
-    assert _follow(client, page) >= 7 + 3  # the funnel's stages, two clusters and the total
+    assert _follow(client, page) >= 7 + 3 + 2  # the funnel's stages, two clusters, the total, funds, 亿元以上
+    assert 'data-funds="3600" data-testid="funds-total"' in page  # three arrivals, the terminated one's too
     # The dashboard counts live projects; its list says so and the terminated one is left out.
     total = re.search(r'合计（不重复计算，不含终止）：<a href="([^"]+)" data-count="(\d+)"', page)
     assert total.group(2) == "3"

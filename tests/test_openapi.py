@@ -177,14 +177,26 @@ def test_the_schemas_name_exactly_what_the_api_returns(
     assert set(follow_up.get_json()) == _properties(spec, "FollowUp")
 
     assert set(client.get("/api/v1/projects").get_json()["items"][0]) == _properties(spec, "Project")
-    update = client.post(
-        f"/api/v1/projects/{project.id}/updates", json={"note": "完成土地摘牌", "funds_wan": 100}
-    )
+    update = client.post(f"/api/v1/projects/{project.id}/updates", json={"note": "完成土地摘牌"})
     assert update.status_code == 201, update.get_json()
     assert set(update.get_json()) == _properties(spec, "ProjectUpdateCreated")
     detail = client.get(f"/api/v1/projects/{project.id}").get_json()
     assert set(detail) == _properties(spec, "ProjectDetail")
     assert set(detail["updates"][0]) == _properties(spec, "ProjectUpdate")
+    entry = client.post(
+        f"/api/v1/projects/{project.id}/funds",
+        json={
+            "amount_wan": 100,
+            "arrived_on": str(project.signed_on),
+            "source_region": "境外",
+            "kind": "其他",
+        },
+    )
+    assert entry.status_code == 201, entry.get_json()
+    assert set(entry.get_json()) == _properties(spec, "FundEntry")
+    listed = client.get(f"/api/v1/projects/{project.id}/funds").get_json()
+    assert set(listed) == _properties(spec, "FundEntryList")
+    assert set(listed["items"][0]) == _properties(spec, "FundEntry")
 
     # The enumerations come from the code: every stage a lead can be in is listed.
     lead_stages = spec["components"]["schemas"]["Lead"]["properties"]["stage"]["enum"]

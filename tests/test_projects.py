@@ -17,7 +17,8 @@ from crm.core.timeutil import today_local
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry
 from crm.leads.service import add_follow_up, move_lead, sign_lead
-from crm.projects.models import Project, ProjectUpdate, health_sql
+from crm.projects.funds import add_entry
+from crm.projects.models import FundEntry, Project, ProjectUpdate, health_sql
 from crm.projects.service import (
     ProjectConflict,
     ProjectError,
@@ -131,28 +132,20 @@ def test_sql_health_agrees_with_the_model_on_edge_dates(project, make_user, last
     assert in_sql == project.health(today)
 
 
-def test_funds_and_stage_come_from_the_updates_and_corrections_replace_them(make_project, make_user):
+def test_the_stage_comes_from_the_updates_and_corrections_replace_them(make_project, make_user):
     reporter = make_user("district", "涪陵区")
     project = make_project(agreed_investment_wan=10_000)
-    first = add_update(
-        project, {"reported_on": "2026-02-01", "stage_reached": "开工", "funds_wan": "3,000"}, reporter
-    )
-    add_update(project, {"reported_on": "2026-03-01", "funds_wan": 2000}, reporter)
-    assert project.funds_in_place_wan == 5000 and project.funds_rate == 0.5 and project.stage == "开工"
+    first = add_update(project, {"reported_on": "2026-02-01", "stage_reached": "开工"}, reporter)
+    add_update(project, {"reported_on": "2026-03-01", "note": "主体施工"}, reporter)
+    assert project.stage == "开工" and project.last_update_on == date(2026, 3, 1)
     # 开工 was a typing error for 注册: the correction replaces it, the original stays on file.
     add_update(
         project,
-        {
-            "reported_on": "2026-03-02",
-            "corrects_id": first.id,
-            "stage_reached": "注册",
-            "funds_wan": 1000,
-            "note": "更正",
-        },
+        {"reported_on": "2026-03-02", "corrects_id": first.id, "stage_reached": "注册", "note": "更正"},
         reporter,
     )
     db.session.commit()
-    assert project.stage == "注册" and project.funds_in_place_wan == 3000
+    assert project.stage == "注册" and project.last_update_on == date(2026, 3, 2)
     assert project.milestone("开工").actual_on is None
     assert db.session.scalar(select(func.count()).select_from(ProjectUpdate)) == 3
     with pytest.raises(ProjectError, match="已被更正过"):
@@ -181,8 +174,8 @@ def test_updates_can_never_be_rewritten(make_project, make_user):
         ({"stage_reached": "签约"}, "阶段“签约”无效"),
         ({"stage_reached": "注册", "stage_reached_on": "2025-12-31"}, "实际日期不能早于签约日期"),
         ({"reported_on": "2100-01-01", "note": "x"}, "填报日期不能晚于今天"),
-        ({"funds_wan": "-5"}, "不能为负数"),
-        ({"funds_wan": "很多"}, "应为不小于 0 的数字"),
+        # Money goes to the ledger now, with its source and kind: an update that sends some is told so.
+        ({"funds_wan": "300", "note": "x"}, "到位资金请在项目的“到位资金”中登记"),
         ({"stage_reached": "终止", "note": "x"}, "终止项目须选择原因"),
         ({"note": "x" * 5001}, "进展情况不能超过 5000 个字符"),
         ({}, "请至少填写一项"),
@@ -212,7 +205,7 @@ def test_an_update_racing_another_save_is_retried_not_a_500(project, make_user):
     # Another save moved the project on after this request read it.
     set_committed_value(stale, "version", stale.version + 5)
     with pytest.raises(UpdateRace):
-        add_update(stale, {"funds_wan": "300"}, reporter, today=date(2026, 2, 1))
+        add_update(stale, {"note": "第一次"}, reporter, today=date(2026, 2, 1))
     db.session.rollback()
     assert _count(ProjectUpdate) == 0
 
@@ -225,11 +218,11 @@ def test_an_update_racing_another_save_is_retried_not_a_500(project, make_user):
             set_committed_value(fresh, "version", fresh.version + 5)
         return fresh
 
-    add_update_retrying(load, {"funds_wan": "300"}, reporter)
+    add_update_retrying(load, {"note": "重试后保存"}, reporter)
     db.session.commit()
     assert len(reads) == 2
     assert _count(ProjectUpdate) == 1
-    assert db.session.get(Project, project.id).funds_in_place_wan == 300
+    assert db.session.get(Project, project.id).updates[0].note == "重试后保存"
 
 
 # ---------------------------------------------------------------- the bureau's edit
@@ -315,12 +308,12 @@ def test_district_staff_add_updates_but_cannot_edit_the_agreement(make_project, 
     assert client.get(f"/projects/{project.id}/edit").status_code == 403
     response = client.post(
         f"/projects/{project.id}/updates",
-        data={"reported_on": today_local().isoformat(), "funds_wan": "800", "note": "资金到位"},
+        data={"reported_on": today_local().isoformat(), "note": "场平完成"},
         follow_redirects=True,
     )
     assert "已添加进展更新" in response.text
     db.session.expire_all()
-    assert db.session.get(Project, project.id).funds_in_place_wan == 800
+    assert db.session.get(Project, project.id).last_update_on == today_local()
 
 
 # ---------------------------------------------------------------- scope, every route
@@ -344,7 +337,13 @@ def test_every_project_route_keeps_other_districts_out(app, make_project, client
             checked.add((rule, method))
             if "<int:project_id>" in rule:
                 url = rule.replace("<int:project_id>", str(theirs.id))
-                data = {"note": "越权填报", "funds_wan": "1"}
+                data = {
+                    "note": "越权填报",
+                    "amount_wan": "1",
+                    "arrived_on": "2026-03-01",
+                    "source_region": "境外",
+                    "kind": "其他",
+                }
                 if method == "GET":
                     response = client.get(url)
                 elif rule.startswith("/api"):
@@ -366,8 +365,9 @@ def test_every_project_route_keeps_other_districts_out(app, make_project, client
                 if rule in ("/projects/", "/api/v1/projects", "/projects/export.xlsx", "/projects/mine"):
                     assert "涪陵的项目" in body, rule
     db.session.expire_all()
-    assert db.session.get(Project, theirs.id).funds_in_place_wan == 0
+    assert db.session.get(Project, theirs.id).recorded_funds_wan == 0
     assert db.session.scalar(select(func.count()).select_from(ProjectUpdate)) == 0
+    assert db.session.scalar(select(func.count()).select_from(FundEntry)) == 0
     assert {rule for rule, _ in checked} >= {
         "/projects/",
         "/projects/<int:project_id>",
@@ -376,6 +376,8 @@ def test_every_project_route_keeps_other_districts_out(app, make_project, client
         "/api/v1/projects",
         "/api/v1/projects/<int:project_id>",
         "/api/v1/projects/<int:project_id>/updates",
+        "/projects/<int:project_id>/funds",
+        "/api/v1/projects/<int:project_id>/funds",
     }
     assert client.get(f"/projects/{mine.id}").status_code == 200
 
@@ -392,8 +394,11 @@ def test_the_other_district_sees_only_its_own(make_project, client, login_as):
 def test_overview_rates_state_their_period_and_match_the_database(make_project, make_user, client, login_as):
     reporter = make_user("officer")
     started = make_project(agreed_investment_wan=10_000)
-    add_update(
-        started, {"stage_reached": "开工", "stage_reached_on": "2026-03-01", "funds_wan": 4000}, reporter
+    add_update(started, {"stage_reached": "开工", "stage_reached_on": "2026-03-01"}, reporter)
+    add_entry(
+        started,
+        {"amount_wan": 4000, "arrived_on": "2026-03-02", "source_region": "国内省外", "kind": "固定资产投资"},
+        reporter,
     )
     make_project(agreed_investment_wan=30_000)
     make_project(agreed_investment_wan=50_000, signed_on=date(2022, 6, 1))  # before the default period
@@ -422,11 +427,11 @@ def test_api_lists_and_updates_projects(make_project, client, login_as):
     }
     assert item["health"] in ("正常推进", "停滞")
     created = client.post(
-        f"/api/v1/projects/{project.id}/updates", json={"stage_reached": "注册", "funds_wan": 500}
+        f"/api/v1/projects/{project.id}/updates", json={"stage_reached": "注册", "note": "注册完成"}
     )
     assert created.status_code == 201 and created.get_json()["project"]["stage"] == "注册"
-    bad = client.post(f"/api/v1/projects/{project.id}/updates", json={"funds_wan": -1})
-    assert bad.status_code == 400 and "不能为负数" in bad.get_json()["error"]
+    bad = client.post(f"/api/v1/projects/{project.id}/updates", json={"stage_reached": "注册"})
+    assert bad.status_code == 400 and "只能向后推进" in bad.get_json()["error"]
     detail = client.get(f"/api/v1/projects/{project.id}").get_json()
     assert [u["stage_reached"] for u in detail["updates"]] == ["注册"]
 
@@ -434,8 +439,8 @@ def test_api_lists_and_updates_projects(make_project, client, login_as):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"funds_wan": 0.5}, "应为整数"),
-        ({"funds_wan": "NaN"}, "本月到位资金（万元）应为数字"),
+        ({"stage_reached_on": "2026-13-01", "stage_reached": "注册"}, "实际日期“2026-13-01”不是有效日期"),
+        ({"funds_wan": 500}, "到位资金请在项目的“到位资金”中登记"),
         ({"stage_reached": ["注册"]}, "达到阶段应为文本"),
     ],
 )

@@ -7,7 +7,6 @@ from crm.enterprises.models import STALE_MATCH, Contact, Enterprise
 from crm.extensions import db
 from crm.leads.models import FollowUp, Lead, LeadStage, StageChange
 from crm.projects.models import Milestone, Project, ProjectUpdate
-from crm.projects.service import effective_updates
 from crm.readmodels.models import EnterpriseMatch
 from crm.readmodels.search import search
 
@@ -30,7 +29,10 @@ def test_scale_data_in_proportion_consistent_and_added_once(runner, make_user):
     # What the services derive, derived the same way.
     for project in db.session.scalars(select(Project)):
         assert db.session.get(Lead, project.lead_id).stage == LeadStage.SIGNED
-        assert project.funds_in_place_wan == sum(u.funds_wan or 0 for u in effective_updates(project))
+        corrected = {e.corrects_id for e in project.fund_entries}
+        standing = [e for e in project.fund_entries if e.id not in corrected and e.review != "不予认定"]
+        assert project.recorded_funds_wan == sum(e.amount_wan for e in standing)
+        assert project.funds_in_place_wan == sum(e.amount_wan for e in standing if e.counts_as_investment)
         assert project.last_update_on == max((u.reported_on for u in project.updates), default=None)
     for lead in db.session.scalars(select(Lead)):
         assert lead.last_contact_on == max(f.occurred_on for f in lead.follow_ups)

@@ -7,7 +7,15 @@ site can make a browser send its cookies, never an Authorization header."""
 
 from flask import current_app
 
-from crm.api import enterprises, leads, meta, openapi, projects  # noqa: F401  (each adds its routes to bp)
+from crm.api import (  # noqa: F401  (each adds its routes to bp)
+    attachments,
+    enterprises,
+    funds,
+    leads,
+    meta,
+    openapi,
+    projects,
+)
 from crm.api.common import bp
 from crm.auth.tokens import current_token
 from crm.extensions import csrf

@@ -24,7 +24,15 @@ from crm.core.pagination import MAX_PER_PAGE
 from crm.enterprises.models import KINDS, OWNERSHIPS
 from crm.leads.models import FOLLOW_UP_KINDS, LOST_REASONS, SOURCES
 from crm.leads.models import STAGES as LEAD_STAGES
-from crm.projects.models import HEALTHS, TERMINATION_REASONS
+from crm.projects.attachments import CATEGORIES
+from crm.projects.models import (
+    EVIDENCE_TYPES,
+    FUND_KINDS,
+    HEALTHS,
+    REVIEWS,
+    SOURCE_REGIONS,
+    TERMINATION_REASONS,
+)
 from crm.projects.models import STAGES as PROJECT_STAGES
 
 TITLE = "链招 API"
@@ -122,7 +130,6 @@ PROJECT_UPDATE_FIELDS = {
     "reported_on": {**DAY, "description": "填报日期（默认今天）"},
     "stage_reached": _nullable({**STRING, "enum": [*PROJECT_STAGES, None], "description": "本次达到的阶段"}),
     "stage_reached_on": _nullable({**DAY, "description": "达到该阶段的实际日期"}),
-    "funds_wan": _nullable({**WAN, "description": "本月到位资金（万元）"}),
     "note": {**STRING, "maxLength": 5000, "description": "进展情况（终止时必填）"},
     "issues": {**STRING, "maxLength": 2000, "description": "需协调事项"},
     "termination_reason": _nullable(
@@ -162,9 +169,60 @@ PROJECT_UPDATE = _object(
         "id": INTEGER,
         "project_id": INTEGER,
         **PROJECT_UPDATE_FIELDS,
+        # Updates made before the funds ledger reported a month's funds; new ones carry none.
+        "funds_wan": _nullable(
+            {**WAN, "description": "旧进展填报的本月到位资金（万元）；现由到位资金台账登记"}
+        ),
         "created_by": _nullable({**STRING, "description": "填报人"}),
     },
     ("id", "project_id", "reported_on"),
+)
+
+FUND_ENTRY_FIELDS = {
+    "amount_wan": {**WAN, "description": "到位金额（万元，整数；更正时可为 0 表示撤销）"},
+    "arrived_on": {**DAY, "description": "到位日期（YYYY-MM-DD）"},
+    "source_region": {**STRING, "enum": list(SOURCE_REGIONS), "description": "资金来源地"},
+    "kind": {**STRING, "enum": list(FUND_KINDS), "description": "资金类型"},
+    "counts_as_investment": {"type": "boolean", "description": "是否计入招商引资到位资金（默认是）"},
+    "evidence_type": _nullable({**STRING, "enum": [*EVIDENCE_TYPES, None], "description": "凭证类型"}),
+    "note": {**STRING, "maxLength": 2000, "description": "说明（更正时必填，写明原因）"},
+    "corrects_id": _nullable({**INTEGER, "description": "更正的那笔登记的编号"}),
+}
+FUND_ENTRY = _object(
+    {
+        "id": INTEGER,
+        "project_id": INTEGER,
+        **FUND_ENTRY_FIELDS,
+        # Entries moved from progress updates never recorded a source or kind.
+        "source_region": _nullable({**STRING, "enum": [*SOURCE_REGIONS, None], "description": "资金来源地"}),
+        "kind": _nullable({**STRING, "enum": [*FUND_KINDS, None], "description": "资金类型"}),
+        "review": {**STRING, "enum": list(REVIEWS), "description": "核实状态"},
+        "review_reason": _nullable({**STRING, "description": "核实意见"}),
+        "reviewed_by": _nullable({**STRING, "description": "核实人"}),
+        "reviewed_at": _nullable({**STRING, "format": "date-time"}),
+        "corrected": {"type": "boolean", "description": "是否已被更正（被更正的不再计数）"},
+        "counted": {"type": "boolean", "description": "按现行统计口径是否计入实际到位资金"},
+        "created_by": _nullable({**STRING, "description": "登记人"}),
+        "created_at": {**STRING, "format": "date-time"},
+    },
+    ("id", "project_id", "amount_wan", "arrived_on", "source_region", "kind"),
+)
+
+ATTACHMENT = _object(
+    {
+        "id": INTEGER,
+        "project_id": INTEGER,
+        "fund_entry_id": _nullable({**INTEGER, "description": "所证明的到位资金登记"}),
+        "name": {**STRING, "description": "文件名（保留上传时的中文名）"},
+        "category": {**STRING, "enum": list(CATEGORIES), "description": "附件类别"},
+        "content_type": {**STRING, "description": "按文件内容识别的类型"},
+        "size": {**INTEGER, "description": "字节数"},
+        "sha256": {**STRING, "description": "文件内容的 SHA-256"},
+        "created_at": {**STRING, "format": "date-time"},
+        "created_by": _nullable({**STRING, "description": "上传人"}),
+        "url": {**STRING, "description": "下载地址（同样只对能看到该项目的用户开放）"},
+    },
+    ("id", "name", "category", "content_type", "size", "created_at", "url"),
 )
 
 SCHEMAS = {
@@ -275,6 +333,15 @@ SCHEMAS = {
     },
     "ProjectPage": _page_of("Project"),
     "ProjectUpdate": PROJECT_UPDATE,
+    "Attachment": ATTACHMENT,
+    "AttachmentList": _object(
+        {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Attachment"}}}, ("items",)
+    ),
+    "FundEntry": FUND_ENTRY,
+    "FundEntryInput": _object(FUND_ENTRY_FIELDS, ("amount_wan", "arrived_on", "source_region", "kind")),
+    "FundEntryList": _object(
+        {"items": {"type": "array", "items": {"$ref": "#/components/schemas/FundEntry"}}}, ("items",)
+    ),
     "ProjectUpdateInput": _object(PROJECT_UPDATE_FIELDS),
     "ProjectUpdateCreated": {
         "allOf": [

@@ -2,10 +2,14 @@
 
 from datetime import date
 
+from flask import url_for
+
+from crm.core.timeutil import to_local
 from crm.enterprises.models import Enterprise
 from crm.enterprises.service import current_values
 from crm.leads.models import FollowUp, Lead
-from crm.projects.models import Project, ProjectUpdate
+from crm.projects.attachments import Attachment
+from crm.projects.models import FundEntry, Project, ProjectUpdate
 
 
 def _day(value: date | None) -> str | None:
@@ -110,4 +114,45 @@ def project_update_json(update: ProjectUpdate) -> dict:
         "termination_reason": update.termination_reason,
         "corrects_id": update.corrects_id,
         "created_by": update.created_by.display_name if update.created_by else None,
+    }
+
+
+def fund_entry_json(entry: FundEntry, counted: bool, corrected: bool) -> dict:
+    """An entry of a project's funds ledger; `counted`: the 统计口径 in force counts it."""
+    return {
+        "id": entry.id,
+        "project_id": entry.project_id,
+        "amount_wan": entry.amount_wan,
+        "arrived_on": entry.arrived_on.isoformat(),
+        "source_region": entry.source_region,
+        "kind": entry.kind,
+        "counts_as_investment": entry.counts_as_investment,
+        "evidence_type": entry.evidence_type,
+        "note": entry.note,
+        "corrects_id": entry.corrects_id,
+        "review": entry.review,
+        "review_reason": entry.review_reason,
+        "reviewed_by": entry.reviewed_by.display_name if entry.reviewed_by else None,
+        "reviewed_at": entry.reviewed_at.isoformat() if entry.reviewed_at else None,
+        "corrected": corrected,
+        "counted": counted,
+        "created_by": entry.created_by.display_name if entry.created_by else None,
+        "created_at": entry.created_at.isoformat(),
+    }
+
+
+def attachment_json(attachment: Attachment) -> dict:
+    """A file of a project (never its bytes: `url` serves them)."""
+    return {
+        "id": attachment.id,
+        "project_id": attachment.project_id,
+        "fund_entry_id": attachment.fund_entry_id,
+        "name": attachment.name,
+        "category": attachment.category,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+        "created_at": to_local(attachment.created_at).isoformat(timespec="seconds"),
+        "created_by": attachment.created_by.display_name if attachment.created_by else None,
+        "url": url_for("attachments.fetch", attachment_id=attachment.id),
     }

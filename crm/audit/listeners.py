@@ -174,9 +174,18 @@ class AppendOnlyError(RuntimeError):
 def _refuse_rewrites(session: Session) -> None:
     # Records marked __append_only__ (progress updates, stage changes) are history: a correction
     # is a new row, so an UPDATE or DELETE of one is a bug that must fail loudly.
-    for obj in [*session.deleted, *(o for o in session.dirty if session.is_modified(o))]:
+    # A model may name the columns that change afterwards (a review of a funds entry); the
+    # rest of the row is history all the same.
+    for obj in session.deleted:
         if getattr(type(obj), "__append_only__", False):
             raise AppendOnlyError(f"{type(obj).__name__} 只能追加，不能修改或删除")
+    for obj in session.dirty:
+        if getattr(type(obj), "__append_only__", False) and session.is_modified(obj):
+            mutable = getattr(type(obj), "__mutable_columns__", frozenset())
+            state = inspect(obj)
+            changed = {a.key for a in state.mapper.column_attrs if state.attrs[a.key].history.has_changes()}
+            if changed - mutable:
+                raise AppendOnlyError(f"{type(obj).__name__} 只能追加，不能修改或删除")
 
 
 def _update_action(obj: Any, after: dict) -> str:

@@ -96,6 +96,11 @@ LOSSES: dict[str, tuple[Loss, ...]] = {
     # Only the search index's layout, rebuilt from the rows either way.
     "0012_search_index_rowids": (),
     "0013_list_indexes": (),  # indexes only
+    "0014_funds_ledger": (
+        Loss("fund_entries", "到位资金台账（新登记的到位资金、来源、类型与核实结果）"),
+        Loss("fund_plans", "年度计划到位资金"),
+    ),
+    "0015_attachments": (Loss("attachments", "项目附件"), Loss("attachment_blobs", "附件文件内容")),
 }
 
 

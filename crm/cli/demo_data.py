@@ -19,6 +19,7 @@ from crm.industry.service import catalogue_entries
 from crm.leads.models import IN_PROGRESS, LOST_REASONS, OPEN, SOURCES, LeadStage
 from crm.leads.service import add_follow_up, create_lead, move_lead, sign_lead
 from crm.places.service import all_districts
+from crm.projects.funds import add_entry, review_entry, set_plan
 from crm.projects.models import BEHIND, MILESTONES, ON_TRACK, STALLED, TERMINATED, TERMINATION_REASONS
 from crm.projects.service import add_update, edit_values, update_project
 
@@ -308,6 +309,8 @@ def _demo_project(rng, project, owner, today) -> None:
     values["expected_jobs"] = rng.choice([80, 150, 300, 600])
     update_project(project, values, project.version)
     agreed = project.agreed_investment_wan
+    # This year's funds plan, the base of 资金到位率 where the 口径 counts against the plan.
+    set_plan(project, today.year, agreed * rng.choice([20, 30, 40]) // 100)
     for stage, actual in reached:
         add_update(
             project,
@@ -315,12 +318,12 @@ def _demo_project(rng, project, owner, today) -> None:
                 "reported_on": actual,
                 "stage_reached": stage,
                 "stage_reached_on": actual,
-                "funds_wan": agreed * rng.choice([5, 10, 15]) // 100,
                 "note": UPDATE_NOTES[stage],
             },
             reporter,
             today=today,
         )
+        _demo_funds(rng, project, reporter, actual, agreed * rng.choice([5, 10, 15]) // 100, today)
     if profile == TERMINATED:
         add_update(
             project,
@@ -345,23 +348,57 @@ def _demo_project(rng, project, owner, today) -> None:
         project,
         {
             "reported_on": today - timedelta(days=rng.randint(0, 9)),
-            "funds_wan": agreed * rng.choice([2, 4, 6]) // 100,
             "note": "本月资金按计划到位，项目推进正常",
             "issues": rng.choice(["", "", "需协调施工用电增容", "需协调环评批复进度"]),
         },
         reporter,
         today=today,
     )
-    if project.id % 5 == 0:
-        # Now and then a figure was mistyped and corrected: the record keeps both.
-        add_update(
+    entry = _demo_funds(
+        rng, project, reporter, latest.reported_on, agreed * rng.choice([2, 4, 6]) // 100, today
+    )
+    if project.id % 5 == 0 and entry is not None:
+        # Now and then a figure was mistyped and corrected: the ledger keeps both.
+        add_entry(
             project,
             {
-                "reported_on": latest.reported_on,
-                "corrects_id": latest.id,
-                "funds_wan": latest.funds_wan // 2,
-                "note": "更正：本月到位资金按银行回单核减",
+                "amount_wan": entry.amount_wan // 2,
+                "arrived_on": entry.arrived_on,
+                "source_region": entry.source_region,
+                "kind": entry.kind,
+                "evidence_type": entry.evidence_type,
+                "corrects_id": entry.id,
+                "note": "更正：按银行回单核减",
             },
             reporter,
             today=today,
         )
+
+
+# Where demo money comes from, weighted roughly as a city's 招商 ledger is.
+DEMO_SOURCES = ["国内省外"] * 5 + ["市外省内"] * 2 + ["境外", "港澳台", "市内区县外", "区县内"]
+
+
+def _demo_funds(rng, project, reporter, day, amount, today):
+    """An arrival of money on the ledger; the bureau has verified most of the older ones and
+    refused one now and then."""
+    if amount <= 0:
+        return None
+    entry = add_entry(
+        project,
+        {
+            "amount_wan": amount,
+            "arrived_on": day,
+            "source_region": rng.choice(DEMO_SOURCES),
+            "kind": "固定资产投资" if rng.random() < 0.8 else "其他",
+            "evidence_type": rng.choice(["银行进账单", "银行进账单", "验资报告", "设备清单"]),
+        },
+        reporter,
+        today=today,
+    )
+    reviewer = db.session.scalar(select(User).where(User.role == MANAGER).order_by(User.id))
+    if reviewer is not None and (today - day).days > 30:
+        verdict = rng.choice(["已核实"] * 6 + ["不予认定"])
+        reason = "凭证与到账记录不符，请补充银行进账单" if verdict == "不予认定" else "凭证齐全"
+        review_entry(entry, {"review": verdict, "review_reason": reason}, reviewer, entry.version)
+    return entry

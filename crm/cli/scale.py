@@ -27,6 +27,7 @@ from crm.cli.demo_data import (
     BRANDS,
     CONTACT_STEPS,
     DEMO_PASSWORD,
+    DEMO_SOURCES,
     HQ_CITIES,
     PLACES,
     PROJECT_KINDS,
@@ -48,6 +49,8 @@ from crm.projects.models import (
     RANK,
     TERMINATED,
     TERMINATION_REASONS,
+    FundEntry,
+    FundPlan,
     Milestone,
     Project,
     ProjectUpdate,
@@ -345,7 +348,9 @@ def _projects(writer: _Writer, signed_leads: list, today: date) -> int:
     health state, the project's derived fields computed from them as the service does."""
     project_rows, link_rows, milestone_rows, update_rows = [], [], [], []
     next_project, next_milestone = writer.next_id(Project), writer.next_id(Milestone)
-    next_update = writer.next_id(ProjectUpdate)
+    next_update, next_fund = writer.next_id(ProjectUpdate), writer.next_id(FundEntry)
+    next_plan = writer.next_id(FundPlan)
+    fund_rows, plan_rows = [], []
     for lead_id, firm_id, title, place, entry, amount, signed_on, owner in signed_leads:
         project_id = next_project + len(project_rows)
         rng = random.Random(SEED * 11 + project_id)
@@ -375,10 +380,8 @@ def _projects(writer: _Writer, signed_leads: list, today: date) -> int:
         previous = signed_on
         for stage in MILESTONES:
             planned[stage] = previous = max(planned[stage], previous)
-        updates = [
-            (actual, stage, actual, amount * rng.choice([5, 10, 15]) // 100, UPDATE_NOTES[stage], "", None)
-            for stage, actual in reached
-        ]
+        updates = [(actual, stage, actual, None, UPDATE_NOTES[stage], "", None) for stage, actual in reached]
+        arrivals = [(actual, amount * rng.choice([5, 10, 15]) // 100) for _, actual in reached]
         if profile == TERMINATED:
             reason = rng.choice(TERMINATION_REASONS)
             moment = max(today - timedelta(days=rng.randint(1, 30)), last)
@@ -392,9 +395,36 @@ def _projects(writer: _Writer, signed_leads: list, today: date) -> int:
         else:
             issue = rng.choice(["", "", "需协调施工用电增容", "需协调环评批复进度"])
             moment = max(today - timedelta(days=rng.randint(0, 9)), last)
-            updates.append(
-                (moment, None, None, amount * rng.choice([2, 4, 6]) // 100, "本月资金按计划到位", issue, None)
-            )
+            updates.append((moment, None, None, None, "本月资金按计划到位", issue, None))
+            arrivals.append((moment, amount * rng.choice([2, 4, 6]) // 100))
+        for arrived, funds in arrivals:
+            if funds > 0:
+                fund_rows.append(
+                    {
+                        "id": next_fund + len(fund_rows),
+                        "project_id": project_id,
+                        "amount_wan": funds,
+                        "arrived_on": arrived,
+                        "source_region": rng.choice(DEMO_SOURCES),
+                        "kind": "固定资产投资" if rng.random() < 0.8 else "其他",
+                        "counts_as_investment": True,
+                        "evidence_type": "银行进账单",
+                        "note": "",
+                        "created_by_id": owner.id,
+                        "created_at": _moment(arrived, 16),
+                        # The bureau has looked at what arrived more than a month ago.
+                        "review": "已核实" if (today - arrived).days > 30 else "待核实",
+                        "version": 1,
+                    }
+                )
+        plan_rows.append(
+            {
+                "id": next_plan + len(plan_rows),
+                "project_id": project_id,
+                "year": today.year,
+                "amount_wan": amount * rng.choice([20, 30, 40]) // 100,
+            }
+        )
         for reported, stage, stage_on, funds, note, issues, reason in updates:
             update_rows.append(
                 {
@@ -439,7 +469,7 @@ def _projects(writer: _Writer, signed_leads: list, today: date) -> int:
                 "signed_on": signed_on,
                 "stage": stage,
                 "termination_reason": updates[-1][6] if terminated else None,
-                "funds_in_place_wan": sum(u[3] or 0 for u in updates),
+                "funds_in_place_wan": sum(funds for _, funds in arrivals),
                 "last_update_on": max((u[0] for u in updates), default=None),
                 "created_at": _moment(signed_on, 15),
                 "version": 1,
@@ -451,7 +481,9 @@ def _projects(writer: _Writer, signed_leads: list, today: date) -> int:
     writer.write(project_entries, link_rows, "项目所属目录条目", len(link_rows))
     writer.write(Milestone.__table__, milestone_rows, "里程碑", len(milestone_rows))
     writer.write(ProjectUpdate.__table__, update_rows, "进展更新", len(update_rows))
-    for model in (Project, Milestone, ProjectUpdate):
+    writer.write(FundEntry.__table__, fund_rows, "到位资金登记", len(fund_rows))
+    writer.write(FundPlan.__table__, plan_rows, "年度计划到位资金", len(plan_rows))
+    for model in (Project, Milestone, ProjectUpdate, FundEntry, FundPlan):
         writer.fix_sequence(model)
     db.session.commit()
     return done

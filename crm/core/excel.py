@@ -30,6 +30,8 @@ MAX_ROWS = 1_048_576  # Excel's own limit, header included: a longer sheet would
 
 class TooManyRows(ValueError):
     """More rows than a sheet holds; the message is Chinese and tells what to do."""
+
+
 MAX_CELL_CHARS = 32_767  # Excel's limit for the text of one cell
 FLUSH_ROWS = 256  # rows gathered before one write into the compressor
 # XML 1.0 cannot carry these at all (openpyxl refuses them with IllegalCharacterError); a cell

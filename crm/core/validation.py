@@ -36,3 +36,18 @@ def problems_of(error: Exception, default_field: str = "") -> list[tuple[str, st
     return list(
         getattr(error, "problems", None) or [(getattr(error, "field", None) or default_field, str(error))]
     )
+
+
+def corrected_record(records, raw_id, error: type[Exception], what: str, latest: str):
+    """The record of an append-only history (a project's updates, its funds entries) that a
+    correction names by `raw_id`; None when it names none. Refused with `error` in Chinese when it
+    is not in `records`, or has been corrected already (a correction replaces the newest one)."""
+    if raw_id in (None, ""):
+        return None
+    ident = str(raw_id).strip()
+    found = next((r for r in records if ident.isdigit() and r.id == int(ident)), None)
+    if found is None:
+        raise error(f"要更正的{what}不存在或不属于本项目")
+    if any(r.corrects_id == found.id for r in records):
+        raise error(f"该{what}已被更正过，请更正{latest}")
+    return found

@@ -5,6 +5,7 @@ updates (crm.projects.service.recompute); its health is computed from them and t
 
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -60,6 +62,7 @@ TERMINATION_REASONS = ("企业战略调整", "资金未落实", "要素保障不
 BEHIND, STALLED, ON_TRACK = "滞后", "停滞", "正常推进"
 HEALTHS = (ON_TRACK, BEHIND, STALLED, TERMINATED)
 STALL_DAYS = 14
+MEASURES_KEY = "measures"  # where the application keeps the 统计口径 in force (crm.projects.measures)
 
 project_entries = Table(
     "project_catalogue_entries",
@@ -88,7 +91,7 @@ class Project(db.Model):
         "signed_on": "签约日期",
         "stage": "阶段",
         "termination_reason": "终止原因",
-        "funds_in_place_wan": "实际到位资金（万元）",
+        "recorded_funds_wan": "登记到位资金（万元）",
         "last_update_on": "最近更新日期",
         "version": "版本",
     }
@@ -117,7 +120,11 @@ class Project(db.Model):
     # Derived from the updates (never typed): see crm.projects.service.recompute.
     stage: Mapped[str] = mapped_column(String(8), default=ProjectStage.SIGNED, index=True)
     termination_reason: Mapped[str | None] = mapped_column(String(64))
-    funds_in_place_wan: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Σ of the ledger's entries that stand (not corrected, not 不予认定): what was registered.
+    # What a page calls 实际到位资金 is counted by the 统计口径 in force (funds_in_place_wan).
+    recorded_funds_wan: Mapped[int] = mapped_column(
+        "funds_in_place_wan", Integer, default=0, server_default="0"
+    )
     last_update_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -132,6 +139,10 @@ class Project(db.Model):
     updates: Mapped[list["ProjectUpdate"]] = relationship(
         back_populates="project", order_by="ProjectUpdate.id", foreign_keys="ProjectUpdate.project_id"
     )
+    fund_entries: Mapped[list["FundEntry"]] = relationship(
+        back_populates="project", order_by="FundEntry.id", foreign_keys="FundEntry.project_id"
+    )
+    fund_plans: Mapped[list["FundPlan"]] = relationship(back_populates="project", order_by="FundPlan.year")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -165,8 +176,19 @@ class Project(db.Model):
         return ON_TRACK
 
     @property
+    def funds_in_place_wan(self) -> int:
+        """实际到位资金 of this project as the 统计口径 in force counts its ledger
+        (crm.projects.measures; the SQL of the lists and totals follows the same rule)."""
+        return current_app.extensions[MEASURES_KEY].funds.total(self.fund_entries)
+
+    @property
     def funds_rate(self) -> float | None:
+        """实际到位资金 ÷ 协议投资额 of this project (its page; the lists' rate follows the 口径)."""
         return self.funds_in_place_wan / self.agreed_investment_wan if self.agreed_investment_wan else None
+
+    def plan_for(self, year: int) -> int | None:
+        """The funds planned to arrive in `year` (万元), if the bureau set a plan."""
+        return next((p.amount_wan for p in self.fund_plans if p.year == year), None)
 
     def __repr__(self) -> str:
         return f"<Project {self.id} {self.name}>"
@@ -277,6 +299,141 @@ class ProjectUpdate(db.Model):
 
     def __repr__(self) -> str:
         return f"<ProjectUpdate {self.id} {self.reported_on} {self.stage_reached}>"
+
+
+class SourceRegion(Choice):
+    """Where money comes from, as the 统计报表 split it (outside the jurisdiction first)."""
+
+    ABROAD = "境外"
+    HK_MACAO_TAIWAN = "港澳台"
+    OTHER_PROVINCE = "国内省外"
+    OTHER_CITY = "市外省内"
+    OTHER_DISTRICT = "市内区县外"
+    SAME_DISTRICT = "区县内"
+
+
+class FundKind(Choice):
+    FIXED_ASSETS = "固定资产投资"
+    OTHER = "其他"
+
+
+class Evidence(Choice):
+    BANK_RECEIPT = "银行进账单"
+    CAPITAL_VERIFICATION = "验资报告"
+    EQUIPMENT_LIST = "设备清单"
+    OTHER = "其他凭证"
+
+
+class Review(Choice):
+    PENDING = "待核实"
+    VERIFIED = "已核实"
+    REJECTED = "不予认定"
+
+
+SOURCE_REGIONS = tuple(SourceRegion)
+FUND_KINDS = tuple(FundKind)
+EVIDENCE_TYPES = tuple(Evidence)
+REVIEWS = tuple(Review)
+UNSTATED = "未注明"  # how a page names the source or kind of an entry migrated from an update
+
+
+class FundEntry(db.Model):
+    """One arrival of money on a project (到位资金台账). Never edited: a correction is a new entry
+    naming the one it replaces. Only the bureau's review (已核实 / 不予认定) changes afterwards,
+    and the audit log keeps each verdict."""
+
+    __tablename__ = "fund_entries"
+    __audit_label__ = "到位资金"
+    __append_only__ = True
+    __mutable_columns__ = frozenset({"review", "review_reason", "reviewed_by_id", "reviewed_at", "version"})
+    __field_labels__ = {
+        "amount_wan": "到位金额（万元）",
+        "arrived_on": "到位日期",
+        "source_region": "资金来源地",
+        "kind": "资金类型",
+        "counts_as_investment": "计入招商引资到位资金",
+        "evidence_type": "凭证类型",
+        "note": "说明",
+        "corrects_id": "更正的登记编号",
+        "from_update_id": "迁移自进展编号",
+        "review": "核实状态",
+        "review_reason": "核实意见",
+        "reviewed_by_id": "核实人编号",
+        "reviewed_at": "核实时间",
+        "version": "版本",
+    }
+    __table_args__ = (
+        Index("ix_fund_entries_arrived_on", "arrived_on", "id"),  # periods of the reports
+        CheckConstraint("amount_wan >= 0", name="amount_not_negative"),
+        CheckConstraint(
+            f"source_region IS NULL OR {one_of('source_region', SOURCE_REGIONS)}", name="source_known"
+        ),
+        CheckConstraint(f"kind IS NULL OR {one_of('kind', FUND_KINDS)}", name="kind_known"),
+        CheckConstraint(
+            f"evidence_type IS NULL OR {one_of('evidence_type', EVIDENCE_TYPES)}", name="evidence_known"
+        ),
+        CheckConstraint(one_of("review", REVIEWS), name="review_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    amount_wan: Mapped[int] = mapped_column(Integer)
+    arrived_on: Mapped[date] = mapped_column(Date)
+    # NULL only on entries migrated from a progress update, which recorded neither.
+    source_region: Mapped[str | None] = mapped_column(String(8))
+    kind: Mapped[str | None] = mapped_column(String(8))
+    counts_as_investment: Mapped[bool] = mapped_column(default=True, server_default=true())
+    evidence_type: Mapped[str | None] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("fund_entries.id"), unique=True)
+    from_update_id: Mapped[int | None] = mapped_column(ForeignKey("project_updates.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    review: Mapped[str] = mapped_column(
+        String(8), default=Review.PENDING, server_default=Review.PENDING.value
+    )
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    project: Mapped[Project] = relationship(back_populates="fund_entries", foreign_keys=[project_id])
+    corrects: Mapped["FundEntry | None"] = relationship(remote_side=[id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @classmethod
+    def district_scope(cls, district_id: int):
+        return cls.project.has(Project.district_id == district_id)
+
+    def __repr__(self) -> str:
+        return f"<FundEntry {self.id} {self.amount_wan} {self.arrived_on}>"
+
+
+class FundPlan(db.Model):
+    """The funds a project is planned to bring in a calendar year (年度计划到位资金): the base of
+    资金到位率 where the bureau counts against the year's plan."""
+
+    __tablename__ = "fund_plans"
+    __audit_label__ = "年度计划到位资金"
+    __field_labels__ = {"year": "年度", "amount_wan": "计划到位资金（万元）"}
+    __table_args__ = (
+        UniqueConstraint("project_id", "year"),
+        CheckConstraint("amount_wan >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    amount_wan: Mapped[int] = mapped_column(Integer)
+
+    project: Mapped[Project] = relationship(back_populates="fund_plans")
+
+    @classmethod
+    def district_scope(cls, district_id: int):
+        return cls.project.has(Project.district_id == district_id)
 
 
 # One lead, one project: a second signing at the same moment is refused by the unique key.

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, exists, func, select, true
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,13 +16,15 @@ from crm.auth.models import DISTRICT, MANAGER, OFFICER, User
 from crm.auth.permissions import scoped
 from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
-from crm.core.timeutil import filter_day, parse_day, today_local
+from crm.core.timeutil import DATE_RANGE, filter_day, parse_day, today_local
 from crm.core.transaction import Conflict, Refusal
-from crm.core.validation import Problems
+from crm.core.validation import Problems, corrected_record
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
 from crm.industry.models import CatalogueEntry, Cluster, entry_clusters
 from crm.places.service import district_id_of, resolve_district
+from crm.projects import measures
+from crm.projects.funds import funds_by_project, plans_of_year, set_plan
 from crm.projects.models import (
     BEHIND,
     HEALTHS,
@@ -84,7 +86,7 @@ def open_project(
         agreed_investment_wan=agreed_investment_wan,
         signed_on=signed_on,
         stage=LIFECYCLE[0],
-        funds_in_place_wan=0,
+        recorded_funds_wan=0,
         version=1,
         milestones=[Milestone(stage=stage) for stage in MILESTONES],
     )
@@ -99,8 +101,8 @@ def effective_updates(project: Project) -> list[ProjectUpdate]:
 
 
 def recompute(project: Project) -> None:
-    """Set the project's stage, milestone actual dates, funds in place and last update from its
-    updates. Nothing else writes these."""
+    """Set the project's stage, milestone actual dates and last update from its updates. Nothing
+    else writes these. (Funds come from the ledger: crm.projects.funds.)"""
     effective = effective_updates(project)
     reached: dict[str, date | None] = {}
     for update in effective:
@@ -111,7 +113,6 @@ def recompute(project: Project) -> None:
     values = {
         "stage": TERMINATED if terminations else stage,
         "termination_reason": terminations[-1].termination_reason if terminations else None,
-        "funds_in_place_wan": sum(u.funds_wan or 0 for u in effective),
         "last_update_on": max((u.reported_on for u in project.updates), default=None),
     }
     for key, value in values.items():
@@ -133,13 +134,9 @@ def add_update(project: Project, raw: dict, by: User, today: date | None = None)
     values: dict = {}
     corrects = None
     with problems.field("corrects_id"):
-        if raw.get("corrects_id") not in (None, ""):
-            ident = str(raw["corrects_id"]).strip()
-            corrects = next((u for u in project.updates if ident.isdigit() and u.id == int(ident)), None)
-            if corrects is None:
-                raise ProjectError("要更正的更新不存在或不属于本项目")
-            if any(u.corrects_id == corrects.id for u in project.updates):
-                raise ProjectError("该条更新已被更正过，请更正最新的那一条")
+        corrects = corrected_record(
+            project.updates, raw.get("corrects_id"), ProjectError, "更新", "最新的那一条"
+        )
     with problems.field("reported_on"):
         values["reported_on"] = parse_day(raw.get("reported_on"), "填报日期", ProjectError) or today
         if values["reported_on"] > today:
@@ -184,7 +181,12 @@ def add_update(project: Project, raw: dict, by: User, today: date | None = None)
                 raise ProjectError(f"终止项目须选择原因：{'、'.join(TERMINATION_REASONS)}")
             values["termination_reason"] = reason
     with problems.field("funds_wan"):
-        values["funds_wan"] = parse_whole(raw.get("funds_wan"), "本月到位资金（万元）", ProjectError)
+        # Before the ledger an update carried a month's funds; now money needs its source, kind
+        # and evidence, so an update that still sends some is told where it goes.
+        if raw.get("funds_wan") not in (None, ""):
+            raise ProjectError(
+                "到位资金请在项目的“到位资金”中登记（须注明来源地、资金类型和凭证），进展填报不再填写金额"
+            )
     with problems.field("note"):
         values["note"] = clean_text(raw.get("note"), "进展情况", 5000, ProjectError)
         if values.get("stage_reached") == TERMINATED and not values["note"]:
@@ -192,8 +194,8 @@ def add_update(project: Project, raw: dict, by: User, today: date | None = None)
     with problems.field("issues"):
         values["issues"] = clean_text(raw.get("issues"), "需协调事项", 2000, ProjectError)
     problems.raise_first()
-    if not (values["stage_reached"] or values["funds_wan"] is not None or values["note"] or values["issues"]):
-        raise ProjectError("请至少填写一项：达到阶段、本月到位资金、进展情况或需协调事项")
+    if not (values["stage_reached"] or values["note"] or values["issues"]):
+        raise ProjectError("请至少填写一项：达到阶段、进展情况或需协调事项")
     update = ProjectUpdate(project=project, corrects=corrects, created_by=by, **values)
     db.session.add(update)
     try:
@@ -241,6 +243,7 @@ def edit_values(project: Project) -> dict:
         "expected_output_wan": project.expected_output_wan,
         "expected_jobs": project.expected_jobs,
         "catalogue_codes": [e.code for e in project.catalogue_entries],
+        "fund_plan": project.plan_for(today_local().year),
     }
     for milestone in project.milestones:
         values[f"planned_{milestone.stage}"] = (
@@ -292,6 +295,9 @@ def update_project(project: Project, raw: dict, seen_version: int) -> Project:
             entries.append(entry)
         if project.catalogue_entry not in entries:
             entries.insert(0, project.catalogue_entry)  # the signed entry stays: coverage counts it
+    plan_year = today_local().year
+    with problems.field("fund_plan"):
+        plan = parse_whole(raw.get("fund_plan"), f"{plan_year} 年计划到位资金（万元）", ProjectError)
     planned: dict[str, date | None] = {}
     previous = project.signed_on
     for stage in MILESTONES:
@@ -313,7 +319,14 @@ def update_project(project: Project, raw: dict, seen_version: int) -> Project:
         for milestone in project.milestones:
             if milestone.planned_on != planned[milestone.stage]:
                 milestone.planned_on = planned[milestone.stage]
-        if db.session.is_modified(project) or any(db.session.is_modified(m) for m in project.milestones):
+        plan_changed = project.plan_for(plan_year) != plan
+        if plan_changed:
+            set_plan(project, plan_year, plan)
+        if (
+            plan_changed
+            or db.session.is_modified(project)
+            or any(db.session.is_modified(m) for m in project.milestones)
+        ):
             # Bump even when only plans changed: the version is what the next editor checks.
             project.version += 1
     try:
@@ -326,6 +339,23 @@ def update_project(project: Project, raw: dict, seen_version: int) -> Project:
 
 
 # ---------------------------------------------------------------- lists and totals
+
+
+def _year(text) -> int | None:
+    """A year from a query string (a malformed one is ignored, as filter_day does)."""
+    text = str(text or "").strip()
+    first, last = DATE_RANGE[0].year, DATE_RANGE[1].year
+    return int(text) if text.isdigit() and len(text) == 4 and first <= int(text) <= last else None
+
+
+def reached_args(stage: str, today: date) -> dict:
+    """The list filter behind a rate's numerator of projects that reached `stage`: reached it, and,
+    where the 口径 counts against the year's plan, planned to reach it this year."""
+    key = {ProjectStage.STARTED: "start_rate", ProjectStage.PRODUCING: "production_rate"}[stage]
+    args = {"reached": stage}
+    if measures.current().rates[key].denominator == "planned_this_year":
+        args.update(planned=stage, planned_year=str(today.year))
+    return args
 
 
 @dataclass
@@ -345,11 +375,21 @@ class ProjectFilter:
     # ones that reached 开工): its link opens the list with the same filter, which says so.
     live: bool = False
     reached: str = ""
+    # 亿元以上项目 (the 口径's threshold); the projects planned to reach a stage in a year (the
+    # base of 开工率 and 投产率 where the 口径 counts against the year's plan).
+    big: bool = False
+    planned: str = ""
+    planned_year: int | None = None
 
     @property
     def notes(self) -> list[str]:
         """What this filter leaves out, in words the list shows above its rows."""
         notes = []
+        if self.big:
+            threshold = measures.current().counts["big_projects"].threshold_wan
+            notes.append(f"仅含亿元以上项目（协议投资额不低于 {threshold} 万元，不含已终止）")
+        if self.planned and self.planned_year:
+            notes.append(f"仅含计划于 {self.planned_year} 年达到“{self.planned}”的项目")
         if self.reached:
             notes.append(f"仅含已达到“{self.reached}”及之后阶段的项目（不含已终止）")
         elif self.live:
@@ -369,6 +409,9 @@ class ProjectFilter:
             "q": self.q,
             "live": "1" if self.live else "",
             "reached": self.reached,
+            "big": "1" if self.big else "",
+            "planned": self.planned if self.planned_year else "",
+            "planned_year": str(self.planned_year) if self.planned and self.planned_year else "",
         }
         return {key: value for key, value in args.items() if value}
 
@@ -385,6 +428,9 @@ class ProjectFilter:
             signed_from=filter_day(args.get("signed_from")),
             signed_to=filter_day(args.get("signed_to")),
             q=(args.get("q") or "").strip()[:64],
+            big=args.get("big") == "1",
+            planned=args.get("planned") if args.get("planned") in MILESTONES else "",
+            planned_year=_year(args.get("planned_year")),
         )
 
     def apply(self, stmt: Select, today: date) -> Select:
@@ -411,6 +457,10 @@ class ProjectFilter:
             stmt = stmt.where(Project.stage != TERMINATED)
         if self.reached:
             stmt = stmt.where(reached_sql(self.reached))
+        if self.big:
+            stmt = big_project_filter(stmt)
+        if self.planned and self.planned_year:
+            stmt = stmt.where(planned_in_year(self.planned, self.planned_year))
         return stmt
 
 
@@ -421,6 +471,7 @@ LISTED = (
     selectinload(Project.district),
     selectinload(Project.milestones),
     selectinload(Project.catalogue_entries),
+    selectinload(Project.fund_entries),  # 实际到位资金 is counted from them by the 口径 in force
 )
 
 
@@ -481,48 +532,91 @@ def project_of_lead(lead, user=None) -> Project | None:
     return db.session.scalar(visible_projects(user=user).where(Project.lead_id == lead.id))
 
 
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
 @dataclass
 class Totals:
+    """Count, agreed investment and 实际到位资金 of a set of projects, and the two sides of their
+    资金到位率 as the 统计口径 in force takes them (funds since signing ÷ agreed investment, or
+    this year's funds ÷ this year's plans)."""
+
     count: int
     agreed_wan: int
     funds_wan: int
+    rate_funds_wan: int
+    rate_base_wan: int
 
     @property
     def funds_rate(self) -> float | None:
-        return self.funds_wan / self.agreed_wan if self.agreed_wan else None
+        return _share(self.rate_funds_wan, self.rate_base_wan)
 
 
-def totals(stmt: Select) -> Totals:
-    """Count, agreed investment and funds in place of the projects a SELECT finds."""
+def _funds_columns(sub, today: date) -> tuple[list, list]:
+    """(joins, columns) that add to an aggregate over the projects subquery `sub` (which has id
+    and agreed_investment_wan): the counted funds to `today`, and the 资金到位率's numerator and
+    base under the 口径 in force. Each project's funds are summed once, in a subquery per project."""
+    rate = measures.current().rates["funds_rate"]
+    cumulative = funds_by_project(last=today)
+    joins = [(cumulative, cumulative.c.project_id == sub.c.id)]
+    columns = [func.coalesce(func.sum(cumulative.c.funds_wan), 0)]
+    if rate.denominator == "year_plan":
+        this_year = funds_by_project(date(today.year, 1, 1), today)
+        plans = plans_of_year(today.year)
+        joins += [(this_year, this_year.c.project_id == sub.c.id), (plans, plans.c.project_id == sub.c.id)]
+        columns += [
+            func.coalesce(func.sum(this_year.c.funds_wan), 0),
+            func.coalesce(func.sum(plans.c.plan_wan), 0),
+        ]
+    else:
+        columns += [columns[0], func.coalesce(func.sum(sub.c.agreed_investment_wan), 0)]
+    return joins, columns
+
+
+def _outer(stmt, joins):
+    for target, on in joins:
+        stmt = stmt.outerjoin(target, on)
+    return stmt
+
+
+def totals(stmt: Select, today: date | None = None) -> Totals:
+    """Count, agreed investment and funds of the projects a SELECT finds."""
+    today = today or today_local()
     sub = stmt.order_by(None).subquery()
-    count, agreed, funds = db.session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(sub.c.agreed_investment_wan), 0),
-            func.coalesce(func.sum(sub.c.funds_in_place_wan), 0),
+    joins, funds = _funds_columns(sub, today)
+    row = db.session.execute(
+        _outer(
+            select(func.count(), func.coalesce(func.sum(sub.c.agreed_investment_wan), 0), *funds).select_from(
+                sub
+            ),
+            joins,
         )
     ).one()
-    return Totals(int(count), int(agreed), int(funds))
+    return Totals(*(int(v or 0) for v in row))
 
 
-def totals_by_cluster(stmt: Select) -> dict[str, Totals]:
+def totals_by_cluster(stmt: Select, today: date | None = None) -> dict[str, Totals]:
     """totals() of the projects a SELECT finds, for every cluster at once (cluster code → Totals,
     clusters without projects absent): the same rows as ProjectFilter(cluster=code) narrows the
     SELECT to — a project belongs to each cluster its catalogue entry suits — in one query."""
+    today = today or today_local()
     sub = stmt.order_by(None).subquery()
-    rows = db.session.execute(
-        select(
-            Cluster.code,
-            func.count(),
-            func.coalesce(func.sum(sub.c.agreed_investment_wan), 0),
-            func.coalesce(func.sum(sub.c.funds_in_place_wan), 0),
-        )
+    joins, funds = _funds_columns(sub, today)
+    query = (
+        select(Cluster.code, func.count(), func.coalesce(func.sum(sub.c.agreed_investment_wan), 0), *funds)
         .select_from(sub)
         .join(entry_clusters, entry_clusters.c.entry_id == sub.c.catalogue_entry_id)
         .join(Cluster, Cluster.id == entry_clusters.c.cluster_id)
-        .group_by(Cluster.code)
     )
-    return {code: Totals(int(count), int(agreed), int(funds)) for code, count, agreed, funds in rows}
+    rows = db.session.execute(_outer(query, joins).group_by(Cluster.code))
+    return {row[0]: Totals(*(int(v or 0) for v in row[1:])) for row in rows}
+
+
+def big_project_filter(stmt: Select) -> Select:
+    """The projects of a SELECT that are 亿元以上项目 under the 口径 in force."""
+    threshold = measures.current().counts["big_projects"].threshold_wan
+    return stmt.where(Project.agreed_investment_wan >= threshold, Project.stage != TERMINATED)
 
 
 # ---------------------------------------------------------------- rates officials report
@@ -530,69 +624,102 @@ def totals_by_cluster(stmt: Select) -> dict[str, Totals]:
 
 @dataclass
 class Rates:
-    """开工率, 投产率, 资金到位率 and 履约率 of a set of signed projects, as of a day."""
+    """开工率, 投产率, 资金到位率 and 履约率 of a set of signed projects, as of a day, each the
+    numerator and base the 统计口径 in force names (crm/projects/data/measures.yaml)."""
 
     label: str
     signed: int
     started: int
+    start_base: int
     producing: int
+    production_base: int
     agreed_wan: int
     funds_wan: int
-    on_schedule: int
+    rate_funds_wan: int
+    rate_base_wan: int
+    kept: int
     terminated: int
-
-    def _share(self, part: int, whole: int) -> float | None:
-        return part / whole if whole else None
+    big: int
 
     @property
     def start_rate(self) -> float | None:
-        return self._share(self.started, self.signed)
+        return _share(self.started, self.start_base)
 
     @property
     def production_rate(self) -> float | None:
-        return self._share(self.producing, self.signed)
+        return _share(self.producing, self.production_base)
 
     @property
     def funds_rate(self) -> float | None:
-        return self._share(self.funds_wan, self.agreed_wan)
+        return _share(self.rate_funds_wan, self.rate_base_wan)
 
     @property
     def performance_rate(self) -> float | None:
-        return self._share(self.on_schedule, self.signed)
+        return _share(self.kept, self.signed)
+
+
+def planned_in_year(stage: str, year: int):
+    """SQL: the project's plan puts reaching `stage` in `year`."""
+    return exists(
+        select(Milestone.id).where(
+            Milestone.project_id == Project.id,
+            Milestone.stage == stage,
+            Milestone.planned_on.between(date(year, 1, 1), date(year, 12, 31)),
+        )
+    )
 
 
 def rates(stmt: Select, today: date, group=None, label_of=None) -> list[Rates]:
     """The rates of the projects a SELECT finds, in total or per `group` column (a join path may be
-    needed in `stmt`): signed = the projects; started = reached 开工 (and not terminated); producing
-    = reached 投产; on schedule (履约) = not terminated and not behind a planned date."""
+    needed in `stmt`), counted as the 统计口径 in force defines each: signed = the projects;
+    started / producing = reached 开工 / 投产 (not terminated), over the signed projects or only
+    those planned to reach it this year; 履约 = not terminated (and, by default, not behind)."""
+    defined = measures.current().rates
+    threshold = measures.current().counts["big_projects"].threshold_wan
+    bases = {}
+    for key, stage in (("start_rate", ProjectStage.STARTED), ("production_rate", ProjectStage.PRODUCING)):
+        planned = defined[key].denominator == "planned_this_year"
+        bases[key] = planned_in_year(stage, today.year) if planned else true()
+    kept_rule = (
+        health_sql(today).not_in((BEHIND, TERMINATED))
+        if defined["performance_rate"].numerator == "on_schedule"
+        else Project.stage != TERMINATED
+    )
     sub = (
         stmt.order_by(None)
         .with_only_columns(
             Project.id,
             Project.agreed_investment_wan,
-            Project.funds_in_place_wan,
             Project.stage,
             reached_sql(ProjectStage.STARTED).label("started"),
             reached_sql(ProjectStage.PRODUCING).label("producing"),
-            health_sql(today).label("health"),
+            bases["start_rate"].label("start_base"),
+            bases["production_rate"].label("production_base"),
+            kept_rule.label("kept"),
             *([group.label("grp")] if group is not None else []),
         )
         .subquery()
     )
     one = lambda condition: func.sum(case((condition, 1), else_=0))  # noqa: E731
+    joins, funds = _funds_columns(sub, today)
     columns = [
         func.count(),
-        one(sub.c.started),
-        one(sub.c.producing),
+        one(sub.c.started & sub.c.start_base),
+        one(sub.c.start_base),
+        one(sub.c.producing & sub.c.production_base),
+        one(sub.c.production_base),
         func.coalesce(func.sum(sub.c.agreed_investment_wan), 0),
-        func.coalesce(func.sum(sub.c.funds_in_place_wan), 0),
-        one(sub.c.health.not_in((BEHIND, TERMINATED))),
+        *funds,
+        one(sub.c.kept),
         one(sub.c.stage == TERMINATED),
+        one((sub.c.agreed_investment_wan >= threshold) & (sub.c.stage != TERMINATED)),
     ]
     if group is None:
-        row = db.session.execute(select(*columns)).one()
+        row = db.session.execute(_outer(select(*columns).select_from(sub), joins)).one()
         return [Rates("合计", *(int(v or 0) for v in row))]
-    result = db.session.execute(select(sub.c.grp, *columns).group_by(sub.c.grp)).all()
+    result = db.session.execute(
+        _outer(select(sub.c.grp, *columns).select_from(sub), joins).group_by(sub.c.grp)
+    ).all()
     return [
         Rates(label_of(row[0]) if label_of else str(row[0]), *(int(v or 0) for v in row[1:]))
         for row in result

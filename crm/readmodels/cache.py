@@ -30,7 +30,8 @@ from crm.auth.models import DISTRICT
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.leads.models import FollowUp, Lead
-from crm.projects.models import Project, ProjectUpdate
+from crm.projects import measures
+from crm.projects.models import FundEntry, Project, ProjectUpdate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +49,7 @@ def data_version() -> tuple:
     per_request = has_request_context()
     if per_request and "data_version" in g:
         return g.data_version
-    models = (Enterprise, Lead, FollowUp, Project, ProjectUpdate, AuditLog)
+    models = (Enterprise, Lead, FollowUp, Project, ProjectUpdate, FundEntry, AuditLog)
     columns = [select(func.max(model.id)).scalar_subquery() for model in models]
     if db.engine.dialect.name == "postgresql":
         columns.append(text("pg_snapshot_xmin(pg_current_snapshot())::text"))
@@ -78,7 +79,14 @@ def cached(function: F) -> F:
         bound.apply_defaults()
         arguments = dict(bound.arguments)
         user = arguments.pop("user", None)
-        key = (function.__qualname__, tuple(arguments.items()), _reader_scope(user), data_version())
+        # The 统计口径 in force is part of what a figure means: another definitions file, another key.
+        key = (
+            function.__qualname__,
+            tuple(arguments.items()),
+            _reader_scope(user),
+            data_version(),
+            measures.current().fingerprint,
+        )
         now = time.monotonic()
         with _lock:
             found = _results.get(key)

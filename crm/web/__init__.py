@@ -8,13 +8,16 @@ from crm.core.pagination import page_url, same_query_url
 from crm.core.timeutil import format_local, format_wan, shown_value
 from crm.industry.service import catalogue_entries
 from crm.leads.models import LeadStage
+from crm.projects import measures
 from crm.projects.models import ProjectStage
 from crm.web import (
     admin,
+    attachments,
     audit,
     auth,
     briefs,
     enterprises,
+    funds,
     health,
     imports,
     industry,
@@ -34,6 +37,8 @@ BLUEPRINTS = (
     leads.bp,
     imports.bp,
     projects.bp,
+    funds.bp,
+    attachments.bp,
     briefs.bp,
     industry.bp,
     admin.bp,
@@ -61,6 +66,9 @@ def register(app: Flask) -> None:
         navigation=navigation,
         catalogue_choices=lambda: catalogue_entries(include_retired=False),
         nav_badges=nav_badges,
+        # A figure's 统计口径 sentence and name, from the definitions in force.
+        definition=lambda key: measures.current().definition(key),
+        measure_label=lambda key: measures.current().label(key),
         page_url=page_url,
         same_query_url=same_query_url,
         # Templates compare stages with the enumerations, never with spelled-out words.

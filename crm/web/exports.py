@@ -16,7 +16,7 @@ from sqlalchemy import ScalarResult, Select
 from sqlalchemy.orm import lazyload, load_only, selectinload
 
 from crm.audit.access import record_export
-from crm.core.excel import XLSX, Column, TooManyRows, write_xlsx
+from crm.core.excel import XLSX, Column, Sheet, TooManyRows, write_xlsx
 from crm.core.inputs import InvalidInput
 from crm.core.transaction import commit
 from crm.extensions import db
@@ -78,9 +78,15 @@ def send_xlsx(
     """A list as an Excel download (all pages, the list's filters and scope), noted in the audit log.
 
     `rows` is read once, as it comes (pass `streamed(stmt)` for a list of any length)."""
+    return send_workbook(table_name, [(title, columns, rows)], download_name)
+
+
+def send_workbook(table_name: str, sheets: list[Sheet], download_name: str) -> Response:
+    """A workbook of several sheets (a report: its rows, then its summaries), noted in the audit
+    log with the rows of its first sheet."""
     file = _Spool(max_size=SPOOL_BYTES)
     try:
-        (count,) = write_xlsx(file, [(title, columns, rows)])
+        count, *_ = write_xlsx(file, sheets)
     except TooManyRows as error:
         file.close()
         raise InvalidInput(str(error)) from error  # a Chinese 400, not the page of a bug
@@ -88,8 +94,9 @@ def send_xlsx(
         file.close()
         raise
     finally:
-        if isinstance(rows, ScalarResult):
-            rows.close()  # a cursor left half read (a refusal) would stay open on the server
+        for _, _, rows in sheets:
+            if isinstance(rows, ScalarResult):
+                rows.close()  # a cursor left half read (a refusal) would stay open on the server
     try:
         return send_export(table_name, file, count, download_name, as_attachment=True)
     except BaseException:

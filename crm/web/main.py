@@ -96,7 +96,7 @@ def dashboard():
     period = ProjectFilter(signed_from=PLAN_START, signed_to=today)
     live = replace(period, live=True)
     # The list's own filter, every cluster in one query: the number shown is the total its link opens.
-    by_cluster = totals_by_cluster(visible_projects(live, today))
+    by_cluster = totals_by_cluster(visible_projects(live, today), today)
     signings = [
         {
             "cluster": cluster,
@@ -115,5 +115,5 @@ def dashboard():
         funnel=stage_counts(visible_leads()),
         signings=signings,
         total=rates(visible_projects(period, today), today)[0],
-        totals=totals(visible_projects(live, today)),
+        totals=totals(visible_projects(live, today), today),
     )

@@ -21,6 +21,7 @@ NAV_ITEMS = [
     ("industry.industry_map", "产业地图", EVERYONE),
     ("industry.catalogue", "招商目录", EVERYONE),
     ("industry.clusters", "产业集群", EVERYONE),
+    ("funds.funds_report", "到位资金", EVERYONE),
     ("audit.index", "审计日志", (MANAGER, ADMIN)),
     ("admin.users", "用户管理", (ADMIN,)),
 ]

@@ -17,8 +17,9 @@ from crm.enterprises.models import Enterprise
 from crm.industry.models import PLAN_START, CatalogueEntry, Cluster
 from crm.industry.service import all_clusters, all_sectors
 from crm.places.service import all_districts
+from crm.projects.attachments import live_attachments
 from crm.projects.forms import ProjectEditForm, UpdateForm
-from crm.projects.models import HEALTHS, MILESTONES, STAGES, Project
+from crm.projects.models import HEALTHS, MILESTONES, STAGES, Project, ProjectStage
 from crm.projects.service import (
     LISTED,
     PROJECT_EDITORS,
@@ -28,6 +29,7 @@ from crm.projects.service import (
     add_update_retrying,
     edit_values,
     rates,
+    reached_args,
     totals,
     update_project,
     update_worklist,
@@ -62,7 +64,7 @@ def index():
     return render_template(
         "projects/index.html",
         page=paginate(stmt.options(*LISTED)),
-        totals=totals(stmt),
+        totals=totals(stmt, today),
         filters=filters,
         today=today,
         **_choices(),
@@ -97,6 +99,7 @@ def export():
         selectinload(Project.district),
         entry_codes(Project.catalogue_entries),
         selectinload(Project.milestones),  # health(today) reads them
+        selectinload(Project.fund_entries),  # and 实际到位资金 these
     )
     return send_xlsx("projects", "招商项目", _export_columns(today), streamed(stmt), "招商项目.xlsx")
 
@@ -147,6 +150,7 @@ def overview():
         period=period,
         today=today,
         cluster_codes={c.short_name: c.code for c in clusters.values()},
+        reach={stage: reached_args(stage, today) for stage in (ProjectStage.STARTED, ProjectStage.PRODUCING)},
     )
 
 
@@ -180,6 +184,7 @@ def _detail_page(project: Project, form: UpdateForm | None = None):
         corrected={u.corrects_id for u in project.updates if u.corrects_id},
         correcting=_update_of(project, form.corrects_id.data or ""),
         milestones=[project.milestone(stage) for stage in MILESTONES],
+        attachments=live_attachments(project),
     )
     return page
 
@@ -260,4 +265,5 @@ def edit(project_id: int):
         problems=problems,
         milestones=MILESTONES,
         districts=all_districts(),
+        plan_year=today_local().year,
     )
