@@ -37,6 +37,7 @@ from crm.projects.models import (
     health_sql,
 )
 from crm.readmodels.gaps import Coverage, entry_coverage
+from reports.funds import composition
 
 # ASCII digits only (\d would take ２ and ٢); the text is NFKC-folded first, so full-width input
 # is read, and what is stored and printed is always the canonical 2026-W47.
@@ -242,7 +243,7 @@ class Figures:
                 "stage": p.stage,
                 "health": health,
                 "agreed_wan": p.agreed_investment_wan,
-                "funds_wan": p.funds_in_place_wan,
+                "funds_wan": measures.current().funds.total(p.fund_entries, until=as_of),
                 "signed_on": p.signed_on,
             }
             for p, health in rows
@@ -439,6 +440,14 @@ def gather(scope: Scope, week: str, generated_at: datetime, today: date) -> dict
         "next_week": figures.next_week(sunday),
         "funnel": figures.funnel(),
         "by_district": figures.investment_by_district(as_of),
+        # What the week's and the cumulative funds are made of, by source and kind.
+        "funds_split": {
+            "week": composition(figures.projects(), monday, sunday),
+            "total": composition(figures.projects(), PLAN_START, sunday),
+        },
         # The 统计口径 sentences the brief prints under its figures (crm.projects.measures).
-        "definitions": {"funds": measures.current().definition("funds")},
+        "definitions": {
+            "funds": measures.current().definition("funds"),
+            "outside_province_funds": measures.current().definition("outside_province_funds"),
+        },
     }

@@ -40,6 +40,26 @@ def _ordered(title: str, key: str, found: dict, order=None) -> Breakdown:
     return Breakdown(title, key, [r for r in rows if r[1] or r[2] or order])
 
 
+def composition(projects: Select, first: date | None, last: date | None) -> dict:
+    """What the counted funds of a set of projects (arrived between `first` and `last`, each
+    optional) are made of: by source region and by kind, and the 省外 part as the 口径 defines it.
+    The dashboard, the overview, the brief and the report show the same split."""
+    outside = measures.current().counts["outside_province_funds"]
+    source = func.coalesce(FundEntry.source_region, UNSTATED_LABEL)
+    kind = func.coalesce(FundEntry.kind, UNSTATED_LABEL)
+    by_source = _ordered(
+        "按资金来源地", "source", funds_by(projects, first, last, source), (*SOURCE_REGIONS, UNSTATED_LABEL)
+    )
+    return {
+        "source": by_source,
+        "kind": _ordered(
+            "按资金类型", "kind", funds_by(projects, first, last, kind), (*FUND_KINDS, UNSTATED_LABEL)
+        ),
+        "outside": sum(amount for label, amount, _ in by_source.rows if label in outside.sources),
+        "outside_label": outside.label,
+    }
+
+
 def _month(value: int) -> str:
     return f"{value // 100}-{value % 100:02d}"
 
@@ -47,11 +67,9 @@ def _month(value: int) -> str:
 def gather(projects: Select, first: date, last: date) -> dict:
     """Every figure of the report for the projects a (scoped, filtered) SELECT finds and the
     entries that arrived between `first` and `last`."""
-    defined = measures.current()
     ids = projects.order_by(None).with_only_columns(Project.id).scalar_subquery()
     year_start = date(last.year, 1, 1)
-    source = func.coalesce(FundEntry.source_region, UNSTATED_LABEL)
-    kind = func.coalesce(FundEntry.kind, UNSTATED_LABEL)
+    split = composition(projects, first, last)
     month = extract("year", FundEntry.arrived_on) * 100 + extract("month", FundEntry.arrived_on)
     cohort = case((Project.signed_on >= year_start, THIS_YEARS), else_=EARLIER)
     clusters = funds_by(
@@ -66,7 +84,6 @@ def gather(projects: Select, first: date, last: date) -> dict:
         c for (c,) in db.session.execute(select(Cluster.short_name).order_by(Cluster.sort_order))
     ]
     months = funds_by(projects, first, last, month)
-    outside = defined.counts["outside_province_funds"]
     refused = db.session.execute(
         select(func.coalesce(func.sum(FundEntry.amount_wan), 0), func.count(FundEntry.id)).where(
             FundEntry.project_id.in_(ids),
@@ -78,19 +95,12 @@ def gather(projects: Select, first: date, last: date) -> dict:
         "first": first,
         "last": last,
         "total": funds_total(ids, first, last),
-        "outside": funds_total(ids, first, last, outside.sources),
-        "outside_label": outside.label,
+        "outside": split["outside"],
+        "outside_label": split["outside_label"],
         "refused": (int(refused[0]), int(refused[1])),
         "breakdowns": [
-            _ordered(
-                "按资金来源地",
-                "source",
-                funds_by(projects, first, last, source),
-                (*SOURCE_REGIONS, UNSTATED_LABEL),
-            ),
-            _ordered(
-                "按资金类型", "kind", funds_by(projects, first, last, kind), (*FUND_KINDS, UNSTATED_LABEL)
-            ),
+            split["source"],
+            split["kind"],
             _ordered(
                 "按核实状态（计入的登记）",
                 "review",

@@ -221,10 +221,12 @@ def test_an_arrival_with_its_receipt_is_verified_and_counted_everywhere(
 
     from crm.core.timeutil import today_local
     from crm.extensions import db
+    from crm.places.service import resolve_district
     from crm.projects.funds import funds_total
     from crm.projects.models import FundEntry, Project
     from crm.projects.service import ProjectFilter, rates
     from reports.figures import parse_week, week_of
+    from reports.funds import composition
 
     today = today_local()
     with live_app.app_context():
@@ -262,7 +264,7 @@ def test_an_arrival_with_its_receipt_is_verified_and_counted_everywhere(
     with live_app.app_context():
         entry_id = db.session.scalar(db.select(FundEntry.id).where(FundEntry.project_id == project_id))
     review = page.get_by_test_id(f"review-{entry_id}")
-    page.locator(f"#entry-{entry_id} summary").click()
+    page.locator(f"#entry-{entry_id}").get_by_text("核实", exact=True).click()
     review.get_by_label("核实结论").select_option("已核实")
     review.get_by_label("核实意见").fill("进账单与银行流水一致")
     review.get_by_role("button", name="保存核实").click()
@@ -285,6 +287,16 @@ def test_an_arrival_with_its_receipt_is_verified_and_counted_everywhere(
 
             period = ProjectFilter(signed_from=PLAN_START, signed_to=today)
             assert shown == rates(visible_projects(period, today), today)[0].funds_wan >= 7000
+            by_district = rates(visible_projects(period, today), today, Project.district_id, str)
+            fuling = next(r for r in by_district if r.label == str(resolve_district("涪陵区").id))
+
+    # The overview's 涪陵区 row counts it too, and its split shows it under 港澳台 and 固定资产投资.
+    page.goto(live_server + "/projects/overview")
+    row = page.get_by_test_id("rates-district").locator("tr", has_text="涪陵区")
+    assert int(row.locator("[data-funds]").get_attribute("data-funds")) == fuling.funds_wan >= 7000
+    for table, label in (("split-source", "港澳台"), ("split-kind", "固定资产投资")):
+        cell = page.get_by_test_id(table).locator(f"tr[data-row='{label}'] [data-funds]")
+        assert int(cell.get_attribute("data-funds")) >= 7000
 
     # The 统计报表 names it under 港澳台 and 固定资产投资, verified.
     page.goto(f"{live_server}/funds/report?district=涪陵区")
@@ -310,6 +322,13 @@ def test_an_arrival_with_its_receipt_is_verified_and_counted_everywhere(
         ids = db.select(Project.id).scalar_subquery()
         week_funds = funds_total(ids, monday, sunday)
     assert week_funds >= 7000
-    printed = re.search(r"资金到位\s*注\s+([\d.,]+) (亿元|万元)\s+累计", text)
-    value = float(printed.group(1).replace(",", "")) * (10_000 if printed.group(2) == "亿元" else 1)
-    assert round(value) == week_funds
+
+    def wan(match) -> int:
+        return round(float(match.group(1).replace(",", "")) * (10_000 if match.group(2) == "亿元" else 1))
+
+    assert wan(re.search(r"资金到位\s*注\s+([\d.,]+) (亿元|万元)\s+累计", text)) == week_funds
+    # And what it is made of: the week's 港澳台 money, as the ledger has it.
+    with live_app.app_context():
+        week_split = composition(db.select(Project), monday, sunday)
+    by_source = {label: amount for label, amount, _ in week_split["source"].rows}
+    assert wan(re.search(r"来源：港澳台\s+([\d.,]+) (亿元|万元)", text)) == by_source["港澳台"] >= 7000

@@ -2,6 +2,7 @@
 money; what counts as 实际到位资金 and each rate's base, as the definitions file says, in every
 place a figure appears."""
 
+import html
 import io
 import re
 from contextlib import contextmanager
@@ -597,3 +598,101 @@ def test_the_receipt_of_verified_money_cannot_be_deleted(make_project, make_user
     assert f"该文件是第 {entry.id} 号已核实到位资金的凭证，不能删除" in answer.text
     db.session.expire_all()
     assert client.get(f"/attachments/{receipt.id}").status_code == 200
+
+
+# ---------------------------------------------------------------- what a review settles
+
+
+def test_only_the_bureau_corrects_an_entry_it_has_reviewed(make_project, make_user):
+    project = make_project()
+    staff, manager = make_user("district", "涪陵区"), make_user("manager")
+    refused = _entry(project, staff, 900)
+    db.session.commit()
+    review_entry(refused, {"review": "不予认定", "review_reason": "凭证不符"}, manager, 1)
+    db.session.commit()
+    # Resubmitting would bring refused money back into the figures without the bureau looking.
+    with pytest.raises(FundsError, match=f"第 {refused.id} 号登记已“不予认定”，其更正须由处室负责人办理"):
+        _entry(project, staff, 900, corrects_id=refused.id, note="补交凭证")
+    db.session.rollback()
+    assert project.funds_in_place_wan == 0
+    _entry(project, manager, 900, corrects_id=refused.id, note="补交了银行进账单，重新登记")
+    db.session.commit()
+    assert project.funds_in_place_wan == 900
+
+
+def test_a_review_read_before_a_correction_is_refused(make_project, make_user):
+    project = make_project()
+    officer, manager = make_user("officer"), make_user("manager")
+    entry = _entry(project, officer, 1000)
+    db.session.commit()
+    seen = entry.version  # the manager opens the ledger …
+    _entry(project, officer, 100, corrects_id=entry.id, note="金额录错")  # … someone corrects it …
+    db.session.commit()
+    with pytest.raises(FundsError, match="刚被他人核实或更正"):  # … and the verdict is not laid on it
+        review_entry(entry, {"review": "已核实"}, manager, seen)
+    db.session.rollback()
+    assert db.session.get(FundEntry, entry.id).review == "待核实"
+
+
+def test_the_year_plan_rate_counts_only_projects_with_a_plan(app, tmp_path, ledger, make_project, make_user):
+    unplanned = make_project(agreed_investment_wan=5_000, signed_on=date(2025, 3, 1))
+    _entry(unplanned, make_user("officer"), 4000, f"{TODAY.year}-05-01")
+    db.session.commit()
+    with definitions(app, tmp_path, _over_this_years_plan):
+        total = rates(visible_projects(ProjectFilter(), user=make_user("manager")), TODAY)[0]
+        assert (total.rate_funds_wan, total.rate_base_wan) == (3000, 5000)  # not 7 000 over 5 000
+
+
+def test_the_report_reads_any_query_string_and_cuts_the_cumulative_at_its_end(ledger, client, login_as):
+    login_as("manager")
+    assert client.get("/funds/report?_method=POST&_external=1&arrived_from=乱码").status_code == 200
+    period = {"arrived_from": f"{TODAY.year}-01-01", "arrived_to": f"{TODAY.year}-02-15"}
+    workbook = load_workbook(io.BytesIO(client.get("/funds/report.xlsx", query_string=period).data))
+    header, row = list(workbook.worksheets[0].iter_rows(values_only=True))
+    figures = dict(zip(header, row, strict=True))
+    # 2 000 arrived in the period; 400 the year before; the 1 000 of March is after its end.
+    assert (figures["本期到位资金（万元）"], figures["自签约累计到位（万元）"]) == (2000, 2400)
+
+
+def test_the_dashboard_shows_what_the_funds_are_made_of_and_its_report_agrees(ledger, client, login_as):
+    login_as("manager")
+    page = client.get("/dashboard").text
+    total = _figure(r'data-funds="(\d+)" data-testid="funds-total"', page)
+    split = page.split('data-testid="funds-split"')[1]
+    sources = re.search(r'data-testid="split-source">(.*?)</table>', split, re.S).group(1)
+    kinds = re.search(r'data-testid="split-kind">(.*?)</table>', split, re.S).group(1)
+    row = r'<tr data-row="([^"]+)"><td>[^<]*</td><td class="text-end" data-funds="(\d+)"'
+    assert dict(re.findall(row, sources)) == {"国内省外": "2400", "境外": "1000"}
+    assert dict(re.findall(row, kinds)) == {"固定资产投资": "2400", "其他": "1000"}
+    assert total == 3400 and _figure(r'data-funds="(\d+)" data-testid="outside-funds"', split) == 3400
+    report = client.get(
+        html.unescape(re.search(r'<a href="([^"]+)" data-testid="split-report"', split).group(1))
+    )
+    assert _figure(r'data-testid="report-total" data-funds="(\d+)"', report.text) == total
+    assert "仅含 2023-01-01 至" in report.text
+
+
+def test_a_receipt_is_added_to_an_entry_later_and_only_on_ones_own_district(
+    make_project, make_user, client, login_as
+):
+    from crm.projects.attachments import Attachment
+
+    mine, theirs = make_project(district="涪陵区"), make_project(district="长寿区")
+    entry = _entry(mine, make_user("officer"), 300)
+    other = _entry(theirs, make_user("officer"), 300)
+    db.session.commit()
+    login_as("district", "涪陵区")
+    assert f'data-testid="no-file-{entry.id}"' in client.get(f"/projects/{mine.id}/funds").text
+    sent = lambda project, item: client.post(  # noqa: E731
+        f"/projects/{project.id}/funds/{item.id}/evidence",
+        data={"file": (io.BytesIO(PDF), "补交的验资报告.pdf")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert sent(theirs, other).status_code == 404
+    assert sent(mine, other).status_code == 404  # another project's entry through mine
+    page = sent(mine, entry)
+    assert "已为第" in page.text and "补交的验资报告.pdf" in page.text
+    assert f'data-testid="no-file-{entry.id}"' not in page.text
+    stored = db.session.scalars(select(Attachment)).one()
+    assert (stored.fund_entry_id, stored.project_id, stored.category) == (entry.id, mine.id, "到位凭证")

@@ -211,5 +211,10 @@ def test_the_funds_updates_reported_move_into_the_ledger_and_every_total_is_kept
         for project in db.session.scalars(select(Project)):
             assert project.funds_in_place_wan == before.get(project.id, 0)
             assert project.recorded_funds_wan == before.get(project.id, 0)
+        db.session.remove()
+
+        # Going back, each project's total is again what the updates say.
+        downgrade(revision="0013_list_indexes", x_arg="force=1")
+        assert _funds_by_project("SELECT id, funds_in_place_wan FROM projects") == before
         db.session.remove()  # the session's connection back to the pool before the pool goes
         db.engine.dispose()

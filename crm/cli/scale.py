@@ -469,7 +469,6 @@ def _projects(writer: _Writer, signed_leads: list, today: date) -> int:
                 "signed_on": signed_on,
                 "stage": stage,
                 "termination_reason": updates[-1][6] if terminated else None,
-                "funds_in_place_wan": sum(funds for _, funds in arrivals),
                 "last_update_on": max((u[0] for u in updates), default=None),
                 "created_at": _moment(signed_on, 15),
                 "version": 1,

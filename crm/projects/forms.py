@@ -79,3 +79,7 @@ class FundReviewForm(BaseForm):
     )
     review_reason = TextAreaField("核实意见（不予认定须写明理由）", validators=[Length(max=1000)])
     version = IntegerField("页面版本", widget=HiddenInput(), validators=[Optional()])
+
+
+class EvidenceForm(BaseForm):
+    """CSRF for adding a receipt to an entry; the file is read from the request."""

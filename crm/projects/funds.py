@@ -8,15 +8,16 @@ each verdict."""
 
 from datetime import date
 
-from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy import Select, case, exists, func, select, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import DISTRICT, MANAGER, OFFICER, User
 from crm.core.amounts import parse_whole
 from crm.core.text import clean_text
 from crm.core.timeutil import parse_day, today_local, utcnow
-from crm.core.transaction import Conflict, Refusal
+from crm.core.transaction import UNIQUE_MESSAGES, Conflict, Refusal
 from crm.core.validation import Problems, corrected_record
 from crm.extensions import db
 from crm.projects import measures
@@ -43,7 +44,7 @@ class FundsError(Refusal):
 
 class ReviewConflict(FundsError, Conflict):
     def __init__(self):
-        super().__init__("该笔到位资金刚被他人核实或更正，您的核实意见尚未保存。请刷新页面核对后重新提交。")
+        super().__init__("该笔到位资金刚被他人核实或更正，您的操作尚未保存。请刷新页面核对后重新提交。")
 
 
 # ---------------------------------------------------------------- recording
@@ -83,6 +84,10 @@ def add_entry(project: Project, raw: dict, by: User, today: date | None = None) 
         corrects = corrected_record(
             project.fund_entries, raw.get("corrects_id"), FundsError, "到位资金登记", "最新的那一笔"
         )
+        if corrects is not None and corrects.review != Review.PENDING and by.role not in FUND_REVIEWERS:
+            # Else a resubmission would put refused money back into the figures, or replace
+            # verified money by more, without the bureau looking again.
+            raise FundsError(f"第 {corrects.id} 号登记已“{corrects.review}”，其更正须由处室负责人办理")
     with problems.field("amount_wan"):
         amount = parse_whole(raw.get("amount_wan"), "到位金额（万元）", FundsError)
         if amount is None:
@@ -114,22 +119,28 @@ def add_entry(project: Project, raw: dict, by: User, today: date | None = None) 
         if corrects is not None and not values["note"]:
             raise FundsError("更正到位资金须在“说明”中写明更正原因")
     problems.raise_first()
+    if corrects is not None:
+        _claim(corrects)
     entry = FundEntry(project=project, corrects=corrects, created_by=by, **values)
     db.session.add(entry)
     db.session.flush()
-    recompute_recorded(project)
     return entry
 
 
-def recompute_recorded(project: Project) -> None:
-    """The project's registered total: every entry that stands (not corrected, not 不予认定),
-    whatever the 口径 counts (the 口径 is applied when a figure is read)."""
-    corrected = {e.corrects_id for e in project.fund_entries if e.corrects_id}
-    total = sum(
-        e.amount_wan for e in project.fund_entries if e.id not in corrected and e.review != Review.REJECTED
+def _claim(entry: FundEntry) -> None:
+    """Move the version of the entry a correction replaces: a review of it read before this
+    correction then fails as a conflict instead of landing on money no longer counted."""
+    # On the table, not the model: only the lock token moves (no recorded value), which the audit
+    # log, refusing ORM bulk updates, does not need to hear about.
+    table = FundEntry.__table__
+    moved = db.session.execute(
+        update(table)
+        .where(table.c.id == entry.id, table.c.version == entry.version)
+        .values(version=table.c.version + 1)
     )
-    if project.recorded_funds_wan != total:
-        project.recorded_funds_wan = total
+    if moved.rowcount != 1:
+        raise ReviewConflict()
+    set_committed_value(entry, "version", entry.version + 1)
 
 
 def is_corrected(entry: FundEntry) -> bool:
@@ -160,8 +171,6 @@ def review_entry(entry: FundEntry, raw: dict, by: User, seen_version) -> FundEnt
     entry.review, entry.review_reason = verdict, reason
     entry.reviewed_by, entry.reviewed_at = by, utcnow()
     try:
-        db.session.flush()
-        recompute_recorded(entry.project)
         db.session.flush()
     except StaleDataError as error:
         raise ReviewConflict() from error
@@ -306,3 +315,9 @@ def funds_per_project(projects: Select, first: date | None, last: date | None) -
             "entries": int(entries),
         }
     return result
+
+
+# Two corrections of one entry at the same moment: the unique key lets one through.
+UNIQUE_MESSAGES["fund_entries.corrects_id"] = (
+    "该笔登记刚被他人更正，本次更正未生效；请刷新页面核对后重新提交。"
+)

@@ -88,10 +88,17 @@ class FundsRule:
         corrected = {e.corrects_id for e in entries if e.corrects_id}
         return [e for e in entries if self.counts(e, corrected)]
 
-    def total(self, entries: Iterable[Any], sources: Iterable[str] | None = None) -> int:
-        """实际到位资金 of one project's entries (only the given sources, if any)."""
+    def total(
+        self, entries: Iterable[Any], sources: Iterable[str] | None = None, until: date | None = None
+    ) -> int:
+        """实际到位资金 of one project's entries (only the given sources, and arrived by `until`, if
+        given: a figure as of a past day)."""
         wanted = set(sources) if sources is not None else None
-        return sum(e.amount_wan for e in self.counted(entries) if wanted is None or e.source_region in wanted)
+        return sum(
+            e.amount_wan
+            for e in self.counted(entries)
+            if (wanted is None or e.source_region in wanted) and (until is None or e.arrived_on <= until)
+        )
 
 
 @dataclass(frozen=True)
@@ -170,7 +177,7 @@ NUMERATOR_WORDS = {
 }
 DENOMINATOR_WORDS = {
     "agreed_investment": "协议投资额",
-    "year_plan": "当年的年度计划到位资金",
+    "year_plan": "当年的年度计划到位资金（分子分母均只含有当年计划的项目）",
     "signed": "签约项目数",
     "planned_this_year": "当年计划达到该阶段的项目数",
 }

@@ -1,7 +1,9 @@
-"""Signed projects, their milestones (planned and actual dates) and their append-only updates.
+"""Signed projects, their milestones (planned and actual dates), their append-only updates, and
+their funds ledger (entries of money arrived, and yearly plans).
 
-A project's stage, actual milestone dates, funds in place and last update are derived from its
-updates (crm.projects.service.recompute); its health is computed from them and today's date."""
+A project's stage, actual milestone dates and last update are derived from its updates
+(crm.projects.service.recompute); its health is computed from them and today's date; its funds
+are counted from the ledger when read, by the 统计口径 in force (crm.projects.measures)."""
 
 from datetime import date, datetime, timedelta
 
@@ -91,7 +93,6 @@ class Project(db.Model):
         "signed_on": "签约日期",
         "stage": "阶段",
         "termination_reason": "终止原因",
-        "recorded_funds_wan": "登记到位资金（万元）",
         "last_update_on": "最近更新日期",
         "version": "版本",
     }
@@ -102,7 +103,6 @@ class Project(db.Model):
         CheckConstraint(
             f"(stage = '{TERMINATED}') = (termination_reason IS NOT NULL)", name="terminated_has_reason"
         ),
-        CheckConstraint("funds_in_place_wan >= 0", name="funds_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,11 +120,6 @@ class Project(db.Model):
     # Derived from the updates (never typed): see crm.projects.service.recompute.
     stage: Mapped[str] = mapped_column(String(8), default=ProjectStage.SIGNED, index=True)
     termination_reason: Mapped[str | None] = mapped_column(String(64))
-    # Σ of the ledger's entries that stand (not corrected, not 不予认定): what was registered.
-    # What a page calls 实际到位资金 is counted by the 统计口径 in force (funds_in_place_wan).
-    recorded_funds_wan: Mapped[int] = mapped_column(
-        "funds_in_place_wan", Integer, default=0, server_default="0"
-    )
     last_update_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -174,6 +169,15 @@ class Project(db.Model):
         if (today - (self.last_update_on or self.signed_on)).days >= STALL_DAYS:
             return STALLED
         return ON_TRACK
+
+    @property
+    def recorded_funds_wan(self) -> int:
+        """登记合计: every entry of the ledger that stands (not replaced by a correction, not
+        不予认定), whatever the 口径 counts."""
+        corrected = {e.corrects_id for e in self.fund_entries if e.corrects_id}
+        return sum(
+            e.amount_wan for e in self.fund_entries if e.id not in corrected and e.review != Review.REJECTED
+        )
 
     @property
     def funds_in_place_wan(self) -> int:

@@ -86,7 +86,6 @@ def open_project(
         agreed_investment_wan=agreed_investment_wan,
         signed_on=signed_on,
         stage=LIFECYCLE[0],
-        recorded_funds_wan=0,
         version=1,
         milestones=[Milestone(stage=stage) for stage in MILESTONES],
     )
@@ -183,7 +182,7 @@ def add_update(project: Project, raw: dict, by: User, today: date | None = None)
     with problems.field("funds_wan"):
         # Before the ledger an update carried a month's funds; now money needs its source, kind
         # and evidence, so an update that still sends some is told where it goes.
-        if raw.get("funds_wan") not in (None, ""):
+        if raw.get("funds_wan") not in (None, "", 0, "0"):  # "nothing this month" is still fine
             raise ProjectError(
                 "到位资金请在项目的“到位资金”中登记（须注明来源地、资金类型和凭证），进展填报不再填写金额"
             )
@@ -562,11 +561,13 @@ def _funds_columns(sub, today: date) -> tuple[list, list]:
     joins = [(cumulative, cumulative.c.project_id == sub.c.id)]
     columns = [func.coalesce(func.sum(cumulative.c.funds_wan), 0)]
     if rate.denominator == "year_plan":
+        # Both sides over the projects with a plan for the year: money of a project without one
+        # would otherwise count above a base that leaves it out (a rate over 100 %).
         this_year = funds_by_project(date(today.year, 1, 1), today)
         plans = plans_of_year(today.year)
         joins += [(this_year, this_year.c.project_id == sub.c.id), (plans, plans.c.project_id == sub.c.id)]
         columns += [
-            func.coalesce(func.sum(this_year.c.funds_wan), 0),
+            func.coalesce(func.sum(case((plans.c.plan_wan.is_not(None), this_year.c.funds_wan), else_=0)), 0),
             func.coalesce(func.sum(plans.c.plan_wan), 0),
         ]
     else:

@@ -13,7 +13,7 @@ from crm.industry.service import all_clusters
 from crm.places.service import all_districts
 from crm.projects import measures
 from crm.projects.attachments import AttachmentError, Category, live_attachments, store_attachment
-from crm.projects.forms import FundEntryForm, FundReviewForm
+from crm.projects.forms import EvidenceForm, FundEntryForm, FundReviewForm
 from crm.projects.funds import FUND_RECORDERS, FUND_REVIEWERS, FundsError, add_entry, review_entry
 from crm.projects.models import SOURCE_REGIONS, FundEntry, Project, Review
 from crm.projects.service import ProjectFilter, visible_projects
@@ -65,6 +65,7 @@ def _ledger_page(project: Project, form: FundEntryForm | None = None, review_for
         form=form,
         correcting=_entry_of(project, form.corrects_id.data),
         review_forms=review_forms,
+        evidence_form=EvidenceForm(formdata=None),
         may_record=current_user.role in FUND_RECORDERS,
         may_review=current_user.role in FUND_REVIEWERS,
         pending=sum(1 for e in entries if e.id not in corrected and e.review == Review.PENDING),
@@ -110,6 +111,30 @@ def record(project_id: int):
     if not saved.ok:
         return _ledger_page(get_visible_or_404(Project, project_id), form)
     return redirect(url_for("funds.ledger", project_id=project_id))
+
+
+@bp.route("/projects/<int:project_id>/funds/<int:entry_id>/evidence", methods=["POST"])
+def add_evidence(project_id: int, entry_id: int):
+    """Another receipt for an entry already recorded (multipart field `file`): a scan that came later,
+    the equipment list beside the bank receipt."""
+    project = get_visible_or_404(Project, project_id)
+    entry = _entry_of(project, entry_id)
+    if entry is None:
+        abort(404)
+    if current_user.role not in FUND_RECORDERS:
+        abort(403)
+    if not EvidenceForm().validate_on_submit():
+        flash("页面已过期或缺少安全令牌（CSRF），请刷新页面后重新提交。", "danger")
+        return _ledger_page(project)
+    by = current_user._get_current_object()
+    upload = request.files.get("file")
+    saved = save(
+        lambda: store_attachment(project, upload, Category.FUNDS_EVIDENCE, by, fund_entry=entry),
+        lambda attachment: f"已为第 {entry_id} 号登记补充凭证“{attachment.name}”。",
+    )
+    if not saved.ok:
+        return _ledger_page(get_visible_or_404(Project, project_id))
+    return redirect(url_for("funds.ledger", project_id=project_id, _anchor=f"entry-{entry_id}"))
 
 
 @bp.route("/projects/<int:project_id>/funds/<int:entry_id>/review", methods=["POST"])
@@ -187,6 +212,7 @@ SHEETS = {
 
 
 def _project_columns(last: date) -> list:
+    funds = measures.current().funds
     cohort = lambda p: report.THIS_YEARS if p.signed_on.year == last.year else report.EARLIER  # noqa: E731
     columns = [
         ("项目名称", lambda r: r[0].name, 30),
@@ -207,7 +233,7 @@ def _project_columns(last: date) -> list:
         ("其中：固定资产投资", lambda r: r[1]["fixed_assets"], 14),
         ("其中：已核实", lambda r: r[1]["verified"], 12),
         ("登记笔数", lambda r: r[1]["entries"], 10),
-        ("自签约累计到位（万元）", lambda r: r[0].funds_in_place_wan, 16),
+        ("自签约累计到位（万元）", lambda r: funds.total(r[0].fund_entries, until=last), 16),
         ("项目阶段", lambda r: r[0].stage, 8),
     ]
     return columns

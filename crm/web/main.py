@@ -30,6 +30,7 @@ from crm.projects.service import (
 from crm.readmodels.timeline import build_timeline
 from crm.web.audit import actor_names
 from reports.figures import Figures, Scope
+from reports.funds import composition
 
 bp = Blueprint("main", __name__)
 
@@ -116,4 +117,5 @@ def dashboard():
         signings=signings,
         total=rates(visible_projects(period, today), today)[0],
         totals=totals(visible_projects(live, today), today),
+        split=composition(visible_projects(period, today), None, today),
     )

@@ -37,6 +37,7 @@ from crm.projects.service import (
 )
 from crm.web.exports import entry_codes, send_xlsx, streamed
 from crm.web.saving import save
+from reports.funds import composition
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
@@ -151,6 +152,7 @@ def overview():
         today=today,
         cluster_codes={c.short_name: c.code for c in clusters.values()},
         reach={stage: reached_args(stage, today) for stage in (ProjectStage.STARTED, ProjectStage.PRODUCING)},
+        split=composition(base, None, today),
     )
 
 

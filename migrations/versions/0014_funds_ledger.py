@@ -1,6 +1,7 @@
 """The funds ledger (到位资金台账): each arrival of money is an entry with its source, kind,
 evidence and review; the funds each progress update reported move into entries, so every
-project's total stays what it was; yearly funds plans (the base of 资金到位率 by plan)
+project's total stays what it was, and the stored total (projects.funds_in_place_wan) goes;
+yearly funds plans (the base of 资金到位率 by plan)
 
 Revision ID: 0014_funds_ledger
 Revises: 0013_list_indexes
@@ -95,10 +96,24 @@ def upgrade():
     ).order_by(updates.c.id)
     op.execute(entries.insert().from_select(list(entries.c.keys()), standing))
 
+    # The total each project kept is now the ledger's to say (counted by the 统计口径 when read):
+    # a stored copy would drift from it, and every entry would bump the project's version.
+    with op.batch_alter_table('projects', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_projects_funds_not_negative'), type_='check')
+        batch_op.drop_column('funds_in_place_wan')
+
 
 def downgrade():
-    # The entries go (crm.cli.dbsafety counts them first); the updates still hold the funds they
-    # reported, and projects.funds_in_place_wan keeps the last total.
+    # The entries go (crm.cli.dbsafety counts them first). Each project's total comes back as the
+    # code before the ledger computed it: the funds of its updates that still count.
+    with op.batch_alter_table('projects', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('funds_in_place_wan', sa.Integer(), server_default='0', nullable=False))
+        batch_op.create_check_constraint(op.f('ck_projects_funds_not_negative'), 'funds_in_place_wan >= 0')
+    op.execute(
+        "UPDATE projects SET funds_in_place_wan = coalesce((SELECT sum(u.funds_wan) FROM project_updates u"
+        " WHERE u.project_id = projects.id AND u.funds_wan IS NOT NULL AND u.id NOT IN"
+        " (SELECT c.corrects_id FROM project_updates c WHERE c.corrects_id IS NOT NULL)), 0)"
+    )
     with op.batch_alter_table('fund_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_fund_entries_project_id'))
         batch_op.drop_index('ix_fund_entries_arrived_on')
