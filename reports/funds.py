@@ -15,7 +15,7 @@ from crm.extensions import db
 from crm.industry.models import Cluster, entry_clusters
 from crm.places.models import District
 from crm.projects import measures
-from crm.projects.funds import UNSTATED_LABEL, funds_by, funds_per_project, funds_total
+from crm.projects.funds import UNSTATED_LABEL, funds_by, funds_per_project
 from crm.projects.models import FUND_KINDS, REVIEWS, SOURCE_REGIONS, FundEntry, Project, Review
 
 THIS_YEARS, EARLIER = "今年签约并履约", "往年签约正在履约"
@@ -40,24 +40,26 @@ def _ordered(title: str, key: str, found: dict, order=None) -> Breakdown:
     return Breakdown(title, key, [r for r in rows if r[1] or r[2] or order])
 
 
+SOURCE = func.coalesce(FundEntry.source_region, UNSTATED_LABEL)
+KIND = func.coalesce(FundEntry.kind, UNSTATED_LABEL)
+
+
+def _split(found: dict) -> dict:
+    outside = measures.current().counts["outside_province_funds"]
+    by_source = _ordered("按资金来源地", "source", found["source"], (*SOURCE_REGIONS, UNSTATED_LABEL))
+    return {
+        "source": by_source,
+        "kind": _ordered("按资金类型", "kind", found["kind"], (*FUND_KINDS, UNSTATED_LABEL)),
+        "outside": sum(amount for label, amount, _ in by_source.rows if label in outside.sources),
+        "outside_label": outside.label,
+    }
+
+
 def composition(projects: Select, first: date | None, last: date | None) -> dict:
     """What the counted funds of a set of projects (arrived between `first` and `last`, each
     optional) are made of: by source region and by kind, and the 省外 part as the 口径 defines it.
     The dashboard, the overview, the brief and the report show the same split."""
-    outside = measures.current().counts["outside_province_funds"]
-    source = func.coalesce(FundEntry.source_region, UNSTATED_LABEL)
-    kind = func.coalesce(FundEntry.kind, UNSTATED_LABEL)
-    by_source = _ordered(
-        "按资金来源地", "source", funds_by(projects, first, last, source), (*SOURCE_REGIONS, UNSTATED_LABEL)
-    )
-    return {
-        "source": by_source,
-        "kind": _ordered(
-            "按资金类型", "kind", funds_by(projects, first, last, kind), (*FUND_KINDS, UNSTATED_LABEL)
-        ),
-        "outside": sum(amount for label, amount, _ in by_source.rows if label in outside.sources),
-        "outside_label": outside.label,
-    }
+    return _split(funds_by(projects, first, last, {"source": SOURCE, "kind": KIND}))
 
 
 def _month(value: int) -> str:
@@ -66,24 +68,34 @@ def _month(value: int) -> str:
 
 def gather(projects: Select, first: date, last: date) -> dict:
     """Every figure of the report for the projects a (scoped, filtered) SELECT finds and the
-    entries that arrived between `first` and `last`."""
+    entries that arrived between `first` and `last`: the breakdowns from one grouped query (and
+    one for the clusters, a project counting in each of its entry's clusters)."""
     ids = projects.order_by(None).with_only_columns(Project.id).scalar_subquery()
-    year_start = date(last.year, 1, 1)
-    split = composition(projects, first, last)
-    month = extract("year", FundEntry.arrived_on) * 100 + extract("month", FundEntry.arrived_on)
-    cohort = case((Project.signed_on >= year_start, THIS_YEARS), else_=EARLIER)
+    found = funds_by(
+        projects,
+        first,
+        last,
+        {
+            "source": SOURCE,
+            "kind": KIND,
+            "review": FundEntry.review,
+            "cohort": case((Project.signed_on >= date(last.year, 1, 1), THIS_YEARS), else_=EARLIER),
+            "district": District.name,
+            "month": extract("year", FundEntry.arrived_on) * 100 + extract("month", FundEntry.arrived_on),
+        },
+        (District, District.id == Project.district_id),
+    )
     clusters = funds_by(
         projects,
         first,
         last,
-        Cluster.short_name,
+        {"cluster": Cluster.short_name},
         (entry_clusters, entry_clusters.c.entry_id == Project.catalogue_entry_id),
         (Cluster, Cluster.id == entry_clusters.c.cluster_id),
-    )
+    )["cluster"]
     cluster_order = [
         c for (c,) in db.session.execute(select(Cluster.short_name).order_by(Cluster.sort_order))
     ]
-    months = funds_by(projects, first, last, month)
     refused = db.session.execute(
         select(func.coalesce(func.sum(FundEntry.amount_wan), 0), func.count(FundEntry.id)).where(
             FundEntry.project_id.in_(ids),
@@ -91,10 +103,12 @@ def gather(projects: Select, first: date, last: date) -> dict:
             FundEntry.arrived_on.between(first, last),
         )
     ).one()
+    split = _split(found)
+    months = found["month"]
     return {
         "first": first,
         "last": last,
-        "total": funds_total(ids, first, last),
+        "total": split["source"].total,  # every counted entry has one source (or 未注明)
         "outside": split["outside"],
         "outside_label": split["outside_label"],
         "refused": (int(refused[0]), int(refused[1])),
@@ -104,22 +118,11 @@ def gather(projects: Select, first: date, last: date) -> dict:
             _ordered(
                 "按核实状态（计入的登记）",
                 "review",
-                funds_by(projects, first, last, FundEntry.review),
+                found["review"],
                 [r for r in REVIEWS if r != Review.REJECTED],
             ),
-            _ordered(
-                f"按签约年度（{last.year} 年）",
-                "cohort",
-                funds_by(projects, first, last, cohort),
-                (THIS_YEARS, EARLIER),
-            ),
-            _ordered(
-                "按区县",
-                "district",
-                funds_by(
-                    projects, first, last, District.name, (District, District.id == Project.district_id)
-                ),
-            ),
+            _ordered(f"按签约年度（{last.year} 年）", "cohort", found["cohort"], (THIS_YEARS, EARLIER)),
+            _ordered("按区县", "district", found["district"]),
             Breakdown(
                 "按产业集群（一个项目可属多个集群，合计可能大于总数）",
                 "cluster",

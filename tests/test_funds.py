@@ -160,7 +160,9 @@ def test_the_bureau_verifies_or_refuses_with_a_reason_and_stale_reviews_are_caug
     db.session.commit()
     assert project.funds_in_place_wan == 1000
     verdicts = db.session.scalars(
-        select(AuditLog.after).where(AuditLog.table_name == "fund_entries", AuditLog.action == "update")
+        select(AuditLog.after)
+        .where(AuditLog.table_name == "fund_entries", AuditLog.action == "update")
+        .order_by(AuditLog.id)
     ).all()
     assert [v["review"] for v in verdicts] == ["不予认定", "已核实"]
 
@@ -696,3 +698,29 @@ def test_a_receipt_is_added_to_an_entry_later_and_only_on_ones_own_district(
     assert f'data-testid="no-file-{entry.id}"' not in page.text
     stored = db.session.scalars(select(Attachment)).one()
     assert (stored.fund_entry_id, stored.project_id, stored.category) == (entry.id, mine.id, "到位凭证")
+
+
+def test_the_api_uploads_a_receipt_for_an_entry_of_the_same_project_only(
+    make_project, make_user, client, login_as
+):
+    mine, theirs = make_project(district="涪陵区"), make_project(district="涪陵区")
+    entry = _entry(mine, make_user("officer"), 300)
+    elsewhere = _entry(theirs, make_user("officer"), 300)
+    db.session.commit()
+    login_as("district", "涪陵区")
+
+    def upload(entry_id):
+        body = {
+            "file": (io.BytesIO(PDF), "进账单.pdf"),
+            "category": "到位凭证",
+            "fund_entry_id": str(entry_id),
+        }
+        return client.post(
+            f"/api/v1/projects/{mine.id}/attachments", data=body, content_type="multipart/form-data"
+        )
+
+    refused = upload(elsewhere.id)
+    assert refused.status_code == 400 and "不存在或不属于本项目" in refused.get_json()["error"]
+    assert upload("abc").status_code == 400
+    created = upload(entry.id)
+    assert created.status_code == 201 and created.get_json()["fund_entry_id"] == entry.id

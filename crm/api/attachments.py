@@ -8,7 +8,7 @@ from crm.api.common import bp, respond
 from crm.api.serializers import attachment_json
 from crm.auth.permissions import get_visible_or_404, roles_required
 from crm.core.transaction import commit
-from crm.projects.attachments import live_attachments, store_attachment
+from crm.projects.attachments import AttachmentError, live_attachments, store_attachment
 from crm.projects.models import Project
 from crm.projects.service import UPDATE_REPORTERS
 
@@ -57,6 +57,7 @@ def create_project_attachment_api(project_id: int):
               properties:
                 file: {type: string, format: binary, description: 文件（文件名即保存的名称）}
                 category: {$ref: "#/components/schemas/Attachment/properties/category"}
+                fund_entry_id: {type: integer, description: 所证明的到位资金登记（本项目的；可不填）}
       responses:
         "201":
           description: 已上传的附件
@@ -74,4 +75,13 @@ def create_project_attachment_api(project_id: int):
     project = get_visible_or_404(Project, project_id)  # 404 before the file is looked at
     upload, category = request.files.get("file"), request.form.get("category", "")
     by = current_user._get_current_object()
-    return respond(commit(lambda: store_attachment(project, upload, category, by)), attachment_json, 201)
+
+    def store():
+        # A receipt names the entry it proves: one of this project's, or a Chinese 400.
+        named = (request.form.get("fund_entry_id") or "").strip()
+        entry = next((e for e in project.fund_entries if named.isdigit() and e.id == int(named)), None)
+        if named and entry is None:
+            raise AttachmentError(f"到位资金登记“{named[:12]}”不存在或不属于本项目", field="fund_entry_id")
+        return store_attachment(project, upload, category, by, fund_entry=entry)
+
+    return respond(commit(store), attachment_json, 201)

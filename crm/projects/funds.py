@@ -8,7 +8,7 @@ each verdict."""
 
 from datetime import date
 
-from sqlalchemy import Select, case, exists, func, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -255,8 +255,10 @@ def plans_of_year(year: int):
 
 def entry_is_current(entry=FundEntry):
     """SQL: the entry has not been replaced by a correction."""
+    # NOT IN over the replaced ids, read once per statement: a correlated NOT EXISTS probed the
+    # index for every entry summed (a third of a dashboard's time at province scale).
     replacement = aliased(FundEntry)
-    return ~exists().where(replacement.corrects_id == entry.id)
+    return entry.id.not_in(select(replacement.corrects_id).where(replacement.corrects_id.is_not(None)))
 
 
 # ---------------------------------------------------------------- reports by 口径
@@ -270,19 +272,26 @@ def _counted_in(projects: Select, first: date | None, last: date | None):
     return counted_entries(first, last).where(FundEntry.project_id.in_(ids))
 
 
-def funds_by(projects: Select, first: date | None, last: date | None, key, *joins) -> dict:
-    """The counted funds of a set of projects that arrived in a period, summed per `key` (a column
-    expression over FundEntry, or over Project and what `joins` add): {key: (万元, entries)}.
-    Every breakdown of a report goes through here, so its rows add up to funds_total's figure."""
+def funds_by(projects: Select, first: date | None, last: date | None, keys: dict, *joins) -> dict:
+    """The counted funds of a set of projects that arrived in a period, summed per each of `keys`
+    (name → a column expression over FundEntry, or over Project and what `joins` add), all from
+    one grouped query: {name: {value: (万元, entries)}}. Every breakdown of a report goes through
+    here, so each adds up to the same total as funds_total's."""
     stmt = _counted_in(projects, first, last).join(Project, Project.id == FundEntry.project_id)
     for target, on in joins:
         stmt = stmt.join(target, on)
+    columns = [key.label(f"k{n}") for n, key in enumerate(keys.values())]
     rows = db.session.execute(
-        stmt.with_only_columns(key.label("key"), func.sum(FundEntry.amount_wan), func.count(FundEntry.id))
-        .group_by(key)
+        stmt.with_only_columns(*columns, func.sum(FundEntry.amount_wan), func.count(FundEntry.id))
+        .group_by(*columns)
         .order_by(None)
     )
-    return {k: (int(total or 0), int(count)) for k, total, count in rows}
+    sums: dict[str, dict] = {name: {} for name in keys}
+    for *values, total, count in rows:
+        for name, value in zip(keys, values, strict=True):
+            amount, entries = sums[name].get(value, (0, 0))
+            sums[name][value] = (amount + int(total or 0), entries + int(count))
+    return sums
 
 
 def funds_per_project(projects: Select, first: date | None, last: date | None) -> dict[int, dict]:

@@ -4,7 +4,7 @@ figures from them, edit the agreed figures and plans (optimistic lock), list and
 Pages, the API and the brief all call these, so the rules and the numbers are the same everywhere."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
 from sqlalchemy import Select, case, exists, func, select, true
@@ -641,6 +641,13 @@ class Rates:
     kept: int
     terminated: int
     big: int
+
+    @classmethod
+    def summed(cls, rows: list["Rates"], label: str = "合计") -> "Rates":
+        """The rates of the union of disjoint groups (each project in one district): every count
+        and amount adds up, so a page grouped by district needs no second aggregate for its total."""
+        names = [f.name for f in fields(cls) if f.name != "label"]
+        return cls(label, *(sum(getattr(row, name) for row in rows) for name in names))
 
     @property
     def start_rate(self) -> float | None:

@@ -26,6 +26,7 @@ from crm.projects.service import (
     UPDATE_REPORTERS,
     ProjectConflict,
     ProjectFilter,
+    Rates,
     add_update_retrying,
     edit_values,
     rates,
@@ -145,7 +146,7 @@ def overview():
     by_cluster.sort(key=lambda r: order.get(r.label, 999))
     return render_template(
         "projects/overview.html",
-        total=rates(base, today)[0],
+        total=Rates.summed(by_district),  # each project is in one district: the rows add up
         by_district=by_district,
         by_cluster=by_cluster,
         period=period,
