@@ -560,10 +560,11 @@ def test_upload_from_the_project_page_and_fetch_it_with_its_chinese_name(client,
     log_in("district", "涪陵区")
     response = _upload_page(client, project.id, pdf_bytes())
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/projects/{project.id}#attachments"
+    attachment = _only_attachment()
+    assert response.headers["Location"] == f"/projects/{project.id}#attachment-{attachment.id}"
+    assert response.headers["X-Attachment-Id"] == str(attachment.id)
     page = client.get(f"/projects/{project.id}").text
     assert f"已上传附件“{CHINESE_NAME}”" in page
-    attachment = _only_attachment()
     assert f'href="/attachments/{attachment.id}"' in page and f">{CHINESE_NAME}</a>" in page
     fetched = client.get(f"/attachments/{attachment.id}")
     assert fetched.status_code == 200 and fetched.data == pdf_bytes()

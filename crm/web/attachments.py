@@ -82,7 +82,14 @@ def upload(project_id: int):
             lambda attachment: f"已上传附件“{attachment.name}”（{size_label(attachment.size)}）。",
         )
         if saved.ok:
-            return _back_to(project_id)
+            attachment = saved.value
+            # The browser goes back to the project, at the new file: its id is in the address and
+            # in a header for a client that follows no redirect (the API answers with the record).
+            response = redirect(
+                url_for("projects.detail", project_id=project_id) + f"#attachment-{attachment.id}"
+            )
+            response.headers["X-Attachment-Id"] = str(attachment.id)
+            return response
     else:
         flash(first_error(form) or "提交无效", "danger")
     # The project page again, its message at the top; nothing was kept.
