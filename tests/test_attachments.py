@@ -675,7 +675,9 @@ def test_the_uploader_and_managers_delete_others_may_not(client, log_in, project
     assert client.get(f"/api/v1/projects/{project.id}/attachments").get_json() == {"items": []}
     db.session.expire_all()
     assert db.session.get(Attachment, attachment.id).created_by_id == uploader.id
-    deletion = db.session.scalars(select(AuditLog).where(AuditLog.table_name == "attachments")).all()[-1]
+    deletion = db.session.scalars(
+        select(AuditLog).where(AuditLog.table_name == "attachments").order_by(AuditLog.id.desc())
+    ).first()
     assert (deletion.action, deletion.actor_name) == ("update", manager.username)
     assert set(deletion.after) == {"deleted_at", "deleted_by_id"}
 
