@@ -9,6 +9,7 @@ from crm.api.serializers import attachment_json
 from crm.auth.permissions import get_visible_or_404, roles_required
 from crm.core.transaction import commit
 from crm.projects.attachments import AttachmentError, live_attachments, store_attachment
+from crm.projects.funds import entry_of
 from crm.projects.models import Project
 from crm.projects.service import UPDATE_REPORTERS
 
@@ -79,7 +80,7 @@ def create_project_attachment_api(project_id: int):
     def store():
         # A receipt names the entry it proves: one of this project's, or a Chinese 400.
         named = (request.form.get("fund_entry_id") or "").strip()
-        entry = next((e for e in project.fund_entries if named.isdigit() and e.id == int(named)), None)
+        entry = entry_of(project, named)
         if named and entry is None:
             raise AttachmentError(f"到位资金登记“{named[:12]}”不存在或不属于本项目", field="fund_entry_id")
         return store_attachment(project, upload, category, by, fund_entry=entry)

@@ -127,6 +127,13 @@ def add_entry(project: Project, raw: dict, by: User, today: date | None = None) 
     return entry
 
 
+def entry_of(project: Project, ident) -> FundEntry | None:
+    """The project's entry with this id (as a URL or a form gives it), or None: an entry of
+    another project is not found through this one."""
+    ident = str(ident or "").strip()
+    return next((e for e in project.fund_entries if ident.isdigit() and e.id == int(ident)), None)
+
+
 def _claim(entry: FundEntry) -> None:
     """Move the version of the entry a correction replaces: a review of it read before this
     correction then fails as a conflict instead of landing on money no longer counted."""

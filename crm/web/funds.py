@@ -14,7 +14,14 @@ from crm.places.service import all_districts
 from crm.projects import measures
 from crm.projects.attachments import AttachmentError, Category, live_attachments, store_attachment
 from crm.projects.forms import EvidenceForm, FundEntryForm, FundReviewForm
-from crm.projects.funds import FUND_RECORDERS, FUND_REVIEWERS, FundsError, add_entry, review_entry
+from crm.projects.funds import (
+    FUND_RECORDERS,
+    FUND_REVIEWERS,
+    FundsError,
+    add_entry,
+    entry_of,
+    review_entry,
+)
 from crm.projects.models import SOURCE_REGIONS, FundEntry, Project, Review
 from crm.projects.service import ProjectFilter, visible_projects
 from crm.web.exports import send_workbook
@@ -24,15 +31,10 @@ from reports import funds as report
 bp = Blueprint("funds", __name__)
 
 
-def _entry_of(project: Project, ident) -> FundEntry | None:
-    ident = str(ident or "")
-    return next((e for e in project.fund_entries if ident.isdigit() and e.id == int(ident)), None)
-
-
 def _ledger_page(project: Project, form: FundEntryForm | None = None, review_forms: dict | None = None):
     """A project's ledger; `form` (or a review form) brings back what a failed submit typed."""
     if form is None:
-        correcting = _entry_of(project, request.args.get("correct"))
+        correcting = entry_of(project, request.args.get("correct"))
         form = FundEntryForm(
             formdata=None,
             arrived_on=today_local().isoformat(),
@@ -63,7 +65,7 @@ def _ledger_page(project: Project, form: FundEntryForm | None = None, review_for
         counted=counted,
         evidence=evidence,
         form=form,
-        correcting=_entry_of(project, form.corrects_id.data),
+        correcting=entry_of(project, form.corrects_id.data),
         review_forms=review_forms,
         evidence_form=EvidenceForm(formdata=None),
         may_record=current_user.role in FUND_RECORDERS,
@@ -118,7 +120,7 @@ def add_evidence(project_id: int, entry_id: int):
     """Another receipt for an entry already recorded (multipart field `file`): a scan that came later,
     the equipment list beside the bank receipt."""
     project = get_visible_or_404(Project, project_id)
-    entry = _entry_of(project, entry_id)
+    entry = entry_of(project, entry_id)
     if entry is None:
         abort(404)
     if current_user.role not in FUND_RECORDERS:
@@ -142,7 +144,7 @@ def add_evidence(project_id: int, entry_id: int):
 def review(project_id: int, entry_id: int):
     """The bureau marks an entry 已核实 or 不予认定 (with the reason)."""
     project = get_visible_or_404(Project, project_id)
-    entry = _entry_of(project, entry_id)
+    entry = entry_of(project, entry_id)
     if entry is None:
         abort(404)
     form = FundReviewForm()
