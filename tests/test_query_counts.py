@@ -33,10 +33,16 @@ def _statements(app, measured, accounts) -> dict[str, int]:
             if page.role not in clients:
                 clients[page.role] = login(app, accounts[page.role])
             clients[page.role].get(page.url)  # warm: the matcher, the caches of the map
-            sent[0] = 0
-            response = clients[page.role].get(page.url)
-            assert response.status_code == page.expect, (page.key, page.role, response.status_code)
-            counts[f"{page.role} {page.key}"] = sent[0]
+            # The fewer of two requests: kept figures are keyed by the data version, which on
+            # PostgreSQL includes the oldest running transaction — an autovacuum ANALYZE after the
+            # bulk scale inserts can move it between the warm-up and the measure, once.
+            seen = []
+            for _ in range(2):
+                sent[0] = 0
+                response = clients[page.role].get(page.url)
+                assert response.status_code == page.expect, (page.key, page.role, response.status_code)
+                seen.append(sent[0])
+            counts[f"{page.role} {page.key}"] = min(seen)
     finally:
         event.remove(engine, "before_cursor_execute", count)
     return counts
