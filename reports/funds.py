@@ -15,8 +15,8 @@ from crm.extensions import db
 from crm.industry.models import Cluster, entry_clusters
 from crm.places.models import District
 from crm.projects import measures
-from crm.projects.funds import UNSTATED_LABEL, funds_by, funds_per_project
-from crm.projects.models import FUND_KINDS, REVIEWS, SOURCE_REGIONS, FundEntry, Project, Review
+from crm.projects.funds import funds_by, funds_per_project
+from crm.projects.models import FUND_KINDS, REVIEWS, SOURCE_REGIONS, UNSTATED, FundEntry, Project, Review
 
 THIS_YEARS, EARLIER = "今年签约并履约", "往年签约正在履约"
 
@@ -35,21 +35,21 @@ class Breakdown:
 
 
 def _ordered(title: str, key: str, found: dict, order=None) -> Breakdown:
+    """Every label of `order` (zeros included), then the other labels found, sorted."""
     labels = list(order or ()) + sorted(k for k in found if k not in (order or ()))
-    rows = [(str(label), *found.get(label, (0, 0))) for label in labels if order or label in found]
-    return Breakdown(title, key, [r for r in rows if r[1] or r[2] or order])
+    return Breakdown(title, key, [(str(label), *found.get(label, (0, 0))) for label in labels])
 
 
-SOURCE = func.coalesce(FundEntry.source_region, UNSTATED_LABEL)
-KIND = func.coalesce(FundEntry.kind, UNSTATED_LABEL)
+SOURCE = func.coalesce(FundEntry.source_region, UNSTATED)
+KIND = func.coalesce(FundEntry.kind, UNSTATED)
 
 
 def _split(found: dict) -> dict:
     outside = measures.current().counts["outside_province_funds"]
-    by_source = _ordered("按资金来源地", "source", found["source"], (*SOURCE_REGIONS, UNSTATED_LABEL))
+    by_source = _ordered("按资金来源地", "source", found["source"], (*SOURCE_REGIONS, UNSTATED))
     return {
         "source": by_source,
-        "kind": _ordered("按资金类型", "kind", found["kind"], (*FUND_KINDS, UNSTATED_LABEL)),
+        "kind": _ordered("按资金类型", "kind", found["kind"], (*FUND_KINDS, UNSTATED)),
         "outside": sum(amount for label, amount, _ in by_source.rows if label in outside.sources),
         "outside_label": outside.label,
     }

@@ -8,15 +8,18 @@ from crm.api.common import bp, json_body, respond
 from crm.api.serializers import fund_entry_json
 from crm.auth.permissions import get_visible_or_404, roles_required
 from crm.core.transaction import commit
+from crm.core.validation import replaced_ids
 from crm.projects import measures
 from crm.projects.funds import FUND_RECORDERS, add_entry
 from crm.projects.models import Project
 
 
-def _listed(project: Project) -> list[dict]:
+def _shown(project: Project):
+    """How each entry of this project is shown: whether the 口径 in force counts it, and whether
+    a correction replaced it, read once for the whole ledger."""
     counted = {e.id for e in measures.current().funds.counted(project.fund_entries)}
-    corrected = {e.corrects_id for e in project.fund_entries if e.corrects_id}
-    return [fund_entry_json(e, e.id in counted, e.id in corrected) for e in project.fund_entries]
+    corrected = replaced_ids(project.fund_entries)
+    return lambda entry: fund_entry_json(entry, entry.id in counted, entry.id in corrected)
 
 
 @bp.route("/projects/<int:project_id>/funds")
@@ -34,7 +37,8 @@ def project_funds(project_id: int):
               schema: {$ref: "#/components/schemas/FundEntryList"}
         "404": {$ref: "#/components/responses/NotFound"}
     """
-    return jsonify({"items": _listed(get_visible_or_404(Project, project_id))})
+    project = get_visible_or_404(Project, project_id)
+    return jsonify({"items": [_shown(project)(e) for e in project.fund_entries]})
 
 
 @bp.route("/projects/<int:project_id>/funds", methods=["POST"])
@@ -63,10 +67,4 @@ def create_fund_entry(project_id: int):
     body = json_body()
     by = current_user._get_current_object()
     outcome = commit(lambda: add_entry(project, body, by))
-    return respond(
-        outcome,
-        lambda entry: fund_entry_json(
-            entry, entry in measures.current().funds.counted(entry.project.fund_entries), False
-        ),
-        201,
-    )
+    return respond(outcome, lambda entry: _shown(entry.project)(entry), 201)

@@ -1,6 +1,6 @@
 """How the API shows each record: one function per kind, used by every resource that returns it."""
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import url_for
 
@@ -14,6 +14,11 @@ from crm.projects.models import FundEntry, Project, ProjectUpdate
 
 def _day(value: date | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _moment(value: datetime | None) -> str | None:
+    """A stored time as Beijing time to the second, with its offset."""
+    return to_local(value).isoformat(timespec="seconds") if value else None
 
 
 def user_json(user) -> dict:
@@ -133,11 +138,11 @@ def fund_entry_json(entry: FundEntry, counted: bool, corrected: bool) -> dict:
         "review": entry.review,
         "review_reason": entry.review_reason,
         "reviewed_by": entry.reviewed_by.display_name if entry.reviewed_by else None,
-        "reviewed_at": entry.reviewed_at.isoformat() if entry.reviewed_at else None,
+        "reviewed_at": _moment(entry.reviewed_at),
         "corrected": corrected,
         "counted": counted,
         "created_by": entry.created_by.display_name if entry.created_by else None,
-        "created_at": entry.created_at.isoformat(),
+        "created_at": _moment(entry.created_at),
     }
 
 
@@ -152,7 +157,7 @@ def attachment_json(attachment: Attachment) -> dict:
         "content_type": attachment.content_type,
         "size": attachment.size,
         "sha256": attachment.sha256,
-        "created_at": to_local(attachment.created_at).isoformat(timespec="seconds"),
+        "created_at": _moment(attachment.created_at),
         "created_by": attachment.created_by.display_name if attachment.created_by else None,
         "url": url_for("attachments.fetch", attachment_id=attachment.id),
     }

@@ -38,6 +38,11 @@ def problems_of(error: Exception, default_field: str = "") -> list[tuple[str, st
     )
 
 
+def replaced_ids(records) -> set[int]:
+    """The ids of the records of an append-only history that a later correction replaces."""
+    return {r.corrects_id for r in records if r.corrects_id}
+
+
 def corrected_record(records, raw_id, error: type[Exception], what: str, latest: str):
     """The record of an append-only history (a project's updates, its funds entries) that a
     correction names by `raw_id`; None when it names none. Refused with `error` in Chinese when it

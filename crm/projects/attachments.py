@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from crm.auth.models import MANAGER, User
 from crm.auth.permissions import scoped
+from crm.config import MB
 from crm.core.choices import Choice, one_of
 from crm.core.timeutil import utcnow
 from crm.core.transaction import Refusal
@@ -22,9 +23,6 @@ from crm.files import storage as stores
 from crm.files.sniff import FileKind, FileRefused, clean_name, sniff
 from crm.projects.models import FundEntry, Project, Review
 from crm.projects.service import UPDATE_REPORTERS
-
-MB = 1024 * 1024
-DEFAULT_MAX_BYTES = 20 * MB
 
 
 class Category(Choice):
@@ -128,8 +126,8 @@ def may_delete(user, attachment: Attachment) -> bool:
 
 
 def max_bytes() -> int:
-    """The largest file accepted (ATTACHMENT_MAX_BYTES, 20 MB unless configured)."""
-    return int(current_app.config.get("ATTACHMENT_MAX_BYTES") or DEFAULT_MAX_BYTES)
+    """The largest file accepted (ATTACHMENT_MAX_BYTES: crm.config sets it, 20 MB by default)."""
+    return current_app.config["ATTACHMENT_MAX_BYTES"]
 
 
 def size_label(size: int) -> str:

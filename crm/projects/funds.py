@@ -18,14 +18,14 @@ from crm.core.amounts import parse_whole
 from crm.core.text import clean_text
 from crm.core.timeutil import parse_day, today_local, utcnow
 from crm.core.transaction import UNIQUE_MESSAGES, Conflict, Refusal
-from crm.core.validation import Problems, corrected_record
+from crm.core.validation import Problems, corrected_record, replaced_ids
 from crm.extensions import db
 from crm.projects import measures
-from crm.projects.measures import FundsRule
 from crm.projects.models import (
     EVIDENCE_TYPES,
     FUND_KINDS,
     SOURCE_REGIONS,
+    UNSTATED,
     FundEntry,
     FundKind,
     FundPlan,
@@ -150,10 +150,6 @@ def _claim(entry: FundEntry) -> None:
     set_committed_value(entry, "version", entry.version + 1)
 
 
-def is_corrected(entry: FundEntry) -> bool:
-    return any(e.corrects_id == entry.id for e in entry.project.fund_entries)
-
-
 def review_entry(entry: FundEntry, raw: dict, by: User, seen_version) -> FundEntry:
     """The bureau's verdict on an entry: 已核实, or 不予认定 with the reason (and back, audited)."""
     try:
@@ -164,7 +160,7 @@ def review_entry(entry: FundEntry, raw: dict, by: User, seen_version) -> FundEnt
         raise FundsError("版本号无效，请刷新页面后重新核实")
     if seen != entry.version:
         raise ReviewConflict()
-    if is_corrected(entry):
+    if entry.id in replaced_ids(entry.project.fund_entries):
         raise FundsError("该笔登记已被更正，请核实更正后的那一笔")
     problems = Problems(FundsError)
     verdict = reason = None
@@ -201,28 +197,25 @@ def set_plan(project: Project, year: int, raw) -> None:
 # ---------------------------------------------------------------- counting, in SQL
 
 
-def counted_sql(rule: FundsRule | None = None, entry=FundEntry) -> list:
-    """The conditions under which an entry (of the FundEntry alias `entry`) counts, as
-    FundsRule.counts says for a loaded entry."""
-    rule = rule or measures.current().funds
+def counted_sql() -> list:
+    """The conditions under which an entry counts, as FundsRule.counts says for a loaded entry."""
+    rule = measures.current().funds
     conditions = [
-        entry_is_current(entry),
-        entry.counts_as_investment.is_(True),
-        entry.review != Review.REJECTED,
+        entry_is_current(),
+        FundEntry.counts_as_investment.is_(True),
+        FundEntry.review != Review.REJECTED,
     ]
     if not rule.count_unverified:
-        conditions.append(entry.review == Review.VERIFIED)
+        conditions.append(FundEntry.review == Review.VERIFIED)
     if not rule.every_kind:
-        conditions.append(entry.kind.in_(rule.kinds))
+        conditions.append(FundEntry.kind.in_(rule.kinds))
     return conditions
 
 
-def counted_entries(
-    first: date | None = None, last: date | None = None, sources=None, rule: FundsRule | None = None
-) -> Select:
+def counted_entries(first: date | None = None, last: date | None = None, sources=None) -> Select:
     """SELECT of the entries that count, arrived between `first` and `last` (inclusive, if given)
     and from `sources` (if given): what every funds figure sums and every funds report lists."""
-    stmt = select(FundEntry).where(*counted_sql(rule))
+    stmt = select(FundEntry).where(*counted_sql())
     if first is not None:
         stmt = stmt.where(FundEntry.arrived_on >= first)
     if last is not None:
@@ -260,17 +253,15 @@ def plans_of_year(year: int):
     )
 
 
-def entry_is_current(entry=FundEntry):
-    """SQL: the entry has not been replaced by a correction."""
+def entry_is_current():
+    """SQL: the entry has not been replaced by a correction (replaced_ids, in SQL)."""
     # NOT IN over the replaced ids, read once per statement: a correlated NOT EXISTS probed the
     # index for every entry summed (a third of a dashboard's time at province scale).
     replacement = aliased(FundEntry)
-    return entry.id.not_in(select(replacement.corrects_id).where(replacement.corrects_id.is_not(None)))
+    return FundEntry.id.not_in(select(replacement.corrects_id).where(replacement.corrects_id.is_not(None)))
 
 
 # ---------------------------------------------------------------- reports by 口径
-
-UNSTATED_LABEL = "未注明"
 
 
 def _counted_in(projects: Select, first: date | None, last: date | None):
@@ -324,7 +315,7 @@ def funds_per_project(projects: Select, first: date | None, last: date | None) -
             "total": int(total or 0),
             "sources": {
                 **{region: int(v or 0) for region, v in zip(SOURCE_REGIONS, by_source[:-1], strict=True)},
-                UNSTATED_LABEL: int(by_source[-1] or 0),
+                UNSTATED: int(by_source[-1] or 0),
             },
             "fixed_assets": int(fixed or 0),
             "verified": int(verified or 0),

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from flask import current_app
 
+from crm.core.validation import replaced_ids
 from crm.projects.models import FUND_KINDS, MEASURES_KEY, SOURCE_REGIONS, Review
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "measures.yaml"
@@ -85,7 +86,7 @@ class FundsRule:
     def counted(self, entries: Iterable[Any]) -> list:
         """The entries of one project that count."""
         entries = list(entries)
-        corrected = {e.corrects_id for e in entries if e.corrects_id}
+        corrected = replaced_ids(entries)
         return [e for e in entries if self.counts(e, corrected)]
 
     def total(
@@ -110,11 +111,6 @@ class Rate:
     period: str
     definition: str
 
-    @property
-    def by_year(self) -> bool:
-        """Counted over the calendar year of the day of the figures (not since signing)."""
-        return self.period == "calendar_year"
-
 
 @dataclass(frozen=True)
 class Count:
@@ -134,17 +130,16 @@ class Measures:
     source: str
     fingerprint: str  # changes with any definition: what kept figures are keyed by
 
+    def _item(self, key: str) -> "FundsRule | Rate | Count | None":
+        return self.funds if key == "funds" else self.rates.get(key) or self.counts.get(key)
+
     def definition(self, key: str) -> str:
         """The sentence of a rate, a count or 'funds', for a tooltip or a footnote."""
-        if key == "funds":
-            return self.funds.definition
-        item = self.rates.get(key) or self.counts.get(key)
+        item = self._item(key)
         return item.definition if item else ""
 
     def label(self, key: str) -> str:
-        if key == "funds":
-            return self.funds.label
-        item = self.rates.get(key) or self.counts.get(key)
+        item = self._item(key)
         return item.label if item else key
 
     def listed(self) -> list[tuple[str, str, str]]:

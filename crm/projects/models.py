@@ -34,6 +34,7 @@ from crm.auth.models import User
 from crm.core.choices import Choice, one_of
 from crm.core.timeutil import utcnow
 from crm.core.transaction import UNIQUE_MESSAGES
+from crm.core.validation import replaced_ids
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.industry.models import CatalogueEntry
@@ -174,7 +175,7 @@ class Project(db.Model):
     def recorded_funds_wan(self) -> int:
         """登记合计: every entry of the ledger that stands (not replaced by a correction, not
         不予认定), whatever the 口径 counts."""
-        corrected = {e.corrects_id for e in self.fund_entries if e.corrects_id}
+        corrected = replaced_ids(self.fund_entries)
         return sum(
             e.amount_wan for e in self.fund_entries if e.id not in corrected and e.review != Review.REJECTED
         )

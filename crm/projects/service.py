@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
-from sqlalchemy import Select, case, exists, func, select, true
+from sqlalchemy import Select, and_, case, exists, func, select, true
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -18,7 +18,7 @@ from crm.core.amounts import parse_whole
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import DATE_RANGE, filter_day, parse_day, today_local
 from crm.core.transaction import Conflict, Refusal
-from crm.core.validation import Problems, corrected_record
+from crm.core.validation import Problems, corrected_record, replaced_ids
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
 from crm.industry.models import CatalogueEntry, Cluster, entry_clusters
@@ -95,7 +95,7 @@ def open_project(
 
 def effective_updates(project: Project) -> list[ProjectUpdate]:
     """The updates that count: every one not replaced by a correction, oldest first."""
-    corrected = {u.corrects_id for u in project.updates if u.corrects_id}
+    corrected = replaced_ids(project.updates)
     return [u for u in project.updates if u.id not in corrected]
 
 
@@ -340,6 +340,10 @@ def update_project(project: Project, raw: dict, seen_version: int) -> Project:
 # ---------------------------------------------------------------- lists and totals
 
 
+# The rates that count projects reaching a stage (their base may be the year's plan to reach it).
+REACHED_RATES = {"start_rate": ProjectStage.STARTED, "production_rate": ProjectStage.PRODUCING}
+
+
 def _year(text) -> int | None:
     """A year from a query string (a malformed one is ignored, as filter_day does)."""
     text = str(text or "").strip()
@@ -350,7 +354,7 @@ def _year(text) -> int | None:
 def reached_args(stage: str, today: date) -> dict:
     """The list filter behind a rate's numerator of projects that reached `stage`: reached it, and,
     where the 口径 counts against the year's plan, planned to reach it this year."""
-    key = {ProjectStage.STARTED: "start_rate", ProjectStage.PRODUCING: "production_rate"}[stage]
+    key = next(rate for rate, reached in REACHED_RATES.items() if reached == stage)
     args = {"reached": stage}
     if measures.current().rates[key].denominator == "planned_this_year":
         args.update(planned=stage, planned_year=str(today.year))
@@ -457,7 +461,7 @@ class ProjectFilter:
         if self.reached:
             stmt = stmt.where(reached_sql(self.reached))
         if self.big:
-            stmt = big_project_filter(stmt)
+            stmt = stmt.where(big_project_sql())
         if self.planned and self.planned_year:
             stmt = stmt.where(planned_in_year(self.planned, self.planned_year))
         return stmt
@@ -614,10 +618,10 @@ def totals_by_cluster(stmt: Select, today: date | None = None) -> dict[str, Tota
     return {row[0]: Totals(*(int(v or 0) for v in row[1:])) for row in rows}
 
 
-def big_project_filter(stmt: Select) -> Select:
-    """The projects of a SELECT that are 亿元以上项目 under the 口径 in force."""
+def big_project_sql():
+    """SQL: the project is a 亿元以上项目 under the 口径 in force (the list's filter, the rates' count)."""
     threshold = measures.current().counts["big_projects"].threshold_wan
-    return stmt.where(Project.agreed_investment_wan >= threshold, Project.stage != TERMINATED)
+    return and_(Project.agreed_investment_wan >= threshold, Project.stage != TERMINATED)
 
 
 # ---------------------------------------------------------------- rates officials report
@@ -683,9 +687,8 @@ def rates(stmt: Select, today: date, group=None, label_of=None) -> list[Rates]:
     started / producing = reached 开工 / 投产 (not terminated), over the signed projects or only
     those planned to reach it this year; 履约 = not terminated (and, by default, not behind)."""
     defined = measures.current().rates
-    threshold = measures.current().counts["big_projects"].threshold_wan
     bases = {}
-    for key, stage in (("start_rate", ProjectStage.STARTED), ("production_rate", ProjectStage.PRODUCING)):
+    for key, stage in REACHED_RATES.items():
         planned = defined[key].denominator == "planned_this_year"
         bases[key] = planned_in_year(stage, today.year) if planned else true()
     kept_rule = (
@@ -704,6 +707,7 @@ def rates(stmt: Select, today: date, group=None, label_of=None) -> list[Rates]:
             bases["start_rate"].label("start_base"),
             bases["production_rate"].label("production_base"),
             kept_rule.label("kept"),
+            big_project_sql().label("big"),
             *([group.label("grp")] if group is not None else []),
         )
         .subquery()
@@ -720,7 +724,7 @@ def rates(stmt: Select, today: date, group=None, label_of=None) -> list[Rates]:
         *funds,
         one(sub.c.kept),
         one(sub.c.stage == TERMINATED),
-        one((sub.c.agreed_investment_wan >= threshold) & (sub.c.stage != TERMINATED)),
+        one(sub.c.big),
     ]
     if group is None:
         row = db.session.execute(_outer(select(*columns).select_from(sub), joins)).one()

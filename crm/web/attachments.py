@@ -133,11 +133,12 @@ def delete(attachment_id: int):
     if not may_delete(current_user, attachment):
         abort(403)
     project_id = attachment.project_id
-    if DeleteForm().validate_on_submit():
+    form = DeleteForm()
+    if form.validate_on_submit():
         save(
             lambda: delete_attachment(attachment, current_user._get_current_object()),
             f"已删除附件“{attachment.name}”。",
         )
     else:
-        flash("提交无效", "danger")
+        flash(first_error(form) or "提交无效", "danger")
     return _back_to(project_id)

@@ -9,6 +9,7 @@ from flask_login import current_user
 from crm.auth.permissions import get_visible_or_404, roles_required
 from crm.core.forms import first_error
 from crm.core.timeutil import filter_day, today_local
+from crm.core.validation import replaced_ids
 from crm.industry.service import all_clusters
 from crm.places.service import all_districts
 from crm.projects import measures
@@ -22,7 +23,7 @@ from crm.projects.funds import (
     entry_of,
     review_entry,
 )
-from crm.projects.models import SOURCE_REGIONS, FundEntry, Project, Review
+from crm.projects.models import SOURCE_REGIONS, UNSTATED, FundEntry, Project, Review
 from crm.projects.service import ProjectFilter, visible_projects
 from crm.web.exports import send_workbook
 from crm.web.saving import save
@@ -50,7 +51,7 @@ def _ledger_page(project: Project, form: FundEntryForm | None = None, review_for
     for attachment in live_attachments(project):
         if attachment.fund_entry_id:
             evidence.setdefault(attachment.fund_entry_id, []).append(attachment)
-    corrected = {e.corrects_id for e in entries if e.corrects_id}
+    corrected = replaced_ids(entries)
     rule = measures.current().funds
     counted = {e.id for e in rule.counted(entries)}
     review_forms = review_forms or {}
@@ -125,8 +126,9 @@ def add_evidence(project_id: int, entry_id: int):
         abort(404)
     if current_user.role not in FUND_RECORDERS:
         abort(403)
-    if not EvidenceForm().validate_on_submit():
-        flash("页面已过期或缺少安全令牌（CSRF），请刷新页面后重新提交。", "danger")
+    form = EvidenceForm()
+    if not form.validate_on_submit():
+        flash(first_error(form) or "提交无效", "danger")
         return _ledger_page(project)
     by = current_user._get_current_object()
     upload = request.files.get("file")
@@ -231,7 +233,7 @@ def _project_columns(last: date) -> list:
         (f"其中：{region}", lambda r, region=region: r[1]["sources"][region], 12) for region in SOURCE_REGIONS
     ]
     columns += [
-        ("其中：来源未注明", lambda r: r[1]["sources"][report.UNSTATED_LABEL], 12),
+        ("其中：来源未注明", lambda r: r[1]["sources"][UNSTATED], 12),
         ("其中：固定资产投资", lambda r: r[1]["fixed_assets"], 14),
         ("其中：已核实", lambda r: r[1]["verified"], 12),
         ("登记笔数", lambda r: r[1]["entries"], 10),

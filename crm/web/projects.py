@@ -12,7 +12,7 @@ from crm.auth.permissions import get_visible_or_404
 from crm.core.forms import first_error
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
-from crm.core.validation import problems_of
+from crm.core.validation import problems_of, replaced_ids
 from crm.enterprises.models import Enterprise
 from crm.industry.models import PLAN_START, CatalogueEntry, Cluster
 from crm.industry.service import all_clusters, all_sectors
@@ -184,7 +184,7 @@ def _detail_page(project: Project, form: UpdateForm | None = None):
         form=form,
         may_report=_may_report(project),
         may_edit=current_user.role in PROJECT_EDITORS,
-        corrected={u.corrects_id for u in project.updates if u.corrects_id},
+        corrected=replaced_ids(project.updates),
         correcting=_update_of(project, form.corrects_id.data or ""),
         milestones=[project.milestone(stage) for stage in MILESTONES],
         attachments=live_attachments(project),
