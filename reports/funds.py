@@ -15,7 +15,7 @@ from crm.extensions import db
 from crm.industry.models import Cluster, entry_clusters
 from crm.places.models import District
 from crm.projects import measures
-from crm.projects.funds import funds_by, funds_per_project
+from crm.projects.funds import entry_is_current, funds_by, funds_per_project
 from crm.projects.models import FUND_KINDS, REVIEWS, SOURCE_REGIONS, UNSTATED, FundEntry, Project, Review
 
 THIS_YEARS, EARLIER = "今年签约并履约", "往年签约正在履约"
@@ -99,6 +99,7 @@ def gather(projects: Select, first: date, last: date) -> dict:
     refused = db.session.execute(
         select(func.coalesce(func.sum(FundEntry.amount_wan), 0), func.count(FundEntry.id)).where(
             FundEntry.project_id.in_(ids),
+            entry_is_current(),  # a refused entry the bureau has since corrected is not refused money
             FundEntry.review == Review.REJECTED,
             FundEntry.arrived_on.between(first, last),
         )

@@ -724,3 +724,19 @@ def test_the_api_uploads_a_receipt_for_an_entry_of_the_same_project_only(
     assert upload("abc").status_code == 400
     created = upload(entry.id)
     assert created.status_code == 201 and created.get_json()["fund_entry_id"] == entry.id
+
+
+def test_a_refused_entry_the_bureau_corrected_is_no_longer_reported_as_refused(
+    ledger, make_user, client, login_as
+):
+    manager = make_user("manager")
+    refused = _entry(ledger, make_user("officer"), 90, f"{TODAY.year}-04-02")
+    review_entry(refused, {"review": "不予认定", "review_reason": "凭证不符"}, manager, 1)
+    db.session.commit()
+    login_as("manager")
+    assert re.search(r"90 万元(</span>)?（1 笔）", client.get("/funds/report").text)
+    _entry(ledger, manager, 90, f"{TODAY.year}-04-02", corrects_id=refused.id, note="补交进账单后重新登记")
+    db.session.commit()
+    page = client.get("/funds/report").text
+    assert re.search(r"0 万元(</span>)?（0 笔）", page)
+    assert _figure(r'data-testid="report-total" data-funds="(\d+)"', page) == 3090  # counted now, once
