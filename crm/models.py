@@ -4,6 +4,7 @@ from crm.audit.models import AuditLog
 from crm.auth.models import LoginAttempt, User
 from crm.briefs.models import Brief
 from crm.enterprises.models import Contact, Enterprise
+from crm.events.models import Event, EventEnterprise
 from crm.files.storage import AttachmentBlob
 from crm.imports.models import ImportBatch
 from crm.industry.models import (
@@ -18,7 +19,7 @@ from crm.industry.models import (
     TargetReport,
 )
 from crm.leads.models import FollowUp, Lead, StageChange
-from crm.places.models import District
+from crm.places.models import District, Division
 from crm.projects.attachments import Attachment
 from crm.projects.models import FundEntry, FundPlan, Milestone, Project, ProjectUpdate
 from crm.readmodels.models import EnterpriseMatch, MatchState
@@ -47,6 +48,9 @@ __all__ = [
     "Cluster",
     "ClusterDistrict",
     "District",
+    "Division",
+    "Event",
+    "EventEnterprise",
     "IndustryCategory",
     "Product",
     "Sector",

@@ -104,6 +104,7 @@ def app_context(request, app):
 
 REFERENCE_TABLES = {
     "districts",
+    "divisions",
     "industry_categories",
     "sectors",
     "chains",

@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash
 from crm.core.choices import one_of
 from crm.core.timeutil import to_local, utcnow
 from crm.extensions import db
-from crm.places.models import District
+from crm.places.models import District, Division
 
 OFFICER, MANAGER, DISTRICT, ADMIN = "officer", "manager", "district", "admin"
 ROLE_LABELS = {
@@ -72,6 +72,7 @@ class User(UserMixin, db.Model):
         "display_name": "姓名",
         "role": "角色",
         "district_id": "所属区县编号",
+        "division_id": "所属处室编号",
         "active": "启用",
         "password_hash": "密码（已隐去）",
         "session_version": "会话版本",
@@ -82,6 +83,8 @@ class User(UserMixin, db.Model):
         CheckConstraint("role IN ('officer', 'manager', 'district', 'admin')", name="role_known"),
         # A district user without a district would see nothing or, worse, everything.
         CheckConstraint("(role = 'district') = (district_id IS NOT NULL)", name="district_iff_role"),
+        # A district user's work counts for their district; a division is the bureau's own staff.
+        CheckConstraint("role <> 'district' OR division_id IS NULL", name="division_not_district"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +92,8 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
+    # The bureau division (处室) an officer or manager works in: whose 招商活跃指数 their work counts in.
+    division_id: Mapped[int | None] = mapped_column(ForeignKey("divisions.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     # Bumped on password reset or disabling: every older session cookie stops working.
@@ -97,6 +102,7 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     district: Mapped[District | None] = relationship(lazy="joined")
+    division: Mapped[Division | None] = relationship(lazy="joined")
 
     @property
     def is_active(self) -> bool:

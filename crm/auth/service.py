@@ -14,7 +14,7 @@ from crm.core.text import clean_text
 from crm.core.timeutil import utcnow
 from crm.core.transaction import Refusal
 from crm.extensions import db
-from crm.places.service import resolve_district
+from crm.places.service import division_id_of, resolve_district
 
 # ASCII letters and digits, . _ - and Chinese characters: SQLite's lower() folds only ASCII, so
 # other cased scripts would make case-insensitive login unreliable there.
@@ -82,8 +82,10 @@ def create_user(
     role: str,
     display_name: str | None = None,
     district_name: str | None = None,
+    division_name: str | None = None,
 ) -> User:
-    """A new active user; a district user must name an existing district or zone."""
+    """A new active user; a district user must name an existing district or zone, an officer or a
+    manager may name the division they work in."""
     username = normalise_username(username)
     if not USERNAME_PATTERN.match(username):
         raise UserError(
@@ -110,8 +112,14 @@ def create_user(
             raise UserError(f"未知的区县或功能区：“{district_name[:64]}”", field="district")
     elif district_name:
         raise UserError("只有区县专员需要指定所属区县", field="district")
+    division_id = None
+    if division_name:
+        if role == DISTRICT:
+            raise UserError("区县专员不属于局内处室", field="division")
+        division_id = division_id_of(division_name, partial(UserError, field="division"))
     check_password_strength(password, username)
     user = User(
+        division_id=division_id,
         username=username,
         display_name=display_name or username,
         role=role,

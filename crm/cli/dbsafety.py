@@ -101,6 +101,12 @@ LOSSES: dict[str, tuple[Loss, ...]] = {
         Loss("fund_plans", "年度计划到位资金"),
     ),
     "0015_attachments": (Loss("attachments", "项目附件"), Loss("attachment_blobs", "附件文件内容")),
+    "0016_events": (
+        Loss("event_enterprises", "活动接洽企业"),
+        Loss("events", "招商活动"),
+        Loss("users", "用户所属处室", "division_id"),
+        Loss("divisions", "处室"),
+    ),
 }
 
 

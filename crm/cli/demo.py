@@ -24,6 +24,10 @@ DEMO_ACCOUNTS = [
     ("liangjiang", DISTRICT, "两江新区", "两江新区项目专员"),
 ]
 
+# The bureau's demo staff work in divisions (crm/industry/data/divisions.yaml): the 招商活跃指数
+# ranks those divisions by what their people do.
+DEMO_DIVISIONS = {"manager": "综合协调处", "officer": "产业招商一处", "officer2": "产业招商二处"}
+
 demo_cli = AppGroup("demo", help="演示数据：载入与演示账号。")
 
 
@@ -32,7 +36,14 @@ def load_demo_accounts() -> int:
     created = 0
     for username, role, district, name in DEMO_ACCOUNTS:
         if find_user(username) is None:
-            create_user(username, DEMO_PASSWORD, role, display_name=name, district_name=district)
+            create_user(
+                username,
+                DEMO_PASSWORD,
+                role,
+                display_name=name,
+                district_name=district,
+                division_name=DEMO_DIVISIONS.get(username),
+            )
             created += 1
     return created
 
@@ -51,7 +62,7 @@ def load_command(if_empty):
     if data:
         click.echo(
             f"演示数据：企业 {data['enterprises']} 家，线索 {data['leads']} 条，"
-            f"跟进 {data['follow_ups']} 条，签约项目 {data['projects']} 个。"
+            f"跟进 {data['follow_ups']} 条，签约项目 {data['projects']} 个，招商活动 {data['events']} 场。"
         )
     else:
         click.echo("演示数据：已存在，未重复载入。")

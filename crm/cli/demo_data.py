@@ -14,11 +14,13 @@ from crm.core.timeutil import SHANGHAI, today_local
 from crm.enterprises.credit_code import ALPHABET, check_character
 from crm.enterprises.models import HONOURS, OWNERSHIPS, Enterprise
 from crm.enterprises.service import EnterpriseError, add_contact, create_enterprise
+from crm.events.models import EventKind
+from crm.events.service import create_event, link_enterprise
 from crm.extensions import db
 from crm.industry.service import catalogue_entries
-from crm.leads.models import IN_PROGRESS, LOST_REASONS, OPEN, SOURCES, LeadStage
+from crm.leads.models import IN_PROGRESS, LOST_REASONS, OPEN, SOURCES, Lead, LeadStage
 from crm.leads.service import add_follow_up, create_lead, move_lead, sign_lead
-from crm.places.service import all_districts
+from crm.places.service import active_divisions, all_districts
 from crm.projects.funds import add_entry, review_entry, set_plan
 from crm.projects.models import BEHIND, MILESTONES, ON_TRACK, STALLED, TERMINATED, TERMINATION_REASONS
 from crm.projects.service import add_update, edit_values, update_project
@@ -167,6 +169,7 @@ def load_demo_data(today=None) -> dict[str, int]:
             _demo_lead(rng, firm, entry, rng.choice(officers), stage, today, created, all_places, place)
         if index % 40 == 0:
             db.session.flush()
+    created["events"] = _demo_events(random.Random(SEED + 1), today, officers)
     return created
 
 
@@ -402,3 +405,65 @@ def _demo_funds(rng, project, reporter, day, amount, today):
         reason = "凭证与到账记录不符，请补充银行进账单" if verdict == "不予认定" else "凭证齐全"
         review_entry(entry, {"review": verdict, "review_reason": reason}, reviewer, entry.version)
     return entry
+
+
+# What a week of 招商活动 looks like: a few outings and visits, a fair or a promotion now and then,
+# and the publicity that reports them; (kind, title pattern, place).
+EVENT_PLAN = (
+    (EventKind.OUTBOUND, "赴{city}开展先进材料产业链招商", "{city}"),
+    (EventKind.INBOUND, "{city}客商来渝考察新材料园区", "{district}"),
+    (EventKind.PROMOTION, "重庆先进材料产业投资推介会（{city}站）", "{city}"),
+    (EventKind.FAIR, "参加中国国际新材料产业博览会", "{city}"),
+    (EventKind.SIGNING, "先进材料重点项目集中签约仪式", "{district}"),
+    (EventKind.PUBLICITY, "新材料招商成果媒体宣传报道", "重庆日报"),
+)
+
+
+def _demo_events(rng: random.Random, today, staff: list[User]) -> int:
+    """Events over the last fourteen weeks, organised by the divisions and by the districts that
+    have leads, each meeting a firm or two with a lead intending the organiser's district (or, for a
+    division, any lead its staff own)."""
+    divisions = active_divisions()
+    leads = list(db.session.scalars(select(Lead).order_by(Lead.id)))
+    districts = sorted(
+        {lead.intended_district for lead in leads if lead.intended_district}, key=lambda d: d.id
+    )
+    if not (divisions and districts and staff):
+        return 0
+    made = 0
+    for weeks_ago in range(14):
+        monday = today - timedelta(days=today.weekday() + 7 * weeks_ago)
+        for _ in range(rng.randint(2, 6)):
+            kind, title, place = rng.choice(EVENT_PLAN)
+            by_division = rng.random() < 0.5
+            division = rng.choice(divisions) if by_division else None
+            district = None if by_division else rng.choice(districts)
+            city = HQ_CITIES[rng.choice(PLACES)]
+            where = district.name if district else rng.choice(districts).name
+            held_on = min(monday + timedelta(days=rng.randint(0, 6)), today)
+            recorder = next((u for u in staff if u.division_id == getattr(division, "id", -1)), staff[0])
+            event = create_event(
+                {
+                    "kind": kind,
+                    "title": title.format(city=city),
+                    "held_on": held_on.isoformat(),
+                    "place": place.format(city=city, district=where),
+                    "division": division.name if division else "",
+                    "district": district.name if district else "",
+                    "participants": f"{recorder.display_name}等 {rng.randint(2, 8)} 人",
+                    "outcome": rng.choice(
+                        ["", "初步达成合作意向", "收集有效线索 3 条", "企业表示将进一步考察"]
+                    ),
+                },
+                recorder,
+            )
+            candidates = [
+                lead
+                for lead in leads
+                if (district and lead.intended_district_id == district.id)
+                or (division and lead.owner.division_id == division.id)
+            ]
+            for lead in rng.sample(candidates, min(len(candidates), rng.randint(0, 2))):
+                link_enterprise(event, lead.enterprise, lead)
+            made += 1
+    return made

@@ -37,7 +37,7 @@ class ImportBatch(db.Model):
         "updated_ids": "更新记录编号",
     }
     __table_args__ = (
-        CheckConstraint("kind IN ('enterprises', 'leads')", name="kind_known"),
+        CheckConstraint("kind IN ('enterprises', 'leads', 'events')", name="kind_known"),
         CheckConstraint("status IN ('pending', 'applied', 'cancelled')", name="status_known"),
     )
 

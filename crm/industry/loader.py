@@ -34,7 +34,7 @@ from crm.industry.models import (
 )
 from crm.industry.service import DATA_DIR, MapDataError, read_districts_file
 from crm.matching.terms import find_terms, normalise
-from crm.places.models import District
+from crm.places.models import District, Division
 
 # Catalogue fields that come from the data files (a manager may change each in the app).
 CATALOGUE_FIELDS = ("title", "action", "verb", "gap", "priority", "keywords", "added", "clusters", "retired")
@@ -135,6 +135,9 @@ class MapFiles:
 
     def __init__(self, data_dir: Path = DATA_DIR):
         self.districts = read_districts_file(data_dir / "districts.yaml")
+        self.divisions = [
+            str(name).strip() for name in _read("divisions.yaml", data_dir).get("divisions") or []
+        ]
         self.categories = _read("map.yaml", data_dir).get("categories") or []
         self.clusters = _read("clusters.yaml", data_dir).get("clusters") or []
         self.targets = _read("targets.yaml", data_dir).get("targets") or []
@@ -160,6 +163,10 @@ class MapFiles:
                         yield category, sector, chain, product
 
     def _check(self) -> None:
+        if any(not name or len(name) > 32 for name in self.divisions):
+            raise MapDataError("divisions.yaml：处室名称不能为空，且不超过 32 个字")
+        if len(set(self.divisions)) != len(self.divisions):
+            raise MapDataError("divisions.yaml：处室名称重复")
         codes: set[str] = set()
 
         def unique(code: str, where: str) -> None:
@@ -237,6 +244,7 @@ def load_map(data_dir: Path = DATA_DIR) -> MapReport:
     files = MapFiles(data_dir)
     report = MapReport()
     _load_districts(files, report.counts["区县与功能区"])
+    _load_divisions(files, report.counts["处室"])
     clusters = _load_clusters(files, report.counts["产业集群"])
     categories = _upsert(
         IndustryCategory,
@@ -322,6 +330,25 @@ def _load_districts(files: MapFiles, counts: Counts) -> None:
             counts.updated += 1
         else:
             counts.unchanged += 1
+    db.session.flush()
+
+
+def _load_divisions(files: MapFiles, counts: Counts) -> None:
+    # Matched by name, like districts; one dropped from the file is kept, only no longer active.
+    existing = {d.name: d for d in db.session.scalars(select(Division))}
+    for order, name in enumerate(files.divisions, start=1):
+        division = existing.pop(name, None)
+        if division is None:
+            db.session.add(Division(name=name, sort_order=order, active=True))
+            counts.created += 1
+        elif _apply(division, {"sort_order": order, "active": True}):
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    for division in existing.values():
+        if division.active:
+            division.active = False
+            counts.retired += 1
     db.session.flush()
 
 

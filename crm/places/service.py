@@ -1,4 +1,4 @@
-"""Finding districts by the names people write (秀山县, 大渡口, 重庆高新区 …)."""
+"""Finding districts by the names people write (秀山县, 大渡口, 重庆高新区 …), and the bureau's divisions."""
 
 from sqlalchemy import select
 
@@ -6,7 +6,7 @@ from crm.core.forms import choices
 from crm.core.memo import remembered
 from crm.extensions import db
 from crm.matching.terms import normalise
-from crm.places.models import District
+from crm.places.models import District, Division
 
 
 @remembered
@@ -42,3 +42,26 @@ def district_id_of(value, error: type[Exception]) -> int | None:
 def district_choices(empty_label: str):
     """Options of a district <select>: an empty choice labelled `empty_label`, then every district."""
     return choices([("", empty_label), *((d.name, d.name) for d in all_districts())])
+
+
+def active_divisions() -> list[Division]:
+    """The divisions offered in forms, in the data file's order."""
+    stmt = select(Division).where(Division.active.is_(True)).order_by(Division.sort_order, Division.id)
+    return list(db.session.scalars(stmt))
+
+
+def division_id_of(value, error: type[Exception]) -> int | None:
+    """The id of the division a submitted name names, None for a blank value; an unknown or retired
+    name raises `error` with a Chinese message listing the valid ones."""
+    text = str(value or "").strip()[:64]
+    if not text:
+        return None
+    found = next((d.id for d in active_divisions() if d.name == text), None)
+    if found is None:
+        raise error(f"未知的处室“{text}”。可选：{'、'.join(d.name for d in active_divisions())}")
+    return found
+
+
+def division_choices(empty_label: str):
+    """Options of a division <select>: an empty choice labelled `empty_label`, then every active one."""
+    return choices([("", empty_label), *((d.name, d.name) for d in active_divisions())])
