@@ -217,9 +217,10 @@ def bench_briefs(app) -> None:
     from crm.cli.demo import load_demo_accounts
     from crm.cli.demo_data import load_demo_data
     from crm.core.timeutil import today_local
+    from crm.core.weeks import week_of
     from crm.extensions import db
     from crm.industry.service import all_clusters
-    from reports.figures import Scope, gather, week_of
+    from reports.figures import Scope, gather
     from reports.render import brief_html, html_to_pdf
 
     with app.app_context():

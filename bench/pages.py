@@ -62,6 +62,7 @@ from crm.industry.targets import reported_targets
 from crm.leads.models import FollowUp, Lead, LeadStage
 from crm.places.models import District
 from crm.projects.models import Project, ProjectUpdate
+from crm.rankings.activity import board
 from reports.figures import Scope
 from reports.render import TEMPLATES
 
@@ -473,6 +474,35 @@ def _role_pages(app: Flask, role: str, ids: _Ids, ref: dict, district_name: str 
         quick=False,
     )
     add("funds.report.export", "到位资金统计报表（Excel）", "/funds/report.xlsx", kind="export")
+    add("racing", "赛马榜（本季度）", "/rankings/racing")
+    add("racing.export", "赛马榜导出（Excel）", "/rankings/racing.xlsx", kind="export")
+    add("racing.pdf", "赛马榜 PDF", "/rankings/racing.pdf", kind="pdf", quick=role == MANAGER)
+    add("rankings.activity", "招商活跃指数（区县）", "/rankings/activity")
+    add(
+        "rankings.activity.division",
+        "招商活跃指数（处室）",
+        _url("/rankings/activity", by="division"),
+        BUREAU,
+    )
+    # The records behind every figure of the busiest district the role may open (its own for a
+    # district user): all six sub-indices' lists on one page.
+    busiest = None
+    if role in READERS:
+        busiest = next(
+            (
+                row.unit
+                for row in board(week, "district").rows
+                if any(row.counts.values()) and (role != DISTRICT or row.unit.name == district_name)
+            ),
+            None,
+        )
+    if busiest is not None:
+        add(
+            "rankings.activity.records",
+            "招商活跃指数计入的记录（最活跃的区县）",
+            _url("/rankings/activity/records", week=week, by="district", unit=busiest.id),
+            kind="detail",
+        )
     add("measures", "统计口径", "/measures", BUREAU)
 
     add("map", "产业地图", "/map")

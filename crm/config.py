@@ -149,4 +149,12 @@ def settings(instance_path: str) -> dict:
         # The 统计口径 in force (crm/projects/measures.py); empty: the reviewed file shipped with
         # the code, crm/projects/data/measures.yaml. Checked when the application starts.
         "MEASURES_FILE": os.environ.get("MEASURES_FILE") or None,
+        # The 赛马榜's groups, single rankings, weights and definitions (crm/rankings/racing.py);
+        # empty: crm/rankings/data/racing.yaml. Checked when the application starts.
+        "RACING_FILE": os.environ.get("RACING_FILE") or None,
+        # The definitions of the 招商活跃指数 (crm/rankings/activity.py); empty: the reviewed file
+        # shipped with the code, crm/rankings/data/activity.yaml. Checked when the application starts.
+        "ACTIVITY_FILE": os.environ.get("ACTIVITY_FILE") or None,
+        # The issuing unit printed at the head of every weekly brief (简报的发文单位).
+        "BRIEF_ISSUER": os.environ.get("BRIEF_ISSUER") or "重庆市招商投资局",
     }

@@ -2,7 +2,7 @@
 
 from crm.audit.models import AuditLog
 from crm.auth.models import LoginAttempt, User
-from crm.briefs.models import Brief
+from crm.briefs.models import Brief, BriefIssue
 from crm.enterprises.models import Contact, Enterprise
 from crm.events.models import Event, EventEnterprise
 from crm.files.storage import AttachmentBlob
@@ -30,6 +30,7 @@ __all__ = [
     "AttachmentBlob",
     "LoginAttempt",
     "Brief",
+    "BriefIssue",
     "CatalogueEntry",
     "Contact",
     "Enterprise",

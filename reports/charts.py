@@ -44,3 +44,24 @@ def bar_chart(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def sparkline(values: list[float], *, width: int = 96, height: int = 22, colour: str = "#0d6efd") -> str:
+    """A trend as a small line, the last point marked: the 12 weeks of a figure beside its value.
+    Flat at the bottom when every value is 0; no axes, the numbers are printed beside it."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1
+    step = (width - 4) / max(len(values) - 1, 1)
+    points = [
+        (2 + n * step, height - 2 - (value - low) / span * (height - 4)) for n, value in enumerate(values)
+    ]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    last_x, last_y = points[-1]
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" class="sparkline">'
+        f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.5"/>'
+        f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2" fill="{colour}"/></svg>'
+    )

@@ -6,14 +6,13 @@ one cluster (a lead or project belongs to a cluster through its catalogue entry,
 optionally narrowed to one district (a district user's brief).
 """
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from crm.core import weeks
 from crm.core.amounts import plain_number
 from crm.core.timeutil import day_bounds
 from crm.core.transaction import Refusal
@@ -26,26 +25,21 @@ from crm.leads.models import OPEN, FollowUp, Lead
 from crm.leads.service import stage_counts
 from crm.places.models import District
 from crm.projects import measures
-from crm.projects.funds import funds_total
+from crm.projects.funds import funds_by, funds_total
 from crm.projects.models import (
     BEHIND,
     STALLED,
     TERMINATED,
+    FundEntry,
     Milestone,
     Project,
     ProjectStage,
     health_sql,
 )
+from crm.rankings import activity
 from crm.readmodels.gaps import Coverage, entry_coverage
 from reports.funds import composition
-
-# ASCII digits only (\d would take ２ and ٢); the text is NFKC-folded first, so full-width input
-# is read, and what is stored and printed is always the canonical 2026-W47.
-WEEK = re.compile(r"^([0-9]{4})-W([0-9]{2})$", re.ASCII)
-# Years a brief can be about. Outside them Python's dates overflow (9999-W52 ends past 9999-12-31,
-# 0001-W01 starts before 1 January of year 1 in UTC) or do not exist (year 0).
-FIRST_YEAR, LAST_YEAR = 2000, 2099
-
+from reports.summary import FIGURES, summary
 
 # What the brief's lists print of each row, loaded with the rows (not one query per row).
 # Joined, not selected after: a list's statements are the same whether it is empty or full.
@@ -75,31 +69,13 @@ class Scope:
 
 
 def normal_week(text: str) -> str:
-    """An ISO week as written by a person (2026-W47, ２０２６-w47, with spaces) in its canonical form
-    2026-W47; BriefError in Chinese for anything else."""
-    folded = unicodedata.normalize("NFKC", str(text or "")).strip().upper()
-    match = WEEK.match(folded)
-    if not match:
-        raise BriefError(f"周次“{str(text).strip()[:20]}”格式不对，应为 ISO 周，如 2026-W47（年-W周）")
-    year, week = int(match.group(1)), int(match.group(2))
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise BriefError(f"周次的年份应在 {FIRST_YEAR}–{LAST_YEAR} 年之间（收到 {year} 年）")
-    last = date(year, 12, 28).isocalendar().week
-    if not 1 <= week <= last:
-        raise BriefError(f"{year} 年没有第 {week} 周（ISO 周次为 01–{last:02d}）")
-    return f"{year}-W{week:02d}"
+    """An ISO week in its canonical form 2026-W47; BriefError in Chinese for anything else."""
+    return weeks.normal_week(text, BriefError)
 
 
 def parse_week(text: str) -> tuple[date, date]:
-    """Monday and Sunday of an ISO week written 2026-W47."""
-    year, week = normal_week(text).split("-W")
-    monday = date.fromisocalendar(int(year), int(week), 1)
-    return monday, monday + timedelta(days=6)
-
-
-def week_of(day: date) -> str:
-    iso = day.isocalendar()
-    return f"{iso.year}-W{iso.week:02d}"
+    """Monday and Sunday of an ISO week written 2026-W47; BriefError in Chinese for anything else."""
+    return weeks.parse_week(text, BriefError)
 
 
 def resolve_cluster(name: str) -> Cluster:
@@ -111,6 +87,10 @@ def resolve_cluster(name: str) -> Cluster:
     valid = "、".join(c.short_name for c in all_clusters())
     raise BriefError(f"没有名为“{wanted[:40]}”的产业集群。可用：{valid}（也可用全称）")
 
+
+# The headline figures, in the order the brief prints them; the trends look back this many weeks.
+HEADLINE = tuple(FIGURES)
+TREND_WEEKS = 12
 
 BRIEF_ROWS = 50  # rows of a list a brief loads; the brief prints fewer and counts the rest
 
@@ -134,6 +114,18 @@ class Listed:
 
     def __repr__(self) -> str:
         return f"<Listed {len(self.rows)} of {self.total}>"
+
+
+def _activity_row(row) -> dict:
+    return {
+        "unit": row.unit.name,
+        "score": row.score,
+        "rank": row.rank,
+        "previous_rank": row.previous_rank,
+        "change": row.change,
+        "counts": row.counts,
+        "trend": row.trend,
+    }
 
 
 class Figures:
@@ -189,36 +181,67 @@ class Figures:
 
     def headline(self, first: date, last: date) -> dict:
         """The figures of a period (a week, or PLAN_START..Sunday for the cumulative ones)."""
-        start, end = day_bounds(first, last)
-        follow_ups = select(FollowUp).where(
-            FollowUp.lead_id.in_(self._lead_ids()), FollowUp.occurred_on.between(first, last)
-        )
-        signed = self.projects().where(Project.signed_on.between(first, last))
-        agreed = db.session.scalar(
-            select(func.coalesce(func.sum(Project.agreed_investment_wan), 0)).where(
-                Project.id.in_(signed.with_only_columns(Project.id).scalar_subquery())
-            )
-        )
+        return self.headline_periods([(first, last)])[0]
 
-        def reached(stage: str) -> int:
-            return self._count(
-                select(Milestone.id).where(
-                    Milestone.project_id.in_(self._project_ids()),
-                    Milestone.stage == stage,
-                    Milestone.actual_on.between(first, last),
-                )
-            )
+    def headline_periods(self, periods: list[tuple[date, date]]) -> list[dict]:
+        """The headline figures of each of several periods that do not overlap (a run of weeks), in
+        their order. Each figure is one grouped query over all the periods, whatever their number:
+        a record falls into the period its date is in (CASE), and is counted there."""
+        figures = [dict.fromkeys(HEADLINE, 0) for _ in periods]
+        if not periods:
+            return figures
+        earliest, latest = min(p[0] for p in periods), max(p[1] for p in periods)
 
-        return {
-            "new_leads": self._count(self.leads().where(Lead.created_at >= start, Lead.created_at < end)),
-            "follow_ups": self._count(follow_ups),
-            "site_visits": self._count(follow_ups.where(FollowUp.kind == "实地考察")),
-            "signings": self._count(signed),
-            "signed_wan": int(agreed or 0),
-            "starts": reached(ProjectStage.STARTED),
-            "production_starts": reached(ProjectStage.PRODUCING),
-            "funds_wan": self.funds(first, last),
-        }
+        def period_of(column, timestamps: bool = False):
+            whens = []
+            for number, (first, last) in enumerate(periods):
+                if timestamps:  # a moment, in the local days of the period
+                    start, end = day_bounds(first, last)
+                    whens.append((and_(column >= start, column < end), number))
+                else:
+                    whens.append((column.between(first, last), number))
+            return case(*whens, else_=None)
+
+        def grouped(stmt, column, *values, timestamps: bool = False):
+            """(period, value sums …) of the rows of `stmt` in the periods."""
+            start, end = day_bounds(earliest, latest)
+            window = and_(column >= start, column < end) if timestamps else column.between(earliest, latest)
+            columns = [period_of(column, timestamps).label("period")]
+            columns += [value.label(f"v{n}") for n, value in enumerate(values)]
+            sub = stmt.where(window).order_by(None).with_only_columns(*columns).subquery()
+            sums = [func.count()] + [func.sum(getattr(sub.c, f"v{n}")) for n in range(len(values))]
+            return db.session.execute(
+                select(sub.c.period, *sums).where(sub.c.period.is_not(None)).group_by(sub.c.period)
+            ).all()
+
+        for period, count in grouped(self.leads(), Lead.created_at, timestamps=True):
+            figures[period]["new_leads"] = count
+        follow_ups = select(FollowUp).where(FollowUp.lead_id.in_(self._lead_ids()))
+        site_visit = case((FollowUp.kind == "实地考察", 1), else_=0)
+        for period, count, visits in grouped(follow_ups, FollowUp.occurred_on, site_visit):
+            figures[period].update(follow_ups=count, site_visits=int(visits or 0))
+        for period, count, agreed in grouped(
+            self.projects(), Project.signed_on, Project.agreed_investment_wan
+        ):
+            figures[period].update(signings=count, signed_wan=int(agreed or 0))
+        reached = {ProjectStage.STARTED: "starts", ProjectStage.PRODUCING: "production_starts"}
+        for stage, key in reached.items():
+            milestones = select(Milestone).where(
+                Milestone.project_id.in_(self._project_ids()), Milestone.stage == stage
+            )
+            for period, count in grouped(milestones, Milestone.actual_on):
+                figures[period][key] = count
+        funds = funds_by(self.projects(), earliest, latest, {"period": period_of(FundEntry.arrived_on)})
+        for period, (amount, _entries) in funds["period"].items():
+            if period is not None:
+                figures[period]["funds_wan"] = amount
+        return figures
+
+    def weekly(self, monday: date, before: int = TREND_WEEKS) -> list[dict]:
+        """The headline figures of the week of `monday` and of the `before` weeks before it, oldest
+        first: the last is the week's own figures, the others its trend and its average."""
+        mondays = weeks.weeks_back(monday, before + 1)
+        return self.headline_periods([(m, m + timedelta(days=6)) for m in mondays])
 
     def funds(self, first: date, last: date) -> int:
         """实际到位资金 that arrived in a period, as the 统计口径 in force counts the ledger."""
@@ -369,6 +392,43 @@ class Figures:
         ]
         return {"total": len(rows), "gaps": gaps, "covered": covered, "by_cluster": by_cluster}
 
+    def activity(self, week: str) -> dict:
+        """The week's 招商活跃指数 of the scope's districts (a cluster's districts, one district, or
+        every district), with their city-wide ranks; the divisions' ranking in the city's brief."""
+        ranking = activity.board(week, "district")
+        if self.scope.district_id:
+            wanted = {self.scope.district_id}
+        elif self.cluster is not None:
+            wanted = {d.id for d in [*self.cluster.districts, *self.cluster.core_districts]}
+        else:
+            wanted = {row.unit.id for row in ranking.rows}
+        divisions = None
+        if self.cluster is None and not self.scope.district_id:
+            divisions = [_activity_row(row) for row in activity.board(week, "division").rows]
+        return {
+            "indices": [(index.key, index.label) for index in ranking.rules.indices],
+            "definition": ranking.rules.summary,
+            "ranked": ranking.ranked,
+            "units": len(ranking.rows),
+            "rows": [_activity_row(row) for row in ranking.rows if row.unit.id in wanted],
+            "divisions": divisions,
+        }
+
+    def share(self, first: date, last: date) -> list[dict]:
+        """A district's figures of a period beside those of its whole scope (the cluster or the
+        city, every district), and its share of them."""
+        own = self.headline(first, last)
+        whole = Figures(Scope(self.scope.cluster_code)).headline(first, last)
+        return [
+            {
+                "key": key,
+                "own": own[key],
+                "whole": whole[key],
+                "share": own[key] / whole[key] if whole[key] else None,
+            }
+            for key in ("new_leads", "follow_ups", "signings", "signed_wan", "starts", "funds_wan")
+        ]
+
     def targets(self, on: date | None = None) -> list[dict]:
         """Progress toward the 2027 targets from the enterprise data (local firms: the ones the
         plan counts); targets the CRM holds no data for say so."""
@@ -416,8 +476,9 @@ def gather(scope: Scope, week: str, generated_at: datetime, today: date) -> dict
     figures = Figures(scope)
     as_of = min(sunday, today)
     district = db.session.get(District, scope.district_id) if scope.district_id else None
-    week_figures = figures.headline(monday, sunday)
-    return {
+    weekly = figures.weekly(monday)
+    week_figures = weekly[-1]
+    data = {
         "scope": scope.key,
         "title": figures.cluster.name if figures.cluster else "全市先进材料产业",
         "short": figures.cluster.short_name if figures.cluster else "全市",
@@ -431,6 +492,9 @@ def gather(scope: Scope, week: str, generated_at: datetime, today: date) -> dict
         "generated_at": generated_at,
         "week_figures": week_figures,
         "quiet_week": not any(week_figures.values()),
+        # Each headline figure against last week and the weeks before (arrows, sparklines, summary).
+        "trends": {key: _trend(weekly, key) for key in HEADLINE},
+        "trend_weeks": TREND_WEEKS,
         "cumulative": figures.headline(PLAN_START, sunday),
         "targets": figures.targets(sunday),
         "key_projects": figures.key_projects(as_of),
@@ -450,4 +514,21 @@ def gather(scope: Scope, week: str, generated_at: datetime, today: date) -> dict
             "funds": measures.current().definition("funds"),
             "outside_province_funds": measures.current().definition("outside_province_funds"),
         },
+        "activity": figures.activity(week),
+        # A district's brief measures the district against its scope city-wide, this year.
+        "share": figures.share(date(sunday.year, 1, 1), sunday) if scope.district_id else None,
+    }
+    data["summary"] = summary(data)
+    return data
+
+
+def _trend(weekly: list[dict], key: str) -> dict:
+    """One figure's last TREND_WEEKS weeks (the sparkline), last week's value, and the average of
+    the TREND_WEEKS weeks before this one: what the arrows and the summary compare with."""
+    before = [week[key] for week in weekly[:-1]]
+    return {
+        "series": [week[key] for week in weekly[1:]],
+        "previous": weekly[-2][key],
+        "average": round(sum(before) / len(before), 1) if before else 0,
+        "change": weekly[-1][key] - weekly[-2][key],
     }

@@ -9,7 +9,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from crm.core.timeutil import format_local, format_wan
-from reports.charts import bar_chart
+from reports.charts import bar_chart, sparkline
+from reports.summary import FIGURES, amount
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -25,6 +26,11 @@ def _environment() -> Environment:
     env.filters["local"] = format_local
     env.filters["cn_date"] = lambda day: f"{day.year}年{day.month}月{day.day}日" if day else ""
     env.filters["md"] = lambda day: f"{day.month}月{day.day}日" if day else ""
+    env.filters["local_day"] = lambda moment: format_local(moment, "%Y年%-m月%-d日")
+    # A headline figure's value with its unit (3 个, 1.40 亿元), as the summary writes it.
+    env.filters["figure"] = lambda value, key: amount(key, value)
+    env.globals["figure_label"] = lambda key: FIGURES[key][0]
+    env.globals["sparkline"] = lambda values, **size: Markup(sparkline(values, **size))
     # Text inside a CSS string: quotes and backslashes escaped, no line breaks; < can't end <style>.
     # Marked safe: HTML escaping would put entities into the style sheet, which CSS does not read.
     env.filters["cssq"] = lambda text: Markup(

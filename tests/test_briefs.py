@@ -191,7 +191,7 @@ def test_every_headline_figure_of_the_pdf_equals_the_database(runner, dataset, t
     assert re.search(r"签约金额\s+5\.00 亿元\s+累计 13\.00 亿元", text)
     assert "轻合金材料产业集群招商周报" in text and "2026-W10" in text and "第 1 页 / 共" in text
     assert "周报测试线索2" not in text  # 合成材料's lead is not in the 轻合金 brief
-    assert "NF-AL-02" in text.split("空白环节")[1]  # gaps come first in the coverage
+    assert "NF-AL-02" in text.split("九、空白环节")[1]  # gaps come first in the coverage
 
 
 def test_fonts_are_embedded_cjk_with_a_real_bold(runner, dataset, tmp_path):
@@ -411,12 +411,12 @@ def test_a_project_terminated_in_the_week_and_next_weeks_follow_ups(client, logi
     html = client.get(f"/briefs/preview?cluster=LA&week={WEEK}").text
     # Its signing happened that week and still counts; as a live project it is gone.
     assert html_shown(html, "签约项目", "个")[0] == 1
-    key = html.split("三、重点项目")[1].split("四、")[0]
+    key = html.split("六、重点项目")[1].split("七、")[0]
     assert "周报测试项目0" not in key and "周报测试项目1" in key
-    chart = html.split("签约项目协议投资")[1].split("六、")[0]
+    chart = html.split("签约项目协议投资")[1].split("九、")[0]
     assert "九龙坡区" not in chart and "涪陵区" in chart
     # Next week: the LA leads due 9–15 March (lead 2 is 合成材料's, lead 3 was due on Sunday).
-    upcoming = html.split("八、下周计划跟进")[1]
+    upcoming = html.split("十、下周计划跟进")[1].split("附件")[0]
     expected = db.session.scalars(
         select(Lead.title).where(
             Lead.next_follow_up_on.between(SUNDAY + timedelta(days=1), SUNDAY + timedelta(days=7)),
@@ -427,7 +427,7 @@ def test_a_project_terminated_in_the_week_and_next_weeks_follow_ups(client, logi
     assert [
         t for t in ("周报测试线索0", "周报测试线索1", "周报测试线索2", "周报测试线索3") if t in upcoming
     ] == expected
-    warned = html.split("七、预警")[1].split("八、")[0]
+    warned = html.split("二、需要关注")[1].split("三、")[0]
     assert "周报测试线索3" not in warned  # due on Sunday itself: not yet overdue on Sunday
     assert "停滞项目（14 天以上无进展更新）：0 个" in warned and "周报测试项目0" not in warned
 
@@ -453,7 +453,7 @@ def test_overdue_follow_ups_of_the_brief_are_the_lead_lists_overdue_ones(
     listed = client.get("/leads/?overdue=1").text
     in_list = {stage for stage in ["线索", "搁置", "流失", "签约"] if f"逾期测试线索{stage}" in listed}
     preview = client.get("/briefs/preview", query_string={"cluster": "LA", "week": _this_week()}).text
-    warned = preview.split("逾期未跟进的线索")[1].split("八、")[0]
+    warned = preview.split("逾期未跟进的线索")[1].split("三、")[0]
     in_brief = {stage for stage in ["线索", "搁置", "流失", "签约"] if f"逾期测试线索{stage}" in warned}
     assert in_list == {"线索", "搁置"}
     assert in_brief == in_list  # the brief left out the dormant lead the list shows
@@ -469,3 +469,168 @@ def test_overdue_follow_ups_of_the_brief_are_the_lead_lists_overdue_ones(
 def _this_week() -> str:
     iso = today_local().isocalendar()
     return f"{iso.year}-W{iso.week:02d}"
+
+
+# ---------------------------------------------------------------- the brief as a 简报
+
+
+def issue_of(text: str) -> str:
+    match = re.search(r"(\d{4})年第 (\d+) 期", text)
+    assert match, "no issue number in the brief"
+    return f"{match.group(1)}-{match.group(2)}"
+
+
+def docx_text(data: bytes) -> str:
+    import io
+
+    from docx import Document
+
+    document = Document(io.BytesIO(data))
+    parts = [p.text for p in document.paragraphs]
+    parts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return "\n".join(parts)
+
+
+def test_issue_numbers_run_per_scope_and_year_and_a_week_made_again_keeps_its_number(runner, tmp_path):
+    def make(*args) -> str:
+        out = tmp_path / "b.pdf"
+        result = runner.invoke(args=["brief", *args, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        return issue_of(pdf_text(out.read_bytes()))
+
+    assert make("--city", "--week", "2026-W10") == "2026-1"
+    assert make("--city", "--week", "2026-W12") == "2026-2"
+    assert make("--city", "--week", "2026-W10") == "2026-1"  # made again: the same issue
+    assert make("--city", "--week", "2026-W11") == "2026-3"  # numbered as issued, not by week
+    assert make("--cluster", "轻合金", "--week", "2026-W10") == "2026-1"  # each scope its own run
+    assert make("--city", "--week", "2027-W01") == "2027-1"  # each year starts again
+    numbers = db.session.execute(
+        select(Brief.week, func.count()).group_by(Brief.week).order_by(Brief.week)
+    ).all()
+    assert ("2026-W10", 3) in numbers  # every brief archived; two city ones share 第 1 期
+    from crm.briefs.models import BriefIssue
+
+    issued = db.session.execute(
+        select(BriefIssue.scope, BriefIssue.week, BriefIssue.number).order_by(BriefIssue.id)
+    ).all()
+    assert issued == [
+        ("CITY", "2026-W10", 1),
+        ("CITY", "2026-W12", 2),
+        ("CITY", "2026-W11", 3),
+        ("LA", "2026-W10", 1),
+        ("CITY", "2027-W01", 1),
+    ]
+
+
+def test_a_preview_shows_the_number_it_would_get_and_numbers_nothing(client, login_as, runner, tmp_path):
+    from crm.briefs.models import BriefIssue
+
+    assert (
+        runner.invoke(args=["brief", "--city", "--week", WEEK, "-o", str(tmp_path / "x.pdf")]).exit_code == 0
+    )
+    login_as("manager")
+    html = client.get("/briefs/preview", query_string={"cluster": "CITY", "week": "2026-W11"}).text
+    assert "2026年第 2 期（预览，生成时编号）" in html and "重庆市招商投资局" in html
+    assert (
+        "2026年第 1 期" in client.get("/briefs/preview", query_string={"cluster": "CITY", "week": WEEK}).text
+    )
+    assert db.session.scalar(select(func.count()).select_from(BriefIssue)) == 1
+    assert "2026年第 1 期" in client.get("/briefs/").text  # the archive lists the number
+
+
+def test_a_district_users_briefs_are_numbered_apart_from_the_citys(client, login_as, runner, tmp_path):
+    assert (
+        runner.invoke(
+            args=["brief", "--cluster", "轻合金", "--week", WEEK, "-o", str(tmp_path / "x.pdf")]
+        ).exit_code
+        == 0
+    )
+    login_as("district", "涪陵区")
+    client.post("/briefs/", data={"cluster": "LA", "week": "2026-W11"})
+    mine = db.session.scalar(select(Brief).where(Brief.district_id.is_not(None)))
+    assert (mine.issue.number, mine.issue.district_key) == (1, resolve_district("涪陵区").id)
+
+
+def test_the_summary_paragraph_says_the_weeks_numbers_as_the_database_counts_them(
+    runner, dataset, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("crm.briefs.service.today_local", lambda: TODAY)
+    out = tmp_path / "la.pdf"
+    assert runner.invoke(args=["brief", "--cluster", "轻合金", "--week", WEEK, "-o", str(out)]).exit_code == 0
+    # Without white space: a line of the PDF may break between a number and its unit.
+    text = re.sub(r"\s", "", pdf_text(out.read_bytes()))
+    summary = text.split("一、本周摘要")[1].split("二、需要关注")[0]
+    week = db_week_figures("LA", MONDAY, SUNDAY)
+    before = db_week_figures("LA", MONDAY - timedelta(days=7), MONDAY - timedelta(days=1))
+    assert (
+        f"新增招商线索{week['新增线索']}条，跟进{week['跟进']}次（其中实地考察{week['实地考察']}次），"
+        f"签约项目{week['签约项目']}个" in summary
+    )
+    assert f"开工项目{week['开工项目']}个" in summary and "资金到位1.40亿元" in summary
+    # Against last week, each figure that moved, by how much (the dataset's week before is quiet
+    # but for the lead registered on that Sunday).
+    for label, unit in (("跟进", "次"), ("签约项目", "个"), ("开工项目", "个")):
+        change = week[label] - before[label]
+        if change:
+            assert f"{label}{'增加' if change > 0 else '减少'}{abs(change)}{unit}" in summary, label
+    change = week["新增线索"] - before["新增线索"]
+    assert f"新增线索{'增加' if change > 0 else '减少'}{abs(change)}条" in summary
+    overdue = db.session.scalar(
+        select(func.count())
+        .select_from(Lead)
+        .where(
+            Lead.next_follow_up_on < SUNDAY,
+            Lead.stage.not_in(("签约", "流失")),
+            Lead.catalogue_entry_id == dataset["entry"].id,
+        )
+    )
+    warnings = text.split("二、需要关注")[1].split("三、本周要情")[0]
+    stalled = re.search(r"停滞项目（14天以上无进展更新）：(\d+)个", warnings).group(1)
+    behind = re.search(r"滞后项目（节点计划日期已过未完成）：(\d+)个", warnings).group(1)
+    # The summary and the warnings say the same.
+    if (stalled, behind, overdue) == ("0", "0", 0):
+        assert "本周无停滞、滞后项目和逾期未跟进的线索" in summary
+    else:
+        assert f"停滞项目{stalled}个，滞后项目{behind}个，逾期未跟进线索{overdue}条" in summary
+
+
+def test_the_brief_comes_as_word_beside_the_pdf_with_the_same_issue_number(
+    runner, client, login_as, dataset, tmp_path
+):
+    out = tmp_path / "la.pdf"
+    result = runner.invoke(
+        args=["brief", "--cluster", "轻合金", "--week", WEEK, "--format", "both", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    word = tmp_path / "la.docx"
+    assert out.exists() and word.exists() and "第 1 期" in result.output
+    pdf, docx = pdf_text(out.read_bytes()), docx_text(word.read_bytes())
+    assert "2026年第 1 期" in pdf and "2026年第 1 期" in docx
+    assert "一、本周摘要" in docx and "轻合金材料产业集群招商周报" in docx
+    only = tmp_path / "only.pdf"
+    result = runner.invoke(
+        args=["brief", "--cluster", "轻合金", "--week", WEEK, "--format", "docx", "-o", str(only)]
+    )
+    assert result.exit_code == 0 and (tmp_path / "only.docx").exists() and not only.exists()
+    assert "2026年第 1 期" in docx_text((tmp_path / "only.docx").read_bytes())  # the same week again
+    refused = runner.invoke(args=["brief", "--city", "--week", WEEK, "--format", "both", "-o", str(word)])
+    assert refused.exit_code == 1 and "是 Word 文件名" in refused.output
+    bad = runner.invoke(args=["brief", "--city", "--week", WEEK, "--format", "odt", "-o", str(out)])
+    assert bad.exit_code != 0 and "Traceback" not in bad.output
+    brief = db.session.scalars(select(Brief).order_by(Brief.id)).first()
+    login_as("manager")
+    download = client.get(f"/briefs/{brief.id}.docx")
+    assert download.status_code == 200 and download.data == brief.docx
+    assert download.mimetype.endswith("wordprocessingml.document")
+    assert ".docx" in download.headers["Content-Disposition"]
+    made = client.post("/briefs/", data={"cluster": "LA", "week": WEEK, "format": "docx"})
+    assert made.status_code == 302 and made.headers["Location"].endswith(".docx")
+
+
+def test_another_districts_word_brief_is_not_there(client, login_as, runner, tmp_path):
+    login_as("district", "涪陵区")
+    client.post("/briefs/", data={"cluster": "LA", "week": WEEK})
+    mine = db.session.scalar(select(Brief))
+    client.get("/logout")
+    login_as("district", "长寿区")
+    assert client.get(f"/briefs/{mine.id}.docx").status_code == 404

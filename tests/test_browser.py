@@ -27,6 +27,9 @@ def test_login_journey(page, live_server):
     background = page.locator("nav.navbar").evaluate("el => getComputedStyle(el).backgroundColor")
     assert background not in ("rgba(0, 0, 0, 0)", "transparent")
 
+    # 退出登录 and API 令牌 are in the menu under the user's name (Bootstrap's dropdown script).
+    page.get_by_test_id("current-user").click()
+    expect(page.get_by_role("link", name="API 令牌")).to_be_visible()
     page.get_by_role("button", name="退出登录").click()
     expect(page).to_have_url(re.compile(r"/login"))
     expect(page.get_by_text("您已安全退出登录。")).to_be_visible()
@@ -220,12 +223,13 @@ def test_an_arrival_with_its_receipt_is_verified_and_counted_everywhere(
     from openpyxl import load_workbook
 
     from crm.core.timeutil import today_local
+    from crm.core.weeks import week_of
     from crm.extensions import db
     from crm.places.service import resolve_district
     from crm.projects.funds import funds_total
     from crm.projects.models import FundEntry, Project
     from crm.projects.service import ProjectFilter, rates
-    from reports.figures import parse_week, week_of
+    from reports.figures import parse_week
     from reports.funds import composition
 
     today = today_local()
@@ -315,7 +319,7 @@ def test_an_arrival_with_its_receipt_is_verified_and_counted_everywhere(
     with page.expect_download() as download_info:
         page.get_by_role("button", name="生成并下载 PDF").click()
     text = subprocess.run(
-        ["pdftotext", download_info.value.path(), "-"], capture_output=True, text=True, check=True
+        ["pdftotext", "-raw", download_info.value.path(), "-"], capture_output=True, text=True, check=True
     ).stdout
     monday, sunday = parse_week(week_of(today))
     with live_app.app_context():

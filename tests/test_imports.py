@@ -259,13 +259,63 @@ def test_blank_rows_in_a_sheet_do_not_push_its_last_rows_out_unnoticed():
     assert table.rows[-1][1] == "空行后企业4994有限公司"
 
 
+def shared_strings_xlsx(strings: list[str], rows: list[list[int]]) -> bytes:
+    """A workbook whose cells all point into the shared-string table (as Excel writes them),
+    made by hand: openpyxl writes inline strings when lxml is installed, one copy per cell."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package, sheet = "application/vnd.openxmlformats", "spreadsheetml.sheet.main+xml"
+    parts = {
+        "[Content_Types].xml": (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            f'<Default Extension="rels" ContentType="{package}-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{package}-officedocument.{sheet}"/>'
+            "</Types>"
+        ),
+        "_rels/.rels": (
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="r1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+            '<sheet name="Sheet1" sheetId="1" r:id="r1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="r1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="r2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>'
+        ),
+        "xl/sharedStrings.xml": f'<sst xmlns="{main}">'
+        + "".join(f"<si><t>{escape(text)}</t></si>" for text in strings)
+        + "</sst>",
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>'
+        + "".join(
+            f'<row r="{r}">' + "".join(f'<c t="s"><v>{i}</v></c>' for i in row) + "</row>"
+            for r, row in enumerate(rows, 1)
+        )
+        + "</sheetData></worksheet>",
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, text in parts.items():
+            book.writestr(name, text)
+    return buffer.getvalue()
+
+
 def test_a_small_xlsx_that_unfolds_into_huge_text_is_refused():
-    # One 4000-character text shared by every cell: a ~70 KB file, 12 million characters unfolded.
-    long_text = "经" * 4000
-    rows = [["企业名称", "所属省份", *(f"列{i}" for i in range(78))]]
-    rows += [[f"膨胀企业{i}有限公司", "江苏省", *[long_text] * 78] for i in range(40)]
+    # One 4000-character text shared by every cell: a small file, 12 million characters unfolded.
+    strings = ["企业名称", "所属省份", *(f"列{i}" for i in range(78)), "江苏省", "经" * 4000]
+    strings += [f"膨胀企业{i}有限公司" for i in range(40)]
+    header = list(range(80))
+    rows = [header] + [[82 + i, 80, *[81] * 78] for i in range(40)]
+    data = shared_strings_xlsx(strings, rows)
+    assert len(data) < 100_000
     with pytest.raises(FileProblem, match="文件内容过多"):
-        read_table("a.xlsx", xlsx(rows), "enterprises")
+        read_table("a.xlsx", data, "enterprises")
 
 
 def test_a_semicolon_csv_whose_cells_hold_commas_is_split_on_semicolons():

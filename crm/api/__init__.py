@@ -15,6 +15,8 @@ from crm.api import (  # noqa: F401  (each adds its routes to bp)
     meta,
     openapi,
     projects,
+    rankings,
+    rankings_racing,
 )
 from crm.api.common import bp
 from crm.auth.tokens import current_token

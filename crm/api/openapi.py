@@ -343,6 +343,38 @@ SCHEMAS = {
         {"items": {"type": "array", "items": {"$ref": "#/components/schemas/FundEntry"}}}, ("items",)
     ),
     "ProjectUpdateInput": _object(PROJECT_UPDATE_FIELDS),
+    "ActivityRanking": _object(
+        {
+            "week": {**STRING, "description": "ISO 周，如 2026-W48"},
+            "by": {**STRING, "enum": ["district", "division"]},
+            "ranked": {"type": "boolean", "description": "本周是否排名（全部单位均无记录时不排名）"},
+            "weeks": {"type": "array", "items": STRING, "description": "趋势的各周，最早的在前"},
+            "definition": {**STRING, "description": "指数的口径"},
+            "indices": {
+                "type": "array",
+                "items": _object({"key": STRING, "label": STRING, "weight": INTEGER, "definition": STRING}),
+            },
+            "items": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "unit": {**STRING, "description": "区县或处室名称"},
+                        "unit_id": INTEGER,
+                        "score": {"type": "number", "description": "招商活跃指数（0–100）"},
+                        "rank": _nullable({**INTEGER, "description": "名次，并列同名次"}),
+                        "scores": {"type": "object", "description": "各分项得分，键为分项 key"},
+                        "previous_score": {"type": "number"},
+                        "previous_rank": _nullable(INTEGER),
+                        "change": {"type": "number", "description": "指数较上周的变化"},
+                        "trend": {"type": "array", "items": {"type": "number"}},
+                    },
+                    ("unit", "score", "rank"),
+                    additionalProperties={**INTEGER, "description": "每个分项一个字段：本周计入的记录数"},
+                ),
+            },
+        },
+        ("week", "by", "items"),
+    ),
     "ProjectUpdateCreated": {
         "allOf": [
             {"$ref": "#/components/schemas/ProjectUpdate"},

@@ -20,10 +20,18 @@ class UserCreateForm(BaseForm):
     display_name = StringField("姓名", validators=[Optional(), Length(max=64)])
     role = SelectField("角色", choices=choices(ROLE_LABELS.items()))
     district = SelectField("所属区县（区县专员必填）", choices=[], validate_choice=False)
+    # The division list is set by the view; the service checks the name (crm.places.division_id_of).
+    division = SelectField("所属处室（招商专员、处室负责人）", choices=[], validate_choice=False, default="")
     password = PasswordField("初始密码", validators=[DataRequired("请输入初始密码"), Length(max=256)])
     confirm = PasswordField(
         "再次输入密码", validators=[DataRequired("请再次输入密码"), EqualTo("password", MISMATCH)]
     )
+
+
+class DivisionForm(BaseForm):
+    """An administrator puts an officer or a manager in a division (or none)."""
+
+    division = SelectField("所属处室", choices=[], validate_choice=False, default="")
 
 
 class PasswordResetForm(BaseForm):

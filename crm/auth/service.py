@@ -8,7 +8,16 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from crm.auth.models import DISTRICT, ROLE_LABELS, ROLES, User, password_hasher, verify_password
+from crm.auth.models import (
+    DISTRICT,
+    MANAGER,
+    OFFICER,
+    ROLE_LABELS,
+    ROLES,
+    User,
+    password_hasher,
+    verify_password,
+)
 from crm.core.inputs import has_control_chars
 from crm.core.text import clean_text
 from crm.core.timeutil import utcnow
@@ -112,11 +121,7 @@ def create_user(
             raise UserError(f"未知的区县或功能区：“{district_name[:64]}”", field="district")
     elif district_name:
         raise UserError("只有区县专员需要指定所属区县", field="district")
-    division_id = None
-    if division_name:
-        if role == DISTRICT:
-            raise UserError("区县专员不属于局内处室", field="division")
-        division_id = division_id_of(division_name, partial(UserError, field="division"))
+    division_id = _division_id(role, division_name)
     check_password_strength(password, username)
     user = User(
         division_id=division_id,
@@ -135,6 +140,32 @@ def create_user(
         # Two admins creating the same name at the same moment: the unique index decides.
         # The caller rolls back on UserError, which also clears the failed flush.
         raise UserError(f"用户名“{username}”已存在") from error
+    return user
+
+
+DIVISION_ROLES = (OFFICER, MANAGER)  # the bureau's own staff, whose work counts for a division
+
+
+def _division_id(role: str, division_name: str | None) -> int | None:
+    """The division a user of `role` is put in by name (blank: none); refused for the roles that
+    belong to no division, and for a name that is no active division."""
+    if not str(division_name or "").strip():
+        return None
+    if role == DISTRICT:
+        raise UserError("区县专员不属于局内处室，其工作计入所属区县", field="division")
+    if role not in DIVISION_ROLES:
+        raise UserError("只有招商专员和处室负责人可以指定所属处室", field="division")
+    return division_id_of(division_name, partial(UserError, field="division"))
+
+
+def set_division(user: User, name: str | None) -> User:
+    """Put an officer or a manager in a division by its name, or in none (blank); refused for
+    district users, whose work counts for their district. Audited as any change of a user."""
+    division_id = _division_id(user.role, name)
+    if user.division_id != division_id:
+        user.division_id = division_id
+        db.session.flush()
+        db.session.expire(user, ["division"])  # read anew from the id just set
     return user
 
 

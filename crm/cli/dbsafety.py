@@ -107,6 +107,11 @@ LOSSES: dict[str, tuple[Loss, ...]] = {
         Loss("users", "用户所属处室", "division_id"),
         Loss("divisions", "处室"),
     ),
+    "0017_brief_issues": (
+        Loss("briefs", "周报存档的 Word 文件", "docx"),
+        Loss("briefs", "周报的期号", "issue_id", derived=True),
+        Loss("brief_issues", "周报期号（升级时按存档重新编出）", derived=True),
+    ),
 }
 
 

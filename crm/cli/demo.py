@@ -92,6 +92,6 @@ def scale_command(factor):
         raise click.ClickException(str(error)) from error
     click.echo(
         f"规模数据：企业 {added['enterprises']} 家，联系人 {added['contacts']} 位，线索 {added['leads']} 条，"
-        f"跟进 {added['follow_ups']} 条，签约项目 {added['projects']} 个；"
+        f"跟进 {added['follow_ups']} 条，签约项目 {added['projects']} 个，招商活动 {added['events']} 场；"
         f"用时 {time.perf_counter() - started:.0f} 秒。"
     )

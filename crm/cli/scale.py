@@ -22,7 +22,7 @@ from itertools import islice
 from sqlalchemy import func, insert, select, text
 
 from crm.auth.models import MANAGER, OFFICER, User
-from crm.auth.service import create_user, find_user
+from crm.auth.service import create_user, find_user, set_division
 from crm.cli.demo_data import (
     BRANDS,
     CONTACT_STEPS,
@@ -39,11 +39,12 @@ from crm.cli.demo_data import (
 from crm.core.timeutil import SHANGHAI, today_local
 from crm.enterprises.models import HONOURS, OWNERSHIPS, Contact, Enterprise, enterprise_entries
 from crm.enterprises.names import name_key
+from crm.events.models import EVENT_KINDS, Event
 from crm.extensions import db
 from crm.industry.service import catalogue_entries
 from crm.leads.models import FOLLOW_UP_KINDS, LOST_REASONS, SOURCES, FollowUp, Lead, LeadStage, StageChange
 from crm.matching.terms import normalise
-from crm.places.service import all_districts
+from crm.places.service import active_divisions, all_districts
 from crm.projects.models import (
     MILESTONES,
     RANK,
@@ -128,9 +129,15 @@ class _Writer:
 
 
 def _officers() -> list[User]:
-    for username, name in SCALE_OFFICERS:
-        if find_user(username) is None:
-            create_user(username, DEMO_PASSWORD, OFFICER, display_name=name)
+    divisions = active_divisions()
+    for number, (username, name) in enumerate(SCALE_OFFICERS):
+        # Spread over the divisions, so the divisions' 招商活跃指数 has work to rank.
+        division = divisions[number % len(divisions)].name if divisions else None
+        user = find_user(username)
+        if user is None:
+            create_user(username, DEMO_PASSWORD, OFFICER, display_name=name, division_name=division)
+        elif user.division_id is None and division:
+            set_division(user, division)
     db.session.commit()
     return list(db.session.scalars(select(User).where(User.role.in_((OFFICER, MANAGER))).order_by(User.id)))
 
@@ -145,7 +152,15 @@ def add_scale_data(factor: float, say: Callable[[str], None], today: date | None
         raise ValueError("产业地图尚未载入，请先运行 flask --app app map load")
     districts = tuple(d.name for d in all_districts())
     owners = _officers()
-    added = {"enterprises": 0, "contacts": 0, "leads": 0, "follow_ups": 0, "projects": 0, "matched": 0}
+    added = {
+        "enterprises": 0,
+        "contacts": 0,
+        "leads": 0,
+        "follow_ups": 0,
+        "projects": 0,
+        "events": 0,
+        "matched": 0,
+    }
 
     # ------------------------------------------------ enterprises: row n's values come from n alone
     wanted = int(ENTERPRISES * factor)
@@ -334,13 +349,51 @@ def add_scale_data(factor: float, say: Callable[[str], None], today: date | None
     del lead_rows, change_rows, follow_rows
 
     added["projects"] = _projects(writer, signed_leads, today)
-    for table in ("enterprises", "contacts", "leads", "follow_ups", "projects", "project_updates"):
+    added["events"] = _events(writer, factor, today)
+    for table in ("enterprises", "contacts", "leads", "follow_ups", "projects", "project_updates", "events"):
         db.session.execute(text(f"ANALYZE {table}"))  # the planner sees the new sizes at once
     db.session.commit()
     # The stored matches, computed now rather than by the first page that recommends firms.
     say("匹配企业与招商目录条目……")
     added["matched"] = refresh_matches()
     return added
+
+
+EVENTS = 5_000  # 招商活动 over the last two years, per factor: some fifty a week across the province
+
+
+def _events(writer: _Writer, factor: float, today: date) -> int:
+    """Events over the last two years, organised in turn by the divisions and by the districts
+    (row n's values come from n alone; a second run adds only what is missing)."""
+    wanted = int(EVENTS * factor)
+    have = db.session.scalar(select(func.count()).select_from(Event)) or 0
+    divisions, districts = active_divisions(), all_districts()
+    recorder = db.session.scalar(select(User.id).where(User.role == OFFICER).order_by(User.id))
+    rows, next_event = [], writer.next_id(Event)
+    for n in range(have, wanted):
+        rng = random.Random(SEED * 7_000_003 + n)
+        by_division = divisions and rng.random() < 0.3
+        held_on = today - timedelta(days=rng.randint(0, 730))
+        rows.append(
+            {
+                "id": next_event + len(rows),
+                "kind": rng.choice(EVENT_KINDS),
+                "title": f"先进材料产业链招商活动 {n + 1} 号",
+                "held_on": held_on,
+                "ends_on": None,
+                "place": rng.choice(PLACES),
+                "division_id": rng.choice(divisions).id if by_division else None,
+                "district_id": None if by_division else rng.choice(districts).id,
+                "participants": "",
+                "outcome": "",
+                "created_by_id": recorder,
+                "created_at": _moment(held_on, 18),
+                "version": 1,
+            }
+        )
+    done = writer.write(Event.__table__, rows, "招商活动", len(rows))
+    writer.fix_sequence(Event)
+    return done
 
 
 def _projects(writer: _Writer, signed_leads: list, today: date) -> int:

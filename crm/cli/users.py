@@ -33,13 +33,15 @@ def _password_or_fail(password: str | None) -> str:
 @click.option("--district", default=None, help="区县专员所属区县或功能区，如 涪陵区")
 @click.option("--password", default=None, help="初始密码（至少 10 个字符，不能过于常见或包含用户名）")
 @click.option("--display-name", default=None, help="姓名，默认同用户名")
-def create_command(username, role, district, password, display_name):
+@click.option("--division", default=None, help="招商专员或处室负责人所属处室，如 产业招商一处")
+def create_command(username, role, district, password, display_name, division):
     """Create a user."""
     if not username:
         raise CliError("请指定用户名：flask --app app users create NAME --role ROLE --password PW")
     with committing(ACTOR):
-        user = create_user(username, _password_or_fail(password), role, display_name, district)
+        user = create_user(username, _password_or_fail(password), role, display_name, district, division)
     where = f"，所属 {user.district.name}" if user.district else ""
+    where += f"，所属 {user.division.name}" if user.division else ""
     click.echo(f"已创建用户 {user.username}（{user.role_label}{where}）")
 
 
@@ -49,7 +51,8 @@ def list_command():
     for user in db.session.scalars(select(User).order_by(User.username)):
         state = "启用" if user.active else "停用"
         district = user.district.name if user.district else "-"
-        click.echo(f"{user.username}\t{user.role}\t{district}\t{state}")
+        division = user.division.name if user.division else "-"
+        click.echo(f"{user.username}\t{user.role}\t{district}\t{division}\t{state}")
 
 
 @users_cli.command("set-password")

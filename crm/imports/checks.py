@@ -2,12 +2,14 @@
 
 The rows are checked a slice at a time. What the database holds for a slice is fetched for all of
 its rows at once — firms by credit code, firms by folded name and former names, enterprises and
-owners of leads, leads of the same title — in a few queries; districts and catalogue codes are
-resolved once per distinct value (crm.core.memo). The values themselves go through the services'
+owners of leads, leads of the same title, the firms events met and events of the same title and
+day — in a few queries; districts, divisions and catalogue codes are resolved once per distinct
+value (crm.core.memo). The values themselves go through the services'
 own validate(), so an import says exactly what a form or the API would. Nothing is written here:
 each RowResult carries the closure that will write it, and the caller decides.
 """
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -15,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from crm.auth.models import User
+from crm.auth.models import DISTRICT, User
 from crm.auth.permissions import scoped
 from crm.core.validation import problems_of
 from crm.enterprises.credit_code import normalise_credit_code
@@ -28,12 +30,16 @@ from crm.enterprises.service import (
     folded_name,
     validate,
 )
+from crm.events.models import Event
+from crm.events.service import MAX_MET, EventError, create_event, link_enterprise, same_events
+from crm.events.service import validate as validate_event
 from crm.extensions import db
 from crm.imports.fields import FIELDS
 from crm.imports.models import ImportBatch
 from crm.leads.models import LOST, Lead
 from crm.leads.service import LEAD_ASSIGNERS, LEAD_WORKERS, LeadError, create_lead
 from crm.leads.service import validate as validate_lead
+from crm.places.service import district_id_of
 
 # What a row will do when the batch is imported.
 ACTIONS = {
@@ -128,6 +134,15 @@ class RowChecks:
 
     def check(self, rows: list[list[str]], seen: dict[str, int]) -> list[RowResult]:
         raise NotImplementedError
+
+    def duplicate(self, result: RowResult, existing_id: int, note: str) -> None:
+        """A row like a record on file: said so, and skipped unless the batch asks to create such
+        rows anyway."""
+        result.existing_id = existing_id
+        result.action = "duplicate"
+        result.notes = [note, "将仍然新建" if self.batch.create_duplicates else "将跳过"]
+        if not self.batch.create_duplicates:
+            result.apply = None
 
 
 # ---- Enterprises ---------------------------------------------------------------------------------
@@ -289,14 +304,8 @@ class EnterpriseRows(RowChecks):
                 result.apply = lambda data=data: _new_enterprise(data)
                 continue
             first = min(matches)  # as find_duplicates orders them
-            result.existing_id = first
-            result.action = "duplicate"
-            result.notes = [f"名称与已有企业“{matches[first]}”（编号 {first}）相同"]
-            if self.batch.create_duplicates:
-                result.notes.append("将仍然新建")
-                result.apply = lambda data=data: _new_enterprise(data)
-            else:
-                result.notes.append("将跳过")
+            result.apply = lambda data=data: _new_enterprise(data)
+            self.duplicate(result, first, f"名称与已有企业“{matches[first]}”（编号 {first}）相同")
 
 
 # ---- Leads ---------------------------------------------------------------------------------------
@@ -430,18 +439,164 @@ class LeadRows(RowChecks):
             if lead is None:
                 result.action = "create"
                 continue
-            result.existing_id = lead.id
-            result.action = "duplicate"
-            result.notes = [
-                f"该企业已有同名线索（编号 {lead.id}，{lead.stage}）",
-                "将仍然新建" if self.batch.create_duplicates else "将跳过",
-            ]
-            if not self.batch.create_duplicates:
-                result.apply = None
+            self.duplicate(result, lead.id, f"该企业已有同名线索（编号 {lead.id}，{lead.stage}）")
         return results
 
 
-CHECKS: dict[str, type[RowChecks]] = {"enterprises": EnterpriseRows, "leads": LeadRows}
+# ---- Events --------------------------------------------------------------------------------------
+
+# The enterprises of one cell: 、 ； ; (half width too, as NFKC folds the full-width one) or line breaks.
+MET_SEPARATORS = re.compile(r"[、；;\r\n]+")
+ORGANISER_LABEL = "主办单位（主办处室或主办区县）"
+
+
+def met_names(cell: str) -> list[str]:
+    """The enterprises a 接洽企业 cell names, in order, each once."""
+    names: list[str] = []
+    for part in MET_SEPARATORS.split(cell or ""):
+        name = part.strip()
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+class EventRows(RowChecks):
+    """Event rows: every field through the events service's own validate (a district user's rows
+    are their district's events, and may name no other organiser); the enterprises met, by credit
+    code or name, must be on file and visible to the importer; an event on file with the same
+    title, start date and organiser is a probable duplicate, skipped unless the batch says to
+    create it anyway; the same event twice in the file is an error."""
+
+    def label(self, field_key: str) -> str:
+        if field_key == "organiser":
+            return ORGANISER_LABEL
+        return super().label(field_key)
+
+    def _firms(self, cells: list[dict]) -> tuple[dict[str, Enterprise], dict[str, list[Enterprise]]]:
+        """The visible firms (not merged) the rows name: by credit code, and by folded name."""
+        codes, names = set(), set()
+        for values in cells:
+            for name in met_names(values.get("enterprises", "")):
+                code = normalise_credit_code(name)
+                if len(code) == 18 and code.isascii() and code.isalnum():
+                    codes.add(code)
+                elif folded_name(name):
+                    names.add(folded_name(name))
+        visible = scoped(select(Enterprise), Enterprise, self.user).where(Enterprise.merged_into_id.is_(None))
+        by_code: dict[str, Enterprise] = {}
+        for part in _chunks(codes):
+            by_code.update(
+                (firm.credit_code, firm)
+                for firm in db.session.scalars(visible.where(Enterprise.credit_code.in_(part)))
+            )
+        by_name: dict[str, list[Enterprise]] = {}
+        for part in _chunks(names):
+            stmt = visible.where(Enterprise.name_key.in_(part)).order_by(Enterprise.id)
+            for firm in db.session.scalars(stmt):
+                by_name.setdefault(firm.name_key, []).append(firm)
+        return by_code, by_name
+
+    def _met(self, cell: str, by_code, by_name) -> tuple[list[Enterprise], list[str]]:
+        """The firms a cell names, and a problem for each it names that cannot be linked."""
+        firms: list[Enterprise] = []
+        problems: list[str] = []
+        for name in met_names(cell):
+            code = normalise_credit_code(name)
+            if len(code) == 18 and code.isascii() and code.isalnum():
+                found = [by_code[code]] if code in by_code else []
+                if not found:
+                    problems.append(f"企业库中没有统一社会信用代码为 {code} 的企业，请先导入企业")
+                    continue
+            else:
+                found = by_name.get(folded_name(name), [])
+                if not found:
+                    problems.append(f"企业库中没有“{name[:64]}”，请先导入或新建该企业")
+                    continue
+                if len(found) > 1:
+                    problems.append(f"“{name[:64]}”对应多家企业，请填写统一社会信用代码")
+                    continue
+            if found[0] not in firms:
+                firms.append(found[0])
+        if len(firms) > MAX_MET:
+            problems.append(f"一次活动最多登记 {MAX_MET} 家接洽企业")
+        return firms, problems
+
+    def _organiser_problem(self, values: dict) -> tuple[str, str] | None:
+        """A district user's row naming another organiser than their own district."""
+        if self.user.role != DISTRICT:
+            return None
+        if values.get("division", "").strip():
+            return self.label("division"), "区县专员导入的活动由本区县主办，请不要填写主办处室"
+        named = values.get("district", "").strip()
+        if named:
+            try:
+                district_id = district_id_of(named, EventError)
+            except EventError as error:
+                return self.label("district"), str(error)
+            if district_id != self.user.district_id:
+                own = self.user.district.name
+                return self.label("district"), f"区县专员只能导入本区县（{own}）主办的活动"
+        return None
+
+    def check(self, rows: list[list[str]], seen: dict[str, int]) -> list[RowResult]:
+        cells = [self.values(row) for row in rows]
+        by_code, by_name = self._firms(cells)
+        results: list[RowResult] = []
+        ready: list[tuple[RowResult, dict, tuple, list[Enterprise]]] = []
+        for row, values in zip(rows, cells, strict=True):
+            result = RowResult(number=int(row[0]), action="error", title=values.get("title", ""))
+            results.append(result)
+            problems: list[tuple[str, str]] = []
+            data = None
+            try:
+                data = validate_event(values, self.user)
+            except EventError as error:
+                problems += self.problems(error, "title")
+            organiser = self._organiser_problem(values)
+            if organiser:
+                problems.append(organiser)
+            firms, unknown = self._met(values.get("enterprises", ""), by_code, by_name)
+            problems += [(self.label("enterprises"), message) for message in unknown]
+            if problems or data is None:
+                result.problems = problems
+                continue
+            result.title = f"{data.held_on.isoformat()} {data.title}"
+            key = (data.title, data.held_on, data.division_id, data.district_id)
+            earlier = _seen_before(seen, ["event:" + "|".join(map(str, key))], result.number)
+            if earlier is not None:
+                result.problems = [
+                    (
+                        self.label("title"),
+                        f"与第 {earlier} 行是同一活动（名称、开始日期和主办单位相同），请合并为一行",
+                    )
+                ]
+                continue
+            ready.append((result, values, key, firms))
+        same = same_events({key for _, _, key, _ in ready})
+        by = self.user
+        for result, values, key, firms in ready:
+            result.apply = lambda v=values, f=firms: _new_event(v, f, by)
+            result.notes = [
+                f"接洽企业 {len(firms)} 家：{'、'.join(f.name for f in firms)}" if firms else "无接洽企业"
+            ]
+            existing = same.get(key)
+            if existing is None:
+                result.action = "create"
+                continue
+            self.duplicate(
+                result, existing.id, f"疑似重复：已有同名、同日、同主办单位的活动（编号 {existing.id}）"
+            )
+        return results
+
+
+def _new_event(values: dict, firms: list[Enterprise], by: User) -> Event:
+    event = create_event(values, by)
+    for firm in firms:
+        link_enterprise(event, firm)
+    return event
+
+
+CHECKS: dict[str, type[RowChecks]] = {"enterprises": EnterpriseRows, "leads": LeadRows, "events": EventRows}
 
 
 def checks_for(batch: ImportBatch, user: User) -> RowChecks:

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from crm.core.excel import xlsx_bytes  # one workbook style for exports and templates
 from crm.enterprises.models import EXCHANGES, HONOURS, OWNERSHIPS
+from crm.events.models import EVENT_KINDS
 from crm.leads.models import SOURCES
+from crm.places.service import active_divisions
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,57 @@ LEAD_FIELDS = (
     ImportField("next_follow_up_on", "下次跟进日期", ("下次跟进", "计划跟进日期")),
 )
 
-FIELDS = {"enterprises": ENTERPRISE_FIELDS, "leads": LEAD_FIELDS}
+EVENT_FIELDS = (
+    ImportField(
+        "kind",
+        "活动类型",
+        ("类型", "活动类别", "活动形式"),
+        required=True,
+        help="、".join(EVENT_KINDS),
+        example="推介会",
+    ),
+    ImportField(
+        "title",
+        "活动名称",
+        ("名称", "活动主题", "主题", "活动"),
+        required=True,
+        example="重庆先进材料产业投资推介会（苏州站）",
+    ),
+    ImportField(
+        "held_on",
+        "开始日期",
+        ("活动日期", "日期", "举办日期", "开始时间", "活动时间"),
+        required=True,
+        help="活动举办的日期（不晚于今天），招商活跃指数按此日期计入当周",
+        example="2026-11-18",
+    ),
+    ImportField("ends_on", "结束日期", ("结束时间",), help="多日的活动填写；不早于开始日期"),
+    ImportField("place", "地点", ("活动地点", "举办地点", "地址"), example="苏州市"),
+    ImportField(
+        "division",
+        "主办处室",
+        ("处室", "主办处", "牵头处室"),
+        help="市招商投资局的处室名称；与“主办区县”二选一。区县专员导入的活动由本区县主办，两列均不填",
+    ),
+    ImportField(
+        "district",
+        "主办区县",
+        ("区县", "主办区县（功能区）", "主办单位（区县）"),
+        help="重庆的区县或功能区（可用简称，如 大渡口、重庆高新区）；与“主办处室”二选一",
+        example="涪陵区",
+    ),
+    ImportField("participants", "参加人员", ("参会人员", "参加人", "参与人员")),
+    ImportField("outcome", "成效", ("活动成效", "成果", "活动成果")),
+    ImportField(
+        "enterprises",
+        "接洽企业",
+        ("对接企业", "洽谈企业", "接洽企业名单", "企业"),
+        help="企业库中已有企业的名称或统一社会信用代码，多家用顿号“、”、分号“；”或换行分隔",
+        example="示例新材料科技股份有限公司",
+    ),
+)
+
+FIELDS = {"enterprises": ENTERPRISE_FIELDS, "leads": LEAD_FIELDS, "events": EVENT_FIELDS}
 
 
 def header_key(text: str) -> str:
@@ -137,11 +189,18 @@ def template_bytes(kind: str) -> bytes:
         ("列名", lambda item: item.label, 20),
         ("必填", lambda item: "是" if item.required else "", 6),
         ("也可识别的列名", lambda item: "、".join(item.aliases), 40),
-        ("说明", lambda item: item.help, 60),
+        ("说明", _help, 60),
     ]
     return xlsx_bytes(
         f"{KIND_LABELS[kind]}导入模板", columns, examples, extra_sheets=[("填写说明", notes, items)]
     )
 
 
-KIND_LABELS = {"enterprises": "企业", "leads": "线索"}
+def _help(item: ImportField) -> str:
+    """A column's explanation in the template; the divisions are the bureau's as loaded now."""
+    if item.key == "division":
+        return f"{item.help}。可选：{'、'.join(d.name for d in active_divisions())}"
+    return item.help
+
+
+KIND_LABELS = {"enterprises": "企业", "leads": "线索", "events": "招商活动"}

@@ -10,7 +10,7 @@ from crm.auth.models import User
 from crm.core.timeutil import utcnow
 from crm.extensions import db
 
-KINDS = {"enterprises": "企业", "leads": "招商线索"}
+KINDS = {"enterprises": "企业", "leads": "招商线索", "events": "招商活动"}
 STATUSES = {"pending": "待确认", "applied": "已导入", "cancelled": "已取消"}
 
 

@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.audit.access import record_event
-from crm.auth.models import User
+from crm.auth.models import DISTRICT, MANAGER, OFFICER, User
 from crm.core.memo import remembered_lookups
 from crm.core.timeutil import utcnow
 from crm.core.transaction import Conflict, Refusal, commit, serialise
@@ -63,8 +63,33 @@ RUN_TIMEOUT = timedelta(seconds=30)
 SQLITE_PAUSE = 0.1
 
 
+# Who imports what: the bureau imports everything; district staff their district's events only.
+IMPORTERS = {
+    "enterprises": (OFFICER, MANAGER),
+    "leads": (OFFICER, MANAGER),
+    "events": (OFFICER, MANAGER, DISTRICT),
+}
+
+
+def may_import(user, kind: str) -> bool:
+    """Whether `user` may import rows of `kind`."""
+    return getattr(user, "role", None) in IMPORTERS.get(kind, ())
+
+
+def kinds_for(user) -> list[str]:
+    """The kinds of rows `user` may import, in the order the upload form offers them."""
+    return [kind for kind in IMPORTERS if may_import(user, kind)]
+
+
 class ImportProblem(Refusal):
     """A batch that cannot be mapped or imported; the message says why, in Chinese."""
+
+
+def _check_importer(user, kind: str) -> None:
+    if not may_import(user, kind):
+        if getattr(user, "role", None) == DISTRICT:
+            raise ImportProblem("区县专员只能导入本区县的招商活动")
+        raise ImportProblem("您的角色不能导入该内容")
 
 
 class BatchChanged(ImportProblem, Conflict):
@@ -252,7 +277,8 @@ def start_import(kind: str, filename: str, data: bytes, user: User) -> ImportBat
     """A pending batch holding the file's cells, with the columns mapped from their headers and
     every row checked."""
     if kind not in FIELDS:
-        raise ImportProblem("请选择导入内容：企业或招商线索")
+        raise ImportProblem("请选择导入内容：企业、招商线索或招商活动")
+    _check_importer(user, kind)
     filename = clean_filename(filename)
     table = read_table(filename, data, kind)
     batch = ImportBatch(
@@ -348,6 +374,7 @@ def begin_import(batch: ImportBatch, user: User, seen_version: int) -> str:
     has a problem, or while another run is importing it."""
     if batch.status != "pending":
         raise ImportProblem(f"该批次{batch.status_label}，不能再次导入")
+    _check_importer(user, batch.kind)
     progress = Progress.of(batch)
     if progress.running():
         raise ImportProblem(

@@ -11,17 +11,15 @@ This module knows the rules, not the tables: crm.projects.service turns them int
 `FundsRule.total` counts a project's loaded entries by the same rule.
 """
 
-import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from flask import current_app
 
+from crm.core.datafile import fingerprint, load_file, review_log
 from crm.core.validation import replaced_ids
 from crm.projects.models import FUND_KINDS, MEASURES_KEY, SOURCE_REGIONS, Review
 
@@ -287,35 +285,18 @@ def parse(data: Any, source: str = "") -> Measures:
     """Measures from the file's parsed YAML; MeasuresError in Chinese for anything unusable."""
     if not isinstance(data, dict):
         raise MeasuresError("统计口径文件应为 YAML 键值（funds、rates、counts、reviewed）")
-    reviewed = data.get("reviewed")
-    if not isinstance(reviewed, list) or not reviewed or not all(isinstance(r, dict) for r in reviewed):
-        raise MeasuresError("统计口径文件须有 reviewed 审核记录（日期、审核人、修改说明）")
-    for record in reviewed:
-        for key in ("date", "by", "note"):
-            if not record.get(key):
-                raise MeasuresError(f"reviewed 的每条审核记录须写明 {key}")
     return Measures(
         funds=_funds(data.get("funds")),
         rates=_rates(data.get("rates")),
         counts=_counts(data.get("counts")),
-        reviewed=tuple(
-            {k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items()} for r in reviewed
-        ),
+        reviewed=review_log(data, MeasuresError, "统计口径"),
         source=source,
-        fingerprint=hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16],
+        fingerprint=fingerprint(data),
     )
 
 
 def load(path: str | Path | None = None) -> Measures:
-    path = Path(path or DEFAULT_FILE)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise MeasuresError(f"无法读取统计口径文件 {path}：{error}") from error
-    try:
-        return parse(data, str(path))
-    except MeasuresError as error:
-        raise MeasuresError(f"统计口径文件 {path}：{error}") from error
+    return load_file(path, DEFAULT_FILE, parse, MeasuresError, "统计口径")
 
 
 def install(app) -> None:

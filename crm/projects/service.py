@@ -3,6 +3,7 @@ figures from them, edit the agreed figures and plans (optimistic lock), list and
 
 Pages, the API and the brief all call these, so the rules and the numbers are the same everywhere."""
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
@@ -21,7 +22,7 @@ from crm.core.transaction import Conflict, Refusal
 from crm.core.validation import Problems, corrected_record, replaced_ids
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
-from crm.industry.models import CatalogueEntry, Cluster, entry_clusters
+from crm.industry.models import ACTIONS, CatalogueEntry, Cluster, entry_clusters
 from crm.places.service import district_id_of, resolve_district
 from crm.projects import measures
 from crm.projects.funds import funds_by_project, plans_of_year, set_plan
@@ -351,6 +352,13 @@ def _year(text) -> int | None:
     return int(text) if text.isdigit() and len(text) == 4 and first <= int(text) <= last else None
 
 
+def _actions(text) -> tuple[str, ...]:
+    """招商动作 from a query string (补链,延链 or 补链、延链), in the catalogue's order; unknown words
+    are ignored (as a malformed date is)."""
+    words = set(re.split(r"[,，、\s]+", str(text or "")[:64]))
+    return tuple(action for action in ACTIONS if action in words)
+
+
 def reached_args(stage: str, today: date) -> dict:
     """The list filter behind a rate's numerator of projects that reached `stage`: reached it, and,
     where the 口径 counts against the year's plan, planned to reach it this year."""
@@ -383,6 +391,13 @@ class ProjectFilter:
     big: bool = False
     planned: str = ""
     planned_year: int | None = None
+    # The 赛马榜's narrowings (crm/rankings/racing.py): the projects whose main catalogue entry's
+    # 招商动作 is one of `actions` (招新引优), and those whose `milestone` (开工) was actually
+    # reached between milestone_from and milestone_to (重大项目开工), either end optional.
+    actions: tuple[str, ...] = ()
+    milestone: str = ""
+    milestone_from: date | None = None
+    milestone_to: date | None = None
 
     @property
     def notes(self) -> list[str]:
@@ -397,6 +412,12 @@ class ProjectFilter:
             notes.append(f"仅含已达到“{self.reached}”及之后阶段的项目（不含已终止）")
         elif self.live:
             notes.append("不含已终止的项目")
+        if self.actions:
+            notes.append(f"仅含主目录条目招商动作为{'、'.join(self.actions)}的项目")
+        if self.milestone:
+            first = self.milestone_from.isoformat() if self.milestone_from else "…"
+            last = self.milestone_to.isoformat() if self.milestone_to else "…"
+            notes.append(f"仅含“{self.milestone}”实际日期在 {first} 至 {last} 之间的项目")
         return notes
 
     def query_args(self) -> dict:
@@ -415,6 +436,10 @@ class ProjectFilter:
             "big": "1" if self.big else "",
             "planned": self.planned if self.planned_year else "",
             "planned_year": str(self.planned_year) if self.planned and self.planned_year else "",
+            "action": ",".join(self.actions),
+            "milestone": self.milestone,
+            "milestone_from": self.milestone_from.isoformat() if self.milestone_from else "",
+            "milestone_to": self.milestone_to.isoformat() if self.milestone_to else "",
         }
         return {key: value for key, value in args.items() if value}
 
@@ -434,6 +459,10 @@ class ProjectFilter:
             big=args.get("big") == "1",
             planned=args.get("planned") if args.get("planned") in MILESTONES else "",
             planned_year=_year(args.get("planned_year")),
+            actions=_actions(args.get("action")),
+            milestone=args.get("milestone") if args.get("milestone") in MILESTONES else "",
+            milestone_from=filter_day(args.get("milestone_from")),
+            milestone_to=filter_day(args.get("milestone_to")),
         )
 
     def apply(self, stmt: Select, today: date) -> Select:
@@ -464,6 +493,11 @@ class ProjectFilter:
             stmt = stmt.where(big_project_sql())
         if self.planned and self.planned_year:
             stmt = stmt.where(planned_in_year(self.planned, self.planned_year))
+        if self.actions:
+            main_entries = select(CatalogueEntry.id).where(CatalogueEntry.action.in_(self.actions))
+            stmt = stmt.where(Project.catalogue_entry_id.in_(main_entries))
+        if self.milestone:
+            stmt = stmt.where(reached_between(self.milestone, self.milestone_from, self.milestone_to))
         return stmt
 
 
@@ -668,6 +702,21 @@ class Rates:
     @property
     def performance_rate(self) -> float | None:
         return _share(self.kept, self.signed)
+
+
+def reached_between(stage: str, first: date | None, last: date | None):
+    """SQL: the project's `stage` milestone has an actual date, between `first` and `last` (each
+    optional, inclusive)."""
+    conditions = [
+        Milestone.project_id == Project.id,
+        Milestone.stage == stage,
+        Milestone.actual_on.is_not(None),
+    ]
+    if first is not None:
+        conditions.append(Milestone.actual_on >= first)
+    if last is not None:
+        conditions.append(Milestone.actual_on <= last)
+    return exists(select(Milestone.id).where(*conditions))
 
 
 def planned_in_year(stage: str, year: int):

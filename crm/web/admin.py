@@ -1,17 +1,17 @@
-"""User administration for admins: create, disable and enable, reset passwords."""
+"""User administration for admins: create, disable and enable, reset passwords, divisions."""
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from crm.auth.forms import ConfirmForm, PasswordResetForm, UserCreateForm
+from crm.auth.forms import ConfirmForm, DivisionForm, PasswordResetForm, UserCreateForm
 from crm.auth.models import ADMIN, DISTRICT, ROLE_LABELS, User
 from crm.auth.permissions import roles_required
-from crm.auth.service import create_user, reset_password, set_active
+from crm.auth.service import DIVISION_ROLES, create_user, reset_password, set_active, set_division
 from crm.auth.throttle import locked_until, unlock
 from crm.core.pagination import paginate
 from crm.extensions import db
-from crm.places.service import district_choices
+from crm.places.service import district_choices, division_choices
 from crm.web.saving import flash_form_errors, save
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -46,6 +46,7 @@ def new_user():
     form.district.choices = district_choices("（不适用）")
     # The district list is the validation: anything else posted is refused by the choice check.
     form.district.validate_choice = form.role.data == DISTRICT
+    form.division.choices = division_choices("（不适用）")
     if form.validate_on_submit():
         saved = save(
             lambda: create_user(
@@ -54,6 +55,7 @@ def new_user():
                 form.role.data,
                 display_name=form.display_name.data,
                 district_name=form.district.data if form.role.data == DISTRICT else None,
+                division_name=form.division.data,
             ),
             lambda user: f"已创建用户 {user.username}（{user.role_label}）。",
             form=form,
@@ -68,13 +70,47 @@ def new_user():
 def user_detail(user_id: int):
     """One user, with the password reset and enable/disable forms."""
     user = db.get_or_404(User, user_id)
-    return render_template(
+    return _user_page(user)
+
+
+def _user_page(user: User, division_form: DivisionForm | None = None, reset_form=None, status: int = 200):
+    """A user's page; a refused form comes back as submitted, with its message beside the field."""
+    if division_form is None:
+        division_form = DivisionForm(formdata=None, division=user.division.name if user.division else "")
+    division_form.division.choices = division_choices("（未指定）")
+    page = render_template(
         "admin/user_detail.html",
         user=user,
-        reset_form=PasswordResetForm(),
+        reset_form=reset_form or PasswordResetForm(formdata=None),
         confirm_form=ConfirmForm(),
+        division_form=division_form,
+        division_roles=DIVISION_ROLES,
         locked=locked_until(user.username, ""),
     )
+    return page, status
+
+
+def _division_name(user: User) -> str:
+    return user.division.name if user.division else "未指定"
+
+
+@bp.route("/users/<int:user_id>/division", methods=["POST"])
+@roles_required(ADMIN)
+def user_division(user_id: int):
+    """Put an officer or a manager in a division (or none); refused for district users."""
+    user = db.get_or_404(User, user_id)
+    form = DivisionForm()
+    if form.validate_on_submit():
+        saved = save(
+            lambda: set_division(user, form.division.data),
+            lambda changed: f"已将 {changed.username} 的所属处室设为“{_division_name(changed)}”。",
+            form=form,
+        )
+        if saved.ok:
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    else:
+        flash_form_errors(form)
+    return _user_page(db.get_or_404(User, user_id), division_form=form, status=400)
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
@@ -89,9 +125,7 @@ def user_password(user_id: int):
             return redirect(url_for("admin.user_detail", user_id=user.id))
     else:
         flash_form_errors(form)
-    return render_template(
-        "admin/user_detail.html", user=user, reset_form=form, confirm_form=ConfirmForm()
-    ), 400
+    return _user_page(user, reset_form=form, status=400)
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])

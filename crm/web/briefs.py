@@ -3,7 +3,7 @@ the archive serves every PDF made, byte for byte."""
 
 from datetime import timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,14 +14,16 @@ from crm.briefs.service import last_week, make_brief, preview
 from crm.core.forms import BaseForm
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
+from crm.core.weeks import week_of
 from crm.industry.service import all_clusters
 from crm.web.exports import send_export
 from crm.web.saving import save
-from reports.figures import BriefError, Scope, normal_week, week_of
+from reports.figures import BriefError, Scope, normal_week
 
 bp = Blueprint("briefs", __name__, url_prefix="/briefs")
 
 MAKERS = (OFFICER, MANAGER, DISTRICT)
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _chosen() -> tuple[Scope, str]:
@@ -36,7 +38,8 @@ def _chosen() -> tuple[Scope, str]:
     return Scope(None if code == "CITY" else code, district), week
 
 
-def _weeks() -> list[str]:
+def recent_weeks() -> list[str]:
+    """This week and the twelve before it, newest first: the week pickers' choices."""
     today = today_local()
     return [week_of(today - timedelta(days=7 * n)) for n in range(0, 13)]
 
@@ -48,7 +51,7 @@ def index():
     return render_template(
         "briefs/index.html",
         clusters=all_clusters(),
-        weeks=_weeks(),
+        weeks=recent_weeks(),
         default_week=last_week(),
         page=paginate(archive),
         form=BaseForm(),
@@ -86,6 +89,8 @@ def make():
     )
     if not saved.ok:
         return redirect(url_for("briefs.index"))
+    if request.form.get("format") == "docx":
+        return redirect(url_for("briefs.download_docx", brief_id=saved.value.id))
     return redirect(url_for("briefs.download", brief_id=saved.value.id))
 
 
@@ -101,3 +106,12 @@ def download(brief_id: int):
         mimetype="application/pdf",
         as_attachment=request.args.get("inline") != "1",
     )
+
+
+@bp.route("/<int:brief_id>.docx")
+def download_docx(brief_id: int):
+    """The Word version of a brief from the archive, as it was made beside its PDF."""
+    brief = get_visible_or_404(Brief, brief_id)
+    if brief.docx is None:
+        abort(404)  # archived before briefs had a Word version
+    return send_export("briefs", brief.docx, 1, brief.docx_filename, mimetype=DOCX, as_attachment=True)

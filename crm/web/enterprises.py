@@ -20,6 +20,7 @@ from crm.enterprises.service import (
     update_enterprise,
     visible_enterprises,
 )
+from crm.events.service import events_met
 from crm.extensions import db
 from crm.leads.models import Lead
 from crm.leads.service import LeadFilter, visible_leads
@@ -147,6 +148,8 @@ def _detail_page(enterprise: Enterprise, contact_form: ContactForm):
             enterprise_ids=[enterprise.id, *absorbed_ids(enterprise)], limit=TIMELINE_LIMIT
         ),
         duplicates=_visible_duplicates(enterprise) if can_edit else [],
+        # 招商活动 where this firm (or one merged into it) was met, within the user's scope.
+        events=events_met(current_user, enterprise_ids=[enterprise.id, *absorbed_ids(enterprise)]),
         match=match_enterprise(enterprise),
         contact_form=contact_form,
         can_edit=can_edit,

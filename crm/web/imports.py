@@ -11,7 +11,7 @@ from wtforms import BooleanField, IntegerField, SelectField
 from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
 
-from crm.auth.models import MANAGER, OFFICER
+from crm.auth.models import DISTRICT, MANAGER, OFFICER
 from crm.auth.permissions import roles_required
 from crm.core.excel import XLSX
 from crm.core.forms import BaseForm, choices, first_error
@@ -28,6 +28,8 @@ from crm.imports.service import (
     cached_preview,
     cancel_import,
     check_rows,
+    kinds_for,
+    may_import,
     refresh_preview,
     run_import,
     samples,
@@ -38,12 +40,26 @@ from crm.web.saving import save
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
-IMPORTERS = (OFFICER, MANAGER)
+IMPORTERS = (OFFICER, MANAGER)  # the import page with every kind
+# Who opens a batch's pages: district staff too, for their own batches of events
+# (crm.imports.service.IMPORTERS says who imports what).
+BATCH_USERS = (OFFICER, MANAGER, DISTRICT)
 
 
 class UploadForm(BaseForm):
     kind = SelectField("导入内容", choices=choices(KINDS.items()), default="enterprises")
     file = FileField(f"文件（.xlsx 或 .csv，不超过 {MAX_BYTES // MB} MB、{MAX_ROWS} 行）")
+
+
+def _upload_form(only: str | None) -> UploadForm:
+    """The upload form offering the kinds the current user may import (or `only` that one); a
+    kind posted outside them fails the form's own choice check."""
+    form = UploadForm()
+    allowed = [only] if only else kinds_for(current_user)
+    form.kind.choices = choices((kind, KINDS[kind]) for kind in allowed)
+    if form.kind.data not in allowed and (request.method == "GET" or "kind" not in request.form):
+        form.kind.data = allowed[0]
+    return form
 
 
 class BatchForm(BaseForm):
@@ -54,8 +70,11 @@ class BatchForm(BaseForm):
 
 
 def _batch(batch_id: int) -> ImportBatch:
-    """A batch its creator (or a manager) may open; anyone else gets a 404."""
+    """A batch its creator (or a manager) may open; anyone else gets a 404 — and a 403 for a kind
+    of batch their role never imports (district staff and enterprises or leads)."""
     batch = db.session.get(ImportBatch, batch_id)
+    if batch is not None and not may_import(current_user, batch.kind):
+        abort(403)
     if batch is None or (batch.created_by_id != current_user.id and current_user.role != MANAGER):
         abort(404)
     return batch
@@ -65,7 +84,19 @@ def _batch(batch_id: int) -> ImportBatch:
 @roles_required(*IMPORTERS)
 def index():
     """Upload a file; recent batches below."""
-    form = UploadForm()
+    return _upload_page()
+
+
+@bp.route("/events", methods=["GET", "POST"])
+@roles_required(*BATCH_USERS)
+def events_upload():
+    """The upload page of 招商活动: district staff import their district's events here (the page of
+    every kind is the bureau's); the bureau lands here from the event list's 「导入」."""
+    return _upload_page(only="events")
+
+
+def _upload_page(only: str | None = None):
+    form = _upload_form(only)
     if form.validate_on_submit():
         upload = form.file.data
         if upload is None or not getattr(upload, "filename", ""):
@@ -86,18 +117,29 @@ def index():
     )
     if current_user.role != MANAGER:
         recent = recent.where(ImportBatch.created_by_id == current_user.id)
+    if only:
+        recent = recent.where(ImportBatch.kind == only)
     batches = [
         (batch, dict(zip(figures, values, strict=True))) for batch, *values in db.session.execute(recent)
     ]
-    return render_template("imports/index.html", form=form, batches=batches, kinds=KIND_LABELS)
+    return render_template(
+        "imports/index.html",
+        form=form,
+        batches=batches,
+        kinds=KIND_LABELS,
+        only=only,
+        allowed=[c.value for c in form.kind.choices],
+    )
 
 
 @bp.route("/template/<kind>.xlsx")
-@roles_required(*IMPORTERS)
+@roles_required(*BATCH_USERS)
 def template(kind: str):
     """The template of an import, with an example row and a sheet of explanations."""
     if kind not in FIELDS:
         abort(404)
+    if not may_import(current_user, kind):
+        abort(403)
     return send_file(
         io.BytesIO(template_bytes(kind)),
         mimetype=XLSX,
@@ -107,7 +149,7 @@ def template(kind: str):
 
 
 @bp.route("/<int:batch_id>")
-@roles_required(*IMPORTERS)
+@roles_required(*BATCH_USERS)
 def batch(batch_id: int):
     """The column mapping, the progress of the import, and a page of the preview."""
     return _batch_page(_batch(batch_id))
@@ -143,6 +185,7 @@ def _batch_page(batch: ImportBatch, form: "BatchForm | None" = None, chosen: dic
         form=form,
         fields=FIELDS[batch.kind],
         samples=samples(batch),
+        home=_home(batch),
     )
 
 
@@ -158,7 +201,7 @@ def _posted(batch_id: int) -> tuple[ImportBatch, "BatchForm | None"]:
 
 
 @bp.route("/<int:batch_id>/mapping", methods=["POST"])
-@roles_required(*IMPORTERS)
+@roles_required(*BATCH_USERS)
 def mapping(batch_id: int):
     """Save the column mapping and check every row under it."""
     batch, form = _posted(batch_id)
@@ -176,7 +219,7 @@ def mapping(batch_id: int):
 
 
 @bp.route("/<int:batch_id>/recheck", methods=["POST"])
-@roles_required(*IMPORTERS)
+@roles_required(*BATCH_USERS)
 def recheck(batch_id: int):
     """Check the rows not imported yet again, against the firms on file now."""
     batch, form = _posted(batch_id)
@@ -194,7 +237,7 @@ def _counts(progress: Progress) -> str:
 
 
 @bp.route("/<int:batch_id>/confirm", methods=["POST"])
-@roles_required(*IMPORTERS)
+@roles_required(*BATCH_USERS)
 def confirm(batch_id: int):
     """Import the rows, chunk by chunk; or the rest of them, after a run stopped midway."""
     batch, form = _posted(batch_id)
@@ -223,7 +266,7 @@ def confirm(batch_id: int):
 
 
 @bp.route("/<int:batch_id>/cancel", methods=["POST"])
-@roles_required(*IMPORTERS)
+@roles_required(*BATCH_USERS)
 def cancel(batch_id: int):
     """Drop a pending batch, or the rows of it not imported yet."""
     batch, form = _posted(batch_id)
@@ -233,4 +276,11 @@ def cancel(batch_id: int):
     done = "已取消其余未导入的行；此前已导入的行保留。" if started else "已取消该导入，未写入任何数据。"
     if not save(lambda: cancel_import(batch), done).ok:
         return redirect(url_for("imports.batch", batch_id=batch.id))
-    return redirect(url_for("imports.index"))
+    return redirect(_home(batch))
+
+
+def _home(batch: ImportBatch) -> str:
+    """The upload page a batch's pages lead back to: district staff have the events' one only."""
+    if current_user.role in IMPORTERS:
+        return url_for("imports.index")
+    return url_for("imports.events_upload")

@@ -13,6 +13,7 @@ from crm.auth.permissions import get_changeable_or_403, get_visible_or_404, role
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
 from crm.enterprises.models import Enterprise
+from crm.events.service import events_met
 from crm.industry.service import all_clusters, all_sectors
 from crm.leads.forms import FollowUpForm, LeadForm, MoveForm, SignForm
 from crm.leads.models import BOARD, SOURCES, STAGES, Lead, LeadStage
@@ -202,6 +203,7 @@ def _detail_page(lead: Lead, **forms):
         project=project_of_lead(lead),
         timeline=build_timeline(lead_ids=[lead.id], limit=TIMELINE_LIMIT),
         may_change=may_change_lead(current_user, lead),
+        events=events_met(current_user, lead_id=lead.id),  # 招商活动 where this lead was met
         owners=possible_owners() if current_user.role in (MANAGER, ADMIN) else [],
         **forms,
     )

@@ -16,11 +16,11 @@ NAV_ITEMS = [
     ("leads.index", "招商线索", EVERYONE),
     ("projects.mine", "本区项目", (DISTRICT,)),
     ("projects.index", "招商项目", EVERYONE),
+    ("events.index", "招商活动", (OFFICER, MANAGER, DISTRICT)),
     ("briefs.index", "周报", EVERYONE),
-    ("imports.index", "导入", (OFFICER, MANAGER)),
+    ("rankings.activity", "排名", EVERYONE),  # 招商活跃指数 and, on a tab, the 赛马榜
     ("industry.industry_map", "产业地图", EVERYONE),
     ("industry.catalogue", "招商目录", EVERYONE),
-    ("industry.clusters", "产业集群", EVERYONE),
     ("funds.funds_report", "到位资金", EVERYONE),
     ("audit.index", "审计日志", (MANAGER, ADMIN)),
     ("admin.users", "用户管理", (ADMIN,)),
