@@ -47,11 +47,12 @@ from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER, User
 from crm.auth.permissions import scoped
 from crm.auth.service import find_user
 from crm.briefs.models import Brief
-from crm.briefs.service import last_week, make_brief
+from crm.briefs.service import make_brief
 from crm.cli.common import committing
 from crm.cli.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from crm.config import normalise_database_url
 from crm.core.timeutil import today_local
+from crm.core.weeks import last_week
 from crm.enterprises.credit_code import ALPHABET, check_character
 from crm.enterprises.models import Enterprise, enterprise_entries
 from crm.extensions import db

@@ -42,7 +42,7 @@ from docx.shared import Mm, Pt, RGBColor
 
 from crm.core.timeutil import format_wan
 from reports.render import ENV
-from reports.summary import amount
+from reports.summary import FIGURES, amount
 
 # The PDF's filters, so a number is written here exactly as the PDF writes it.
 money = ENV.filters["money"]
@@ -501,16 +501,7 @@ def warnings(w: Writer, d: dict) -> None:
 
 
 # The KPI boxes of 三, in brief.html's order: key, label, unit (None: money).
-KPIS = (
-    ("new_leads", "新增线索", "条"),
-    ("follow_ups", "跟进", "次"),
-    ("site_visits", "实地考察", "次"),
-    ("signings", "签约项目", "个"),
-    ("starts", "开工项目", "个"),
-    ("production_starts", "投产项目", "个"),
-    ("signed_wan", "签约金额", None),
-    ("funds_wan", "资金到位", None),
-)
+KPIS = tuple((key, label, unit) for key, (label, unit) in FIGURES.items())  # the boxes, in order
 
 
 def kpi_value(key: str, unit: str | None, value) -> str:

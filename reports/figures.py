@@ -25,7 +25,7 @@ from crm.leads.models import OPEN, FollowUp, Lead
 from crm.leads.service import stage_counts
 from crm.places.models import District
 from crm.projects import measures
-from crm.projects.funds import funds_by, funds_total
+from crm.projects.funds import funds_by
 from crm.projects.models import (
     BEHIND,
     STALLED,
@@ -242,10 +242,6 @@ class Figures:
         first: the last is the week's own figures, the others its trend and its average."""
         mondays = weeks.weeks_back(monday, before + 1)
         return self.headline_periods([(m, m + timedelta(days=6)) for m in mondays])
-
-    def funds(self, first: date, last: date) -> int:
-        """实际到位资金 that arrived in a period, as the 统计口径 in force counts the ledger."""
-        return funds_total(self._project_ids(), first, last)
 
     # ------------------------------------------------------------ lists
 

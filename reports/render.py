@@ -30,6 +30,7 @@ def _environment() -> Environment:
     # A headline figure's value with its unit (3 个, 1.40 亿元), as the summary writes it.
     env.filters["figure"] = lambda value, key: amount(key, value)
     env.globals["figure_label"] = lambda key: FIGURES[key][0]
+    env.globals["FIGURES"] = FIGURES
     env.globals["sparkline"] = lambda values, **size: Markup(sparkline(values, **size))
     # Text inside a CSS string: quotes and backslashes escaped, no line breaks; < can't end <style>.
     # Marked safe: HTML escaping would put entities into the style sheet, which CSS does not read.

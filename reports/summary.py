@@ -5,17 +5,21 @@ alone (no database), so every number in it is one the brief prints elsewhere."""
 
 from crm.core.timeutil import format_wan
 
-# The headline figures: label and unit, in the order the brief prints them (money in 万元).
+# The headline figures: label and unit (None: money, in 万元), in the order the brief's boxes, the
+# Word version and the summary take them.
 FIGURES = {
     "new_leads": ("新增线索", "条"),
     "follow_ups": ("跟进", "次"),
     "site_visits": ("实地考察", "次"),
     "signings": ("签约项目", "个"),
-    "signed_wan": ("签约金额", None),
     "starts": ("开工项目", "个"),
     "production_starts": ("投产项目", "个"),
+    "signed_wan": ("签约金额", None),
     "funds_wan": ("资金到位", None),
 }
+
+
+LEADERS = 5  # districts a summary names by their activity index, at most
 
 
 def amount(key: str, value: float) -> str:
@@ -99,11 +103,14 @@ def _activity(data: dict) -> str:
             f"{data['district']}本周招商活跃指数 {row['score']:.1f}，"
             f"在全市 {activity['units']} 个区县中列第 {row['rank']} 位{before}。"
         )
-    leaders = [r for r in activity["rows"] if r["rank"] is not None][:3]
-    if not leaders:
+    ranked = [r for r in activity["rows"] if r["rank"] is not None]
+    if not ranked:
         return "本周本集群所在区县均无计入招商活跃指数的记录。"
-    names = "、".join(f"{r['unit']}（{r['score']:.1f}，全市第 {r['rank']} 位）" for r in leaders)
-    return f"招商活跃指数居前的区县是{names}。"
+    # The first three, and every district tied with the third: a tie is not cut.
+    leaders = [r for r in ranked if r["rank"] <= ranked[min(2, len(ranked) - 1)]["rank"]]
+    named = "、".join(f"{r['unit']}（{r['score']:.1f}，全市第 {r['rank']} 位）" for r in leaders[:LEADERS])
+    more = f"等 {len(leaders)} 个区县" if len(leaders) > LEADERS else ""
+    return f"招商活跃指数居前的区县是{named}{more}。"
 
 
 def _share(data: dict) -> str:

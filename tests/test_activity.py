@@ -1066,3 +1066,22 @@ def test_a_week_written_loosely_is_read(world, app):
     items = client.get("/api/v1/rankings/activity?week=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%96-w47").get_json()
     assert items["week"] == W47  # ２０２６-w47, full width
     assert {i["unit"]: i["rank"] for i in items["items"]}[FL] == 1
+
+
+def test_administrators_keep_the_system_not_the_figures(client, login_as):
+    login_as("admin")
+    for url in (
+        "/rankings/activity",
+        "/rankings/activity?by=division",
+        "/rankings/activity/records?by=division&unit=1&week=2026-W47",
+        "/api/v1/rankings/activity?week=2026-W47",
+    ):
+        assert client.get(url).status_code == 403, url
+
+
+@pytest.mark.parametrize("key", ["score", "rank", "unit", "Signing", "签约", "a-b"])
+def test_a_sub_index_may_not_take_a_field_name_of_the_api(key):
+    definitions = spec()
+    definitions["indices"][0]["key"] = key
+    with pytest.raises(ActivityError, match="key 须为小写字母开头"):
+        parse(definitions)

@@ -616,7 +616,7 @@ def test_the_brief_comes_as_word_beside_the_pdf_with_the_same_issue_number(
     refused = runner.invoke(args=["brief", "--city", "--week", WEEK, "--format", "both", "-o", str(word)])
     assert refused.exit_code == 1 and "是 Word 文件名" in refused.output
     bad = runner.invoke(args=["brief", "--city", "--week", WEEK, "--format", "odt", "-o", str(out)])
-    assert bad.exit_code != 0 and "Traceback" not in bad.output
+    assert bad.exit_code == 1 and "--format 应为 pdf、docx 或 both" in bad.output
     brief = db.session.scalars(select(Brief).order_by(Brief.id)).first()
     login_as("manager")
     download = client.get(f"/briefs/{brief.id}.docx")
@@ -634,3 +634,32 @@ def test_another_districts_word_brief_is_not_there(client, login_as, runner, tmp
     client.get("/logout")
     login_as("district", "长寿区")
     assert client.get(f"/briefs/{mine.id}.docx").status_code == 404
+
+
+def test_a_brief_whose_number_another_took_meanwhile_is_rendered_again_with_the_next(
+    runner, tmp_path, monkeypatch
+):
+    def make(week: str):
+        out = tmp_path / f"{week}.pdf"
+        return runner.invoke(args=["brief", "--city", "--week", week, "-o", str(out)]), out
+
+    assert make("2026-W10")[0].exit_code == 0  # 第 1 期
+    from crm.briefs import service
+
+    real, asked = service.issue_number, []
+
+    def stale_first(scope, week):
+        # What a brief read before another brief, made at the same moment, took 第 1 期.
+        asked.append(week)
+        return {"year": 2026, "number": 1, "draft": True} if len(asked) == 1 else real(scope, week)
+
+    monkeypatch.setattr(service, "issue_number", stale_first)
+    result, out = make("2026-W11")
+    assert result.exit_code == 0, result.output
+    assert issue_of(pdf_text(out.read_bytes())) == "2026-2" and len(asked) == 2
+    monkeypatch.setattr(
+        service, "issue_number", lambda scope, week: {"year": 2026, "number": 1, "draft": True}
+    )
+    result, _out = make("2026-W12")
+    assert result.exit_code == 1 and "周报期号被同时生成的周报占用，请稍后重试" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Brief)) == 2

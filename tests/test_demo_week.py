@@ -175,3 +175,46 @@ def test_a_cluster_brief_of_a_demo_week_says_what_sql_counts_in_pdf_and_word(dem
         )
         for words in said:
             assert words in summary, words
+
+
+def test_the_racing_board_of_the_demo_quarter_counts_what_sql_counts(demo):
+    """racing.yaml's five rankings for the quarter that holds the demo week, by district: 亿元以上
+    = 协议投资额 ≥ 10 000 万元 and not terminated (the shipped 口径); 外资引资 = standing, counted,
+    not refused entries from 境外 or 港澳台."""
+    app, week = demo
+    monday, _sunday = parse_week(week)
+    quarter = (monday.month - 1) // 3
+    first = date(monday.year, 3 * quarter + 1, 1)
+    last = date(monday.year + (quarter == 3), (3 * quarter + 3) % 12 + 1, 1) - timedelta(days=1)
+    big = "p.agreed_investment_wan >= 10000 AND p.stage <> '终止'"
+    started = (
+        "FROM projects p JOIN project_milestones m ON m.project_id = p.id AND m.stage = '开工' "
+        f"JOIN districts d ON d.id = p.district_id WHERE {big} AND m.actual_on BETWEEN :f AND :l"
+    )
+    queries = {
+        "big_signed": "SELECT d.name, count(*) FROM projects p JOIN districts d ON d.id = p.district_id "
+        f"WHERE {big} AND p.signed_on BETWEEN :f AND :l",
+        "gap_signed": "SELECT d.name, count(*) FROM projects p JOIN districts d ON d.id = p.district_id "
+        "JOIN catalogue_entries c ON c.id = p.catalogue_entry_id "
+        "WHERE p.stage <> '终止' AND c.action IN ('补链', '延链') AND p.signed_on BETWEEN :f AND :l",
+        "big_started": f"SELECT d.name, count(*) {started}",
+        "big_started_investment": f"SELECT d.name, sum(p.agreed_investment_wan) {started}",
+        "foreign_funds": "SELECT d.name, sum(e.amount_wan) FROM fund_entries e "
+        "JOIN projects p ON p.id = e.project_id JOIN districts d ON d.id = p.district_id "
+        "WHERE e.source_region IN ('境外', '港澳台') AND e.counts_as_investment AND e.review <> '不予认定' "
+        "AND e.id NOT IN (SELECT corrects_id FROM fund_entries WHERE corrects_id IS NOT NULL) "
+        "AND e.arrived_on BETWEEN :f AND :l",
+    }
+    expected = {
+        key: dict(db.session.execute(text(sql + " GROUP BY d.name"), {"f": first, "l": last}).all())
+        for key, sql in queries.items()
+    }
+    client = logged_in(app, "manager")
+    code = f"{monday.year}-Q{quarter + 1}"
+    board = client.get(f"/api/v1/rankings/racing?quarter={code}").get_json()
+    rows = [row for group in board["groups"] for row in group["items"]]
+    assert len(rows) == 41 and board["quarter"] == code
+    for row in rows:
+        for key, per_district in expected.items():
+            assert row["values"][key] == (per_district.get(row["district"]) or 0), (row["district"], key)
+    assert any(any(per_district.values()) for per_district in expected.values()), "an empty demo quarter"

@@ -563,3 +563,21 @@ def test_the_navigation_offers_events_to_those_who_record_them(app, make_user):
         home = _client(app, make_user(role)).get("/").text
         assert ('href="/events"' in home) is shown, role
     assert all(kind in _client(app, make_user("officer")).get("/events").text for kind in EVENT_KINDS)
+
+
+def test_an_event_of_a_retired_division_is_edited_without_changing_its_organiser(client, login_as, make_user):
+    manager = login_as("manager")
+    event = _event(manager)
+    retired = event.division
+    retired.active = False  # dropped from divisions.yaml: kept, no longer offered
+    db.session.commit()
+    page = client.get(f"/events/{event.id}/edit").text
+    assert f'<option selected value="{retired.name}">' in page or f'value="{retired.name}" selected' in page
+    data = {**_raw(division=retired.name, title="改正错别字后的活动名称"), "version": event.version}
+    response = client.post(f"/events/{event.id}/edit", data=data)
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert (event.title, event.division_id) == ("改正错别字后的活动名称", retired.id)
+    # A new event cannot name it.
+    with pytest.raises(EventError, match=f"未知的处室“{retired.name}”"):
+        validate(_raw(division=retired.name), manager)

@@ -4,8 +4,10 @@ from flask import abort, jsonify, request
 from flask_login import current_user
 
 from crm.api.common import bp, error_response
-from crm.briefs.service import last_week
+from crm.auth.permissions import roles_required
+from crm.core.weeks import last_week
 from crm.rankings.activity import RankingError, board, check_by, current, may_rank, visible_rows
+from crm.rankings.racing import READERS
 
 
 def _item(row) -> dict:
@@ -24,6 +26,7 @@ def _item(row) -> dict:
 
 
 @bp.route("/rankings/activity")
+@roles_required(*READERS)
 def activity_ranking():
     """The 招商活跃指数 of a week, by district or by division.
     ---

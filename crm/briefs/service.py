@@ -3,7 +3,7 @@ the Word version (reports.docx), the issue number (第 N 期), and the archive r
 files for downloading again."""
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -11,17 +11,13 @@ from sqlalchemy.exc import IntegrityError
 
 from crm.briefs.models import Brief, BriefIssue
 from crm.core.timeutil import today_local, utcnow
-from crm.core.weeks import week_of
 from crm.extensions import db
 from crm.readmodels.cache import cached
 from reports.docx import brief_docx
-from reports.figures import Scope, gather
+from reports.figures import BriefError, Scope, gather
 from reports.render import brief_html, html_to_pdf
 
-
-def last_week() -> str:
-    """The last complete ISO week: what Monday's brief is about."""
-    return week_of(today_local() - timedelta(days=7))
+ATTEMPTS = 3  # renderings of one brief whose number others take meanwhile, before giving up
 
 
 def brief_data(scope: Scope, week: str, now: datetime | None = None, issue: dict | None = None) -> dict:
@@ -64,28 +60,26 @@ def issue_number(scope: Scope, week: str) -> dict:
     return {"year": year, "number": latest + 1, "draft": True}
 
 
-def _issue(scope: Scope, week: str) -> BriefIssue:
-    """The week's issue of `scope`, numbered now if it has none. Two briefs numbered at the same
-    moment: the unique indexes let one win, the other reads the number it won."""
-    for _attempt in range(3):
-        issue = issue_number(scope, week)
-        found = db.session.scalar(_issues(scope, issue["year"]).where(BriefIssue.week == week))
-        if found is not None:
-            return found
-        try:
-            with db.session.begin_nested():
-                created = BriefIssue(
-                    scope=scope.key,
-                    district_key=scope.district_id or 0,
-                    year=issue["year"],
-                    number=issue["number"],
-                    week=week,
-                )
-                db.session.add(created)
-            return created
-        except IntegrityError:
-            continue  # the savepoint is rolled back; read again what the other brief took
-    raise RuntimeError("周报期号连续三次编号冲突")  # pragma: no cover - three races in a row
+def _take(scope: Scope, week: str, issue: dict) -> BriefIssue | None:
+    """The week's issue of `scope` with the number a brief was rendered with: the one on file, or
+    a new row taking that number; None when another brief took the number meanwhile (the unique
+    indexes decide) or the week was numbered otherwise."""
+    found = db.session.scalar(_issues(scope, issue["year"]).where(BriefIssue.week == week))
+    if found is not None:
+        return found if found.number == issue["number"] else None
+    try:
+        with db.session.begin_nested():
+            created = BriefIssue(
+                scope=scope.key,
+                district_key=scope.district_id or 0,
+                year=issue["year"],
+                number=issue["number"],
+                week=week,
+            )
+            db.session.add(created)
+        return created
+    except IntegrityError:
+        return None  # the savepoint is rolled back; the caller renders again with a fresh number
 
 
 def preview(scope: Scope, week: str) -> str:
@@ -95,11 +89,19 @@ def preview(scope: Scope, week: str) -> str:
 
 def make_brief(scope: Scope, week: str, by_name: str, by=None) -> Brief:
     """Build a brief's PDF and Word files, number it, and keep it in the archive (the caller
-    commits)."""
+    commits). The number is taken only once both files are rendered, so the unique indexes hold
+    it for a moment, not for the seconds a rendering takes; a brief that lost its number to
+    another made at the same moment is rendered again with the next one."""
     now = utcnow()
-    issue = _issue(scope, week)
-    data = brief_data(scope, week, now, {"year": issue.year, "number": issue.number, "draft": False})
-    pdf = html_to_pdf(brief_html(data))
+    for _attempt in range(ATTEMPTS):
+        issue = {**issue_number(scope, week), "draft": False}
+        data = brief_data(scope, week, now, issue)
+        pdf, docx = html_to_pdf(brief_html(data)), brief_docx(data)
+        numbered = _take(scope, week, issue)
+        if numbered is not None:
+            break
+    else:
+        raise BriefError("周报期号被同时生成的周报占用，请稍后重试")
     brief = Brief(
         scope=scope.key,
         title=data["title"],
@@ -111,8 +113,8 @@ def make_brief(scope: Scope, week: str, by_name: str, by=None) -> Brief:
         size=len(pdf),
         sha256=hashlib.sha256(pdf).hexdigest(),
         pdf=pdf,
-        docx=brief_docx(data),
-        issue=issue,
+        docx=docx,
+        issue=numbered,
     )
     db.session.add(brief)
     db.session.flush()

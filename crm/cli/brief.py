@@ -6,8 +6,9 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from crm.briefs.service import last_week, make_brief
+from crm.briefs.service import make_brief
 from crm.cli.common import CliError, committing, os_problem
+from crm.core.weeks import last_week
 from crm.industry.service import all_clusters
 from reports.figures import BriefError, Scope, normal_week, resolve_cluster
 
@@ -24,14 +25,18 @@ FORMATS = ("pdf", "docx", "both")
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(FORMATS),
     default="pdf",
     show_default=True,
+    metavar="pdf|docx|both",
     help="输出 PDF、Word（.docx，与 PDF 同名）或两者",
 )
 def brief_command(cluster, city, all_, week, output, format_):
     """Weekly briefing PDFs (WeasyPrint) and Word documents; each brief is also kept in the archive
     (both files). The .docx is written beside the PDF under the same name."""
+    # Checked here rather than by click.Choice, whose refusal is English.
+    format_ = (format_ or "").strip().lower()
+    if format_ not in FORMATS:
+        raise CliError(f"--format 应为 pdf、docx 或 both（收到“{format_[:20]}”）")
     chosen = sum(bool(x) for x in (cluster, city, all_))
     if chosen != 1:
         raise CliError("请指定且只指定一项：--cluster NAME、--city 或 --all")

@@ -112,6 +112,8 @@ LOSSES: dict[str, tuple[Loss, ...]] = {
         Loss("briefs", "周报的期号", "issue_id", derived=True),
         Loss("brief_issues", "周报期号（升级时按存档重新编出）", derived=True),
     ),
+    # The events' files (records, and their bytes in attachment_blobs); the projects' stay.
+    "0018_event_attachments": (Loss("attachments", "招商活动的附件", "event_id"),),
 }
 
 

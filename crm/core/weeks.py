@@ -5,6 +5,7 @@ import re
 import unicodedata
 from datetime import date, timedelta
 
+from crm.core.timeutil import today_local
 from crm.core.transaction import Refusal
 
 # ASCII digits only (\d would take ２ and ٢); the text is NFKC-folded first, so full-width input
@@ -50,3 +51,8 @@ def week_of(day: date) -> str:
 def weeks_back(monday: date, count: int) -> list[date]:
     """The Mondays of `count` weeks ending with the week of `monday`, oldest first."""
     return [monday - timedelta(days=7 * n) for n in range(count - 1, -1, -1)]
+
+
+def last_week() -> str:
+    """The last complete ISO week: what Monday's brief and ranking are about."""
+    return week_of(today_local() - timedelta(days=7))

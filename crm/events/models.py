@@ -14,6 +14,7 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.leads.models import Lead
 from crm.places.models import District, Division
+from crm.projects.attachments import Attachment
 
 
 class EventKind(Choice):
@@ -80,6 +81,13 @@ class Event(db.Model):
     met: Mapped[list["EventEnterprise"]] = relationship(
         back_populates="event", order_by="EventEnterprise.id", cascade="all, delete-orphan"
     )
+    # Its files, deleted ones included. Deleting the event deletes their records with it (a file
+    # cannot be left without an owner; the audit log keeps each record and the bytes stay stored);
+    # the event's page refuses that while any file is live. Not delete-orphan: a project's file
+    # has no event and is no orphan.
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="event", order_by=Attachment.id, cascade="save-update, merge, delete"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -133,3 +141,15 @@ class EventEnterprise(db.Model):
 
     def __repr__(self) -> str:
         return f"<EventEnterprise {self.event_id}:{self.enterprise_id}>"
+
+
+def _files_of_visible_events(district_id: int):
+    """An event's files are read by whoever reads the event (Event.district_scope)."""
+    return Attachment.event_id.in_(select(Event.id).where(Event.district_scope(district_id)))
+
+
+Attachment.district_links.append(_files_of_visible_events)
+# Attachment's side of Event.attachments, declared here: crm.projects may not import Event, and a
+# relationship("Event") by name there would fail whenever the mappers are configured before this
+# module is imported (crm.leads.service configures them as it loads).
+Attachment.event = relationship(Event, back_populates="attachments")

@@ -81,15 +81,16 @@ class EventData:
 
 
 @remembered
-def _division_id(text: str) -> int | None:
+def _division_id(text: str, keep: int | None = None) -> int | None:
     # Remembered within an import (one query per distinct name, not per row); a refusal is not
     # remembered, so a bad name costs its query on each row that has it — rows an import refuses.
-    return division_id_of(text, EventError)
+    return division_id_of(text, EventError, keep)
 
 
-def validate(raw: dict, user: User, today: date | None = None) -> EventData:
+def validate(raw: dict, user: User, today: date | None = None, keep_division: int | None = None) -> EventData:
     """Check every field; the first problem is raised (all of them in `.problems`). A district
-    user's events are organised by their own district, whatever was submitted."""
+    user's events are organised by their own district, whatever was submitted. `keep_division`:
+    the division an edited event already names, accepted even once retired."""
     today = today or today_local()
     problems = Problems(EventError)
     values: dict = {}
@@ -123,7 +124,7 @@ def validate(raw: dict, user: User, today: date | None = None) -> EventData:
     else:
         division = district = None
         with problems.field("division"):
-            division = _division_id(str(raw.get("division") or "").strip()[:64])
+            division = _division_id(str(raw.get("division") or "").strip()[:64], keep_division)
         with problems.field("district"):
             district = district_id_of(raw.get("district"), EventError)
         known = not any(name in ("division", "district") for name, _ in problems.items)
@@ -157,7 +158,7 @@ def update_event(event: Event, raw: dict, by: User, version: int | None = None) 
         raise EventConflict()
     # The start date already on file stays acceptable (a fix of a typo in the title of a past
     # event must not be refused); a new start date may not be in the future.
-    data = validate(raw, by, today=max(today_local(), event.held_on))
+    data = validate(raw, by, today=max(today_local(), event.held_on), keep_division=event.division_id)
     if by.role == DISTRICT:  # a district keeps organising its own event
         data.district_id, data.division_id = event.district_id, event.division_id
     changed = False

@@ -50,18 +50,29 @@ def active_divisions() -> list[Division]:
     return list(db.session.scalars(stmt))
 
 
-def division_id_of(value, error: type[Exception]) -> int | None:
+def _offered(keep: int | None) -> list[Division]:
+    # The active divisions, and a retired one a record already names (editing that record must
+    # not force a new organiser on it).
+    offered = active_divisions()
+    if keep is not None and all(d.id != keep for d in offered):
+        kept = db.session.get(Division, keep)
+        offered = [*offered, kept] if kept is not None else offered
+    return offered
+
+
+def division_id_of(value, error: type[Exception], keep: int | None = None) -> int | None:
     """The id of the division a submitted name names, None for a blank value; an unknown or retired
-    name raises `error` with a Chinese message listing the valid ones."""
+    name (other than `keep`'s, the one the record has) raises `error` listing the valid ones."""
     text = str(value or "").strip()[:64]
     if not text:
         return None
-    found = next((d.id for d in active_divisions() if d.name == text), None)
+    found = next((d.id for d in _offered(keep) if d.name == text), None)
     if found is None:
         raise error(f"未知的处室“{text}”。可选：{'、'.join(d.name for d in active_divisions())}")
     return found
 
 
-def division_choices(empty_label: str):
-    """Options of a division <select>: an empty choice labelled `empty_label`, then every active one."""
-    return choices([("", empty_label), *((d.name, d.name) for d in active_divisions())])
+def division_choices(empty_label: str, keep: int | None = None):
+    """Options of a division <select>: an empty choice labelled `empty_label`, then every active
+    one (and `keep`, the division the record has, if it has been retired)."""
+    return choices([("", empty_label), *((d.name, d.name) for d in _offered(keep))])

@@ -1,15 +1,33 @@
-"""Project attachments (项目附件): signed agreements, land documents, site photos, business licences,
-evidence of funds in place. The verbs: store a file on a project (type told by its content, size
-bounded, name kept as written), list a project's files, find one the reader may see, delete one
+"""Attachments (附件) of a project — signed agreements, land documents, site photos, business
+licences, evidence of funds in place — or of a 招商活动 — its agenda, sign-in sheet, photos, promotion
+material, press clippings. The verbs: store a file on its owner (type told by its content, size
+bounded, name kept as written), list an owner's files, find one the reader may see, delete one
 (softly: the row stays, marked, and the audit log records who and when).
+
+crm.events sits above this package: an event is known here by its table only (no import);
+crm.events.models sets Attachment.event and adds how a district user reaches an event's files
+(Attachment.district_links). Who may upload to or delete from an event is the events' rule
+(may_change_event), asked by the pages (crm.web.attachments).
 
 Where the bytes live is crm.files.storage's business; what a file is, crm.files.sniff's."""
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, ClassVar
 
 from flask import current_app
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, String, select
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ColumnElement,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from crm.auth.models import MANAGER, User
@@ -26,7 +44,7 @@ from crm.projects.service import UPDATE_REPORTERS
 
 
 class Category(Choice):
-    """What a file is for, as the bureau files it."""
+    """What a project's file is for, as the bureau files it."""
 
     AGREEMENT = "签约协议"
     LAND = "供地文件"
@@ -36,7 +54,22 @@ class Category(Choice):
     OTHER = "其他"
 
 
-CATEGORIES = tuple(Category)
+class EventCategory(Choice):
+    """What a 招商活动's file is for."""
+
+    AGENDA = "活动议程"
+    SIGN_IN = "签到表"
+    PHOTO = "活动照片"
+    PROMOTION = "推介材料"
+    PRESS = "媒体报道"
+    OTHER = "其他"
+
+
+CATEGORIES = tuple(Category)  # a project's (the API and its description offer these)
+EVENT_CATEGORIES = tuple(EventCategory)
+# What the column may hold: either owner's (其他 is both's). The service checks the owner's own.
+KNOWN_CATEGORIES = tuple(dict.fromkeys((*CATEGORIES, *EVENT_CATEGORIES)))
+EVENTS_TABLE = "events"
 
 
 class AttachmentError(Refusal):
@@ -44,13 +77,15 @@ class AttachmentError(Refusal):
 
 
 class Attachment(db.Model):
-    """One file on a project, optionally the evidence of a funds entry. Never removed: a deletion
-    marks it (deleted_at, deleted_by) and hides it from every list and link."""
+    """One file on a project (optionally the evidence of a funds entry) or on a 招商活动, never both.
+    Never removed: a deletion marks it (deleted_at, deleted_by) and hides it from every list and
+    link; only deleting its event takes its record (crm.events.models)."""
 
     __tablename__ = "attachments"
-    __audit_label__ = "项目附件"
+    __audit_label__ = "附件"
     __field_labels__ = {
         "project_id": "项目编号",
+        "event_id": "招商活动编号",
         "fund_entry_id": "到位资金登记编号",
         "category": "附件类别",
         "name": "文件名",
@@ -64,12 +99,15 @@ class Attachment(db.Model):
         "deleted_by_id": "删除人编号",
     }
     __table_args__ = (
-        CheckConstraint(one_of("category", CATEGORIES), name="category_known"),
+        CheckConstraint(one_of("category", KNOWN_CATEGORIES), name="category_known"),
         CheckConstraint("size > 0", name="size_positive"),
+        # Exactly one owner: the scope that lets a district user read the file follows it.
+        CheckConstraint("(project_id IS NULL) <> (event_id IS NULL)", name="one_owner"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)
     fund_entry_id: Mapped[int | None] = mapped_column(ForeignKey("fund_entries.id"), index=True)
     category: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(String(200))
@@ -85,7 +123,8 @@ class Attachment(db.Model):
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
-    project: Mapped[Project] = relationship()
+    project: Mapped[Project | None] = relationship()
+    # `event` (the 招商活动 it belongs to) is set by crm.events.models beside Event.attachments.
     fund_entry: Mapped[FundEntry | None] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     deleted_by: Mapped[User | None] = relationship(foreign_keys=[deleted_by_id])
@@ -93,9 +132,18 @@ class Attachment(db.Model):
     # Two deletions racing: the second finds the row moved on and is told, not silently repeated.
     __mapper_args__ = {"version_id_col": version}
 
+    # Owners above this package add how a district reaches their files, when their models load
+    # (crm.events.models: an event's files, to those who read the event). This module knows none
+    # of them; a missing link shows a district less, never more.
+    district_links: ClassVar[list[Callable[[int], ColumnElement[bool]]]] = []
+
     @classmethod
-    def district_scope(cls, district_id: int):
-        return cls.project.has(Project.district_id == district_id)
+    def district_scope(cls, district_id: int) -> ColumnElement[bool]:
+        """A district user reads their district's projects' files, and those an owner above adds."""
+        return or_(
+            cls.project.has(Project.district_id == district_id),
+            *(link(district_id) for link in cls.district_links),
+        )
 
     @property
     def inline(self) -> bool:
@@ -106,17 +154,39 @@ class Attachment(db.Model):
         return f"<Attachment {self.id} {self.name}>"
 
 
-# ---------------------------------------------------------------- who may
+# ---------------------------------------------------------------- owners
+
+
+def is_event(owner: Any) -> bool:
+    """Whether `owner` is a 招商活动 (told by its table: crm.events is not imported here)."""
+    return getattr(owner, "__tablename__", None) == EVENTS_TABLE
+
+
+def _owner_fields(owner: Any) -> dict[str, Any]:
+    """The relationship an attachment of `owner` sets: its project, or its event."""
+    if isinstance(owner, Project):
+        return {"project": owner}
+    if is_event(owner):
+        return {"event": owner}
+    raise TypeError(f"附件只能属于项目或招商活动，不能属于 {type(owner).__name__}")
+
+
+def categories_for(owner: Any) -> tuple[str, ...]:
+    """The categories a file of `owner` may have: a project's, or an event's."""
+    return EVENT_CATEGORIES if is_event(owner) else CATEGORIES
+
+
+# ---------------------------------------------------------------- who may (projects)
 
 
 def may_upload(user) -> bool:
     """Those who add a project's progress updates add its files (district users: their district's,
-    which the scope of the project they reach already holds)."""
+    which the scope of the project they reach already holds). An event's: crm.web.attachments."""
     return getattr(user, "role", None) in UPDATE_REPORTERS
 
 
 def may_delete(user, attachment: Attachment) -> bool:
-    """The uploader, and managers."""
+    """A project's file: the uploader, and managers. An event's: crm.web.attachments."""
     return getattr(user, "role", None) == MANAGER or (
         attachment.created_by_id is not None and attachment.created_by_id == getattr(user, "id", None)
     )
@@ -154,14 +224,17 @@ def _read(upload, limit: int) -> bytes:
 
 
 def store_attachment(
-    project: Project, upload, category: str, by: User, fund_entry: FundEntry | None = None
+    owner: Project | Any, upload, category: str, by: User, fund_entry: FundEntry | None = None
 ) -> Attachment:
-    """Keep `upload` (a werkzeug FileStorage) as a file of `project` in `category`, optionally as the
-    evidence of `fund_entry` (an entry of the same project). Every check comes before anything is
-    written: a refusal (AttachmentError, in Chinese) leaves no row and no stored bytes."""
-    if category not in CATEGORIES:
-        raise AttachmentError(f"请选择附件类别（{'、'.join(CATEGORIES)}）", field="category")
-    if fund_entry is not None and fund_entry.project_id != project.id:
+    """Keep `upload` (a werkzeug FileStorage) as a file of `owner` — a project or a 招商活动 — in
+    `category` (one of the owner's), a project's optionally as the evidence of `fund_entry` (an
+    entry of the same project). Every check comes before anything is written: a refusal
+    (AttachmentError, in Chinese) leaves no row and no stored bytes."""
+    owned = _owner_fields(owner)
+    categories = categories_for(owner)
+    if category not in categories:
+        raise AttachmentError(f"请选择附件类别（{'、'.join(categories)}）", field="category")
+    if fund_entry is not None and (not isinstance(owner, Project) or fund_entry.project_id != owner.id):
         raise AttachmentError("该到位资金登记不属于本项目", field="fund_entry_id")
     data = _read(upload, max_bytes())
     try:
@@ -172,7 +245,7 @@ def store_attachment(
     key = stores.new_key()
     stores.storage().put(key, data)
     attachment = Attachment(
-        project=project,
+        **owned,
         fund_entry=fund_entry,
         category=category,
         name=name,
@@ -187,12 +260,14 @@ def store_attachment(
     return attachment
 
 
-def live_attachments(project: Project) -> list[Attachment]:
-    """The project's files that are not deleted, newest first (the reader already sees the project)."""
+def live_attachments(owner: Project | Any) -> list[Attachment]:
+    """The files of `owner` (a project or a 招商活动) that are not deleted, newest first (the reader
+    already sees the owner)."""
+    column = Attachment.event_id if is_event(owner) else Attachment.project_id
     return list(
         db.session.scalars(
             select(Attachment)
-            .where(Attachment.project_id == project.id, Attachment.deleted_at.is_(None))
+            .where(column == owner.id, Attachment.deleted_at.is_(None))
             .options(selectinload(Attachment.created_by))
             .order_by(Attachment.created_at.desc(), Attachment.id.desc())
         )
@@ -200,8 +275,8 @@ def live_attachments(project: Project) -> list[Attachment]:
 
 
 def visible_attachment_or_404(attachment_id: int, user=None) -> Attachment:
-    """The file if the user may see its project and it is not deleted; otherwise 404 — another
-    district's file, a deleted one and an unknown id answer alike."""
+    """The file if the user may see its owner (by the district scope) and it is not deleted;
+    otherwise 404 — another district's file, a deleted one and an unknown id answer alike."""
     stmt = select(Attachment).where(Attachment.id == attachment_id, Attachment.deleted_at.is_(None))
     return db.first_or_404(scoped(stmt, Attachment, user))
 

@@ -10,7 +10,8 @@ a period. The ranking counts it grouped by unit and day; the drill-down page lis
 number on the ranking is the length of the list it opens.
 """
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
@@ -22,6 +23,7 @@ from sqlalchemy.orm import joinedload
 
 from crm.auth.models import DISTRICT, User
 from crm.core.datafile import fingerprint, load_file, review_log
+from crm.core.ranks import competition_ranks
 from crm.core.transaction import Refusal
 from crm.core.weeks import parse_week, week_of, weeks_back
 from crm.events.models import EVENT_KINDS, Event
@@ -29,6 +31,7 @@ from crm.extensions import db
 from crm.leads.models import FOLLOW_UP_KINDS, FollowUp, Lead
 from crm.places.models import District, Division
 from crm.projects.models import Milestone, Project, ProjectStage
+from crm.readmodels.cache import cached
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "activity.yaml"
 CODE_ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +45,12 @@ COUNTS = {
 }
 NORMALISATIONS = {"best": "相对本周最高者", "own_average": "相对本单位前 12 周的周平均"}
 AVERAGE_WEEKS = 12  # own_average: the weeks before this one a unit is compared with
+# A sub-index's key names its field in every item of /api/v1/rankings/activity: it may not take the
+# name of a field the contract fixes.
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$", re.ASCII)
+RESERVED_KEYS = frozenset(
+    {"unit", "unit_id", "score", "rank", "scores", "previous_score", "previous_rank", "change", "trend"}
+)
 
 
 class ActivityError(ValueError):
@@ -118,6 +127,12 @@ def _index(raw: Any, position: int) -> SubIndex:
     for key in ("key", "label", "weight", "counts", "definition"):
         if raw.get(key) in (None, ""):
             raise ActivityError(f"{where}：须写明 {key}")
+    key = str(raw["key"])
+    if not KEY.match(key) or key in RESERVED_KEYS:
+        raise ActivityError(
+            f"{where}：key 须为小写字母开头的英文、数字或下划线，且不能是 {'、'.join(sorted(RESERVED_KEYS))}"
+            "（它也是接口中每个单位的字段名）"
+        )
     counts = raw["counts"]
     if counts not in COUNTS:
         raise ActivityError(f"{where}：counts “{counts}”未知（可用：{'、'.join(COUNTS)}）")
@@ -223,17 +238,23 @@ def records(
     return stmt, unit, day
 
 
-def daily_counts(index: SubIndex, by: str, first: date, last: date) -> dict[int, dict[date, int]]:
-    """unit id → day → records of `index`, from one grouped query."""
-    stmt, unit, day = records(index, by, first, last)
+def daily_counts(indices: list[SubIndex], by: str, first: date, last: date) -> dict[str, dict]:
+    """index key → unit id → day → records, for sub-indices that count the same kind of record
+    (外出拜访 and 企业到访 are both follow-ups): one grouped query reads them all, and each record
+    goes to the sub-index its kind belongs to (the file lets a kind belong to one only)."""
+    merged = replace(indices[0], kinds=tuple(kind for index in indices for kind in index.kinds))
+    stmt, unit, day = records(merged, by, first, last)
+    kind = {"follow_ups": FollowUp.kind, "events": Event.kind}.get(merged.counts)
+    columns = [unit, day] if kind is None else [unit, day, kind]
     rows = db.session.execute(
-        stmt.with_only_columns(unit.label("unit"), day.label("day"), func.count())
-        .group_by(unit, day)
-        .order_by(None)
+        stmt.with_only_columns(*columns, func.count()).group_by(*columns).order_by(None)
     )
-    counted: dict[int, dict[date, int]] = {}
-    for unit_id, when, count in rows:
-        counted.setdefault(unit_id, {})[when] = count
+    owner = {kind: index.key for index in indices for kind in index.kinds}
+    counted: dict[str, dict] = {index.key: {} for index in indices}
+    for unit_id, when, *of_kind, count in rows:
+        key = owner[of_kind[0]] if of_kind else indices[0].key
+        days = counted[key].setdefault(unit_id, {})
+        days[when] = days.get(when, 0) + count
     return counted
 
 
@@ -305,15 +326,6 @@ class Board:
         return next((row for row in self.rows if row.unit.id == unit_id), None)
 
 
-def _ranks(scores: dict[int, Fraction]) -> dict[int, int | None]:
-    """Competition ranks (1, 1, 3) by the exact index, highest first (units tie only when their
-    indices are equal, not when they round alike); none at all when every index is 0."""
-    if not any(scores.values()):
-        return dict.fromkeys(scores)
-    ordered = sorted(scores.values(), reverse=True)
-    return {unit: ordered.index(score) + 1 for unit, score in scores.items()}
-
-
 def _normalised(rules: ActivityRules, value: int, best: int, history: list[int]) -> Fraction:
     """A count as a sub-index score, exactly (fractions: rounding is for display only)."""
     if rules.normalisation == "best":
@@ -328,9 +340,23 @@ def _shown(value: Fraction) -> float:
 
 
 def board(week: str, by: str, rules: ActivityRules | None = None) -> Board:
-    """The ranking of `by` (district or division) for an ISO week, with last week's and the trend."""
-    rules = rules or current()
+    """The ranking of `by` (district or division) for an ISO week, with last week's and the trend.
+    Under the definitions in force it is remembered until the data changes (crm.readmodels.cache):
+    the page, the API and the briefs of a week ask for the same ranking many times."""
     by = check_by(by)
+    week = week_of(parse_week(week, RankingError)[0])
+    if rules is None or rules is current():
+        return _remembered(week, by, current().fingerprint)
+    return _board(week, by, rules)
+
+
+@cached
+def _remembered(week: str, by: str, fingerprint: str) -> Board:
+    # The fingerprint is part of the key: another definitions file, another ranking.
+    return _board(week, by, current())
+
+
+def _board(week: str, by: str, rules: ActivityRules) -> Board:
     monday, sunday = parse_week(week, RankingError)
     history = AVERAGE_WEEKS if rules.normalisation == "own_average" else 0
     mondays = weeks_back(monday, rules.trend_weeks + history)
@@ -338,21 +364,24 @@ def board(week: str, by: str, rules: ActivityRules | None = None) -> Board:
     everyone = units(by)
     # counts[index key][unit id] = [records per week, oldest first]
     counts: dict[str, dict[int, list[int]]] = {}
-    for index in rules.indices:
-        per_unit = {unit.id: [0] * len(mondays) for unit in everyone}
-        for unit_id, days in daily_counts(index, by, first, sunday).items():
-            weekly = per_unit[unit_id]  # a foreign key: every unit counted is one of everyone
-            for day, count in days.items():
-                weekly[(day - first).days // 7] += count
-        counts[index.key] = per_unit
-    known = everyone
+    for kind in COUNTS:
+        alike = [index for index in rules.indices if index.counts == kind]
+        if not alike:
+            continue
+        for key, per_unit_days in daily_counts(alike, by, first, sunday).items():
+            per_unit = {unit.id: [0] * len(mondays) for unit in everyone}
+            for unit_id, days in per_unit_days.items():
+                weekly = per_unit[unit_id]  # a foreign key: every unit counted is one of everyone
+                for day, count in days.items():
+                    weekly[(day - first).days // 7] += count
+            counts[key] = per_unit
 
     def week_scores(position: int) -> tuple[dict[int, dict[str, Fraction]], dict[int, Fraction]]:
-        subs: dict[int, dict[str, Fraction]] = {u.id: {} for u in known}
+        subs: dict[int, dict[str, Fraction]] = {u.id: {} for u in everyone}
         for index in rules.indices:
-            values = {u.id: counts[index.key][u.id][position] for u in known}
+            values = {u.id: counts[index.key][u.id][position] for u in everyone}
             best = max(values.values(), default=0)
-            for u in known:
+            for u in everyone:
                 past = counts[index.key][u.id][max(0, position - AVERAGE_WEEKS) : position]
                 subs[u.id][index.key] = _normalised(rules, values[u.id], best, past)
         totals = {unit: sum(s[i.key] * i.weight for i in rules.indices) / 100 for unit, s in subs.items()}
@@ -362,7 +391,7 @@ def board(week: str, by: str, rules: ActivityRules | None = None) -> Board:
     by_week = {position: week_scores(position) for position in trend_positions}
     this, before = len(mondays) - 1, len(mondays) - 2
     subs, totals = by_week[this]
-    ranks, previous_ranks = _ranks(totals), _ranks(by_week[before][1])
+    ranks, previous_ranks = competition_ranks(totals), competition_ranks(by_week[before][1])
     rows = [
         Row(
             unit=u,
@@ -375,9 +404,9 @@ def board(week: str, by: str, rules: ActivityRules | None = None) -> Board:
             trend=[_shown(by_week[p][1][u.id]) for p in trend_positions],
             exact_change=totals[u.id] - by_week[before][1][u.id],
         )
-        for u in known
+        for u in everyone
     ]
-    order = {u.id: n for n, u in enumerate(known)}
+    order = {u.id: n for n, u in enumerate(everyone)}
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, order[r.unit.id]))
     return Board(
         week=week_of(monday),

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from crm.auth.models import DISTRICT, MANAGER, OFFICER
 from crm.core.datafile import fingerprint, load_file, review_log
+from crm.core.ranks import competition_ranks
 from crm.core.timeutil import today_local
 from crm.core.transaction import Refusal
 from crm.core.weeks import FIRST_YEAR, LAST_YEAR
@@ -358,18 +359,6 @@ def values_by_district(
         stmt = filters.apply(select(*columns), today).group_by(Project.district_id)
         read[key] = {district_id: (int(n), int(wan or 0)) for district_id, n, wan in db.session.execute(stmt)}
     return {district_id: wan if ranking.money else n for district_id, (n, wan) in read[key].items()}
-
-
-def competition_ranks(values: dict[Any, Any]) -> dict[Any, int | None]:
-    """Ranks by value, highest first, equal values sharing a rank and the next skipping (1, 1, 3);
-    all None when nobody has more than 0 (nothing to rank)."""
-    ordered = sorted(values.values(), reverse=True)
-    if not ordered or ordered[0] <= 0:
-        return dict.fromkeys(values)
-    first_place = {}
-    for position, value in enumerate(ordered, 1):
-        first_place.setdefault(value, position)
-    return {key: first_place[value] for key, value in values.items()}
 
 
 @dataclass

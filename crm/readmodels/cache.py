@@ -28,6 +28,7 @@ from sqlalchemy import func, select, text
 from crm.audit.models import AuditLog
 from crm.auth.models import DISTRICT
 from crm.enterprises.models import Enterprise
+from crm.events.models import Event
 from crm.extensions import db
 from crm.leads.models import FollowUp, Lead
 from crm.projects import measures
@@ -49,7 +50,7 @@ def data_version() -> tuple:
     per_request = has_request_context()
     if per_request and "data_version" in g:
         return g.data_version
-    models = (Enterprise, Lead, FollowUp, Project, ProjectUpdate, FundEntry, AuditLog)
+    models = (Enterprise, Lead, FollowUp, Project, ProjectUpdate, FundEntry, Event, AuditLog)
     columns = [select(func.max(model.id)).scalar_subquery() for model in models]
     if db.engine.dialect.name == "postgresql":
         columns.append(text("pg_snapshot_xmin(pg_current_snapshot())::text"))

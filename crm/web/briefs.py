@@ -10,11 +10,11 @@ from sqlalchemy import select
 from crm.auth.models import DISTRICT, MANAGER, OFFICER
 from crm.auth.permissions import get_visible_or_404, roles_required, scoped
 from crm.briefs.models import Brief
-from crm.briefs.service import last_week, make_brief, preview
+from crm.briefs.service import make_brief, preview
 from crm.core.forms import BaseForm
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
-from crm.core.weeks import week_of
+from crm.core.weeks import last_week, week_of
 from crm.industry.service import all_clusters
 from crm.web.exports import send_export
 from crm.web.saving import save

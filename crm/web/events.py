@@ -1,5 +1,6 @@
 """招商活动 pages: the list with its filters and export, record and edit an event, its page with the
-enterprises met (added by name or credit code, with one of their leads), delete. Every rule and
+enterprises met (added by name or credit code, with one of their leads) and its files (uploaded,
+fetched and deleted by crm.web.attachments), delete. Every rule and
 query is the events service's; these views read the request and render.
 
 Officers, managers and district staff use them (admins see nothing of events); a district user
@@ -41,6 +42,7 @@ from crm.events.service import (
 )
 from crm.extensions import db
 from crm.places.service import active_divisions, all_districts, district_choices, division_choices
+from crm.projects.attachments import live_attachments
 from crm.web.exports import send_xlsx, streamed
 from crm.web.saving import flash_form_errors, save
 
@@ -79,10 +81,11 @@ class DeleteForm(BaseForm):
     confirm = BooleanField("我已确认：删除该活动及其接洽企业记录（删除记入审计日志）")
 
 
-def _event_form() -> EventForm:
+def _event_form(event: Event | None = None) -> EventForm:
     form = EventForm()
     form.kind.choices = choices([("", "（请选择）"), *((k, k) for k in EVENT_KINDS)])
-    form.division.choices = division_choices("（非处室主办）")
+    # An event organised by a division since retired keeps it among the choices.
+    form.division.choices = division_choices("（非处室主办）", keep=event.division_id if event else None)
     form.district.choices = district_choices("（非区县主办）")
     return form
 
@@ -159,7 +162,7 @@ def edit(event_id: int):
     """Edit an event; a save over someone else's newer save is refused with what they changed,
     and the form keeps what was typed (saving again from there is a knowing overwrite)."""
     event = get_changeable_or_403(Event, event_id, may_change_event)
-    form = _event_form()
+    form = _event_form(event)
     conflict = []
     if request.method == "GET":
         form.process(data=event_values(event))
@@ -209,6 +212,8 @@ def _detail_page(event: Event, met_form: MetForm | None = None, options=None):
     return render_template(
         "events/detail.html",
         event=event,
+        attachments=live_attachments(event),
+        attachment_owner=event,
         met=visible_met([event], current_user)[event.id],
         may_change=may_change_event(current_user, event),
         may_delete=may_delete_event(current_user),
@@ -290,6 +295,10 @@ def delete(event_id: int):
         flash_form_errors(form)
     elif not form.confirm.data:
         flash("请先勾选确认，再删除该活动", "danger")
+    elif files := live_attachments(event):
+        # Deleting the event would take its files' records with it: that is done file by file,
+        # each deletion seen and audited, before the event goes.
+        flash(f"该活动还有 {len(files)} 个附件，请先在“活动附件”中逐个删除，再删除该活动", "danger")
     else:
         title, by = event.title, current_user._get_current_object()
         if save(lambda: delete_event(event, by), f"已删除招商活动“{title}”。").ok:

@@ -18,7 +18,7 @@ NAV_ITEMS = [
     ("projects.index", "招商项目", EVERYONE),
     ("events.index", "招商活动", (OFFICER, MANAGER, DISTRICT)),
     ("briefs.index", "周报", EVERYONE),
-    ("rankings.activity", "排名", EVERYONE),  # 招商活跃指数 and, on a tab, the 赛马榜
+    ("rankings.activity", "排名", (OFFICER, MANAGER, DISTRICT)),  # 活跃指数; 赛马榜 on a tab
     ("industry.industry_map", "产业地图", EVERYONE),
     ("industry.catalogue", "招商目录", EVERYONE),
     ("funds.funds_report", "到位资金", EVERYONE),

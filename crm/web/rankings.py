@@ -5,8 +5,8 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
-from crm.briefs.service import last_week
-from crm.core.weeks import parse_week
+from crm.auth.permissions import roles_required
+from crm.core.weeks import last_week, parse_week
 from crm.events.models import Event
 from crm.leads.models import FollowUp
 from crm.rankings.activity import (
@@ -21,6 +21,7 @@ from crm.rankings.activity import (
     unit_of,
     visible_rows,
 )
+from crm.rankings.racing import READERS
 from crm.web.briefs import recent_weeks
 from reports.charts import sparkline
 
@@ -43,6 +44,7 @@ def _week_and_by() -> tuple[str, str]:
 
 
 @bp.route("/activity")
+@roles_required(*READERS)
 def activity():
     """The week's 招商活跃指数: rank, index, change against last week, each sub-index's count and
     score, the 12-week trend; every figure links to the records it counts."""
@@ -63,6 +65,7 @@ def activity():
 
 
 @bp.route("/activity/records")
+@roles_required(*READERS)
 def activity_records():
     """The records one figure of the ranking counts: a unit's week, one sub-index or all six."""
     try:
