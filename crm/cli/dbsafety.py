@@ -114,6 +114,7 @@ LOSSES: dict[str, tuple[Loss, ...]] = {
     ),
     # The events' files (records, and their bytes in attachment_blobs); the projects' stay.
     "0018_event_attachments": (Loss("attachments", "招商活动的附件", "event_id"),),
+    "0019_follow_up_activity_index": (),  # an index: nothing is lost
 }
 
 

@@ -277,8 +277,9 @@ def unlink_met(event: Event, link_id: int, by: User) -> None:
 
 
 def _visible_ids(model, ids: set[int], user) -> set[int]:
-    """Those of `ids` (rows of `model`) that `user` may see; all of them for the bureau."""
-    if getattr(user, "role", None) != DISTRICT or not ids:
+    """Those of `ids` (rows of `model`) that `user` may see; all of them for the bureau. Asked
+    even for none: a page sends as many statements with or without firms met."""
+    if getattr(user, "role", None) != DISTRICT:
         return set(ids)
     stmt = scoped(select(model.id), model, user).where(model.id.in_(ids))
     return set(db.session.scalars(stmt))

@@ -183,7 +183,11 @@ class FollowUp(db.Model):
         "notes": "情况记录",
         "lead_id": "线索编号",
     }
-    __table_args__ = (CheckConstraint(one_of("kind", FOLLOW_UP_KINDS), name="kind_known"),)
+    __table_args__ = (
+        CheckConstraint(one_of("kind", FOLLOW_UP_KINDS), name="kind_known"),
+        # The 招商活跃指数 counts weeks of follow-ups of some kinds by day and lead: covered.
+        Index("ix_follow_ups_day_kind_lead", "occurred_on", "kind", "lead_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
