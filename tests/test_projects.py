@@ -248,6 +248,15 @@ def test_a_second_concurrent_edit_is_refused_with_what_changed(make_project, mak
     db.session.expire_all()
     fresh = db.session.get(Project, project.id)
     assert fresh.agreed_investment_wan == 120000 and fresh.park is None
+    # The page now carries the version it showed: saving again is a knowing overwrite, not a
+    # second refusal (the posted, stale version was rendered back).
+    shown = re.search(r'name="version" type="hidden" value="(\d+)"', second.text)
+    assert shown and int(shown.group(1)) == fresh.version
+    third = client.post(
+        f"/projects/{project.id}/edit",
+        data={**form, "agreed_investment_wan": "120000", "park": "白涛化工园区", "version": fresh.version},
+    )
+    assert third.status_code == 302
 
 
 def test_planned_dates_are_checked(make_project):

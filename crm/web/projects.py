@@ -253,7 +253,9 @@ def edit(project_id: int):
                 conflict = saved.error.changes
                 project = get_visible_or_404(Project, project_id)
                 values = {**edit_values(project), **submitted}
-                form.version.data = project.version
+                # The posted (stale) version would be rendered back from raw_data: the form must
+                # carry the version it now shows, so saving again is a knowing overwrite.
+                form.version.data, form.version.raw_data = project.version, [str(project.version)]
         else:
             flash(first_error(form) or "提交无效", "danger")
             values = submitted
