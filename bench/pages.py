@@ -476,7 +476,7 @@ def _role_pages(app: Flask, role: str, ids: _Ids, ref: dict, district_name: str 
     )
     add("funds.report.export", "到位资金统计报表（Excel）", "/funds/report.xlsx", kind="export")
     add("events", "招商活动列表", "/events", READERS, "list")
-    add("events.export", "招商活动导出（Excel）", "/events.xlsx", READERS, "export")
+    add("events.export", "招商活动导出（Excel）", "/events/export.xlsx", READERS, "export")
     add("racing", "赛马榜（本季度）", "/rankings/racing")
     add("racing.export", "赛马榜导出（Excel）", "/rankings/racing.xlsx", kind="export")
     add("racing.pdf", "赛马榜 PDF", "/rankings/racing.pdf", kind="pdf", quick=role == MANAGER)

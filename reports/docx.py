@@ -29,7 +29,6 @@ week) and footer (the time it was made, 第 X 页 / 共 Y 页 from PAGE and NUMP
 """
 
 import io
-import re
 
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
@@ -40,12 +39,13 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
+from crm.core.excel import NOT_XML
 from crm.core.timeutil import format_wan
 from reports.render import ENV
-from reports.summary import FIGURES, amount
+from reports.summary import FIGURES, amount, money
 
-# The PDF's filters, so a number is written here exactly as the PDF writes it.
-money = ENV.filters["money"]
+# The PDF's filters (money is the one reports.summary keeps for both), so a number is written here
+# exactly as the PDF writes it.
 percent = ENV.filters["percent"]
 cn_date = ENV.filters["cn_date"]
 md = ENV.filters["md"]
@@ -80,7 +80,6 @@ HEADING = {1: "Title", 2: "Heading 1", 3: "Heading 2"}  # the HTML's h1, h2, h3
 BLOCKS = "▁▂▃▄▅▆▇█"
 # Characters XML 1.0 cannot carry (python-docx refuses them): the forms keep them out, but a name
 # that came in another way must not stop the brief, so they are dropped, as the XLSX writer does.
-NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 # What follows w:spacing in a run's properties (CT_RPr's sequence), to insert it in its place.
 RPR_AFTER_SPACING = (
@@ -500,15 +499,6 @@ def warnings(w: Writer, d: dict) -> None:
         w.more(overdue)
 
 
-# The KPI boxes of 三, in brief.html's order: key, label, unit (None: money).
-KPIS = tuple((key, label, unit) for key, (label, unit) in FIGURES.items())  # the boxes, in order
-
-
-def kpi_value(key: str, unit: str | None, value) -> str:
-    """A KPI box's figure as brief.html prints it: `3 个`, or money."""
-    return money(value) if unit is None else f"{value} {unit}"
-
-
 def week_figures(w: Writer, d: dict) -> None:
     """三、本周要情: the KPI figures (本周, 累计, 较上周, 周均, the trend), the funds' split and
     their 统计口径."""
@@ -519,13 +509,13 @@ def week_figures(w: Writer, d: dict) -> None:
             _border(quiet._p.get_or_add_pPr(), side, "ADB5BD", 8)
     weeks = d["trend_weeks"]
     rows = []
-    for key, label, unit in KPIS:
+    for key, (label, _unit) in FIGURES.items():  # the boxes of brief.html, in its order
         t = d["trends"][key]
         rows.append(
             [
                 [label, ("注", "sup")] if key == "funds_wan" else label,
-                (kpi_value(key, unit, d["week_figures"][key]), "bold"),
-                kpi_value(key, unit, d["cumulative"][key]),
+                (amount(key, d["week_figures"][key]), "bold"),
+                amount(key, d["cumulative"][key]),
                 _trend(d, key),
                 amount(key, float(t["average"])),
                 (sparkline_text(t["series"]), "spark"),
@@ -552,12 +542,12 @@ def week_figures(w: Writer, d: dict) -> None:
         week_amounts = {label: amount_ for label, amount_, _ in _rows(week_split[part])}
         for label, amount_, _count in _rows(total_split[part]):
             if amount_:
-                split_rows.append([prefix + label, money(week_amounts.get(label, 0)) or "—", money(amount_)])
+                split_rows.append([prefix + label, money(week_amounts.get(label, 0)), money(amount_)])
     split_rows.append(
         [
             [(total_split["outside_label"], "bold"), ("注", "sup")],
-            money(week_split["outside"]) or "—",
-            money(total_split["outside"]) or "—",
+            money(week_split["outside"]),
+            money(total_split["outside"]),
         ]
     )
     w.table([("资金到位的构成", 40, False), ("本周", 30, True), ("累计", 30, True)], split_rows)

@@ -3,15 +3,15 @@ the reader may see) and the time of printing give the same HTML, with no databas
 
 from datetime import datetime
 
-from crm.core.timeutil import format_wan
 from crm.rankings.racing import Board, Ranking
 from reports.render import ENV, TEMPLATES, html_to_pdf
+from reports.summary import money
 
 
 def shown(ranking: Ranking, value: int) -> str:
     """A ranking's figure as officials read it: 个 for counts, 万元 / 亿元 for money."""
     if ranking.money:
-        return format_wan(value) if value else "0 万元"
+        return money(value)
     return f"{value} 个"
 
 

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from crm.core.timeutil import format_local, format_wan
 from reports.charts import bar_chart, sparkline
-from reports.summary import FIGURES, amount
+from reports.summary import FIGURES, amount, money
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -21,7 +21,7 @@ def _percent(value) -> str:
 
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    env.filters["money"] = lambda value: format_wan(value) if value else "0 万元"
+    env.filters["money"] = money
     env.filters["percent"] = _percent
     env.filters["local"] = format_local
     env.filters["cn_date"] = lambda day: f"{day.year}年{day.month}月{day.day}日" if day else ""

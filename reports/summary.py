@@ -22,11 +22,16 @@ FIGURES = {
 LEADERS = 5  # districts a summary names by their activity index, at most
 
 
+def money(value) -> str:
+    """An amount as the brief and the boards print it: 1.40 亿元, 7,000 万元, and 0 万元 for nothing."""
+    return format_wan(round(value)) if value else "0 万元"
+
+
 def amount(key: str, value: float) -> str:
     """A figure's value with its unit, as the brief prints it: 3 个, 1.40 亿元, 0 万元."""
     unit = FIGURES[key][1]
     if unit is None:
-        return format_wan(round(value)) if value else "0 万元"
+        return money(value)
     return f"{value:g} {unit}" if isinstance(value, float) else f"{value} {unit}"
 
 

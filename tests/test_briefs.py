@@ -663,3 +663,20 @@ def test_a_brief_whose_number_another_took_meanwhile_is_rendered_again_with_the_
     result, _out = make("2026-W12")
     assert result.exit_code == 1 and "周报期号被同时生成的周报占用，请稍后重试" in result.output
     assert db.session.scalar(select(func.count()).select_from(Brief)) == 2
+
+
+def test_administrators_read_no_brief(client, login_as, runner, tmp_path):
+    # A brief carries the figures and the rankings, which administrators do not read.
+    assert (
+        runner.invoke(args=["brief", "--city", "--week", WEEK, "-o", str(tmp_path / "x.pdf")]).exit_code == 0
+    )
+    brief = db.session.scalar(select(Brief))
+    login_as("admin")
+    for url in (
+        "/briefs/",
+        f"/briefs/{brief.id}.pdf",
+        f"/briefs/{brief.id}.docx",
+        f"/briefs/preview?week={WEEK}",
+    ):
+        assert client.get(url).status_code == 403, url
+    assert 'href="/briefs/"' not in client.get("/").text

@@ -331,7 +331,7 @@ def test_garbage_in_the_query_string_is_ignored_never_a_500(client, login_as, ma
     login_as("manager")
     page = client.get(f"/events?{query}")
     assert page.status_code == 200 and 'id="event-count"' in page.text
-    with client.get(f"/events.xlsx?{query}") as export:
+    with client.get(f"/events/export.xlsx?{query}") as export:
         assert export.status_code == 200
 
 
@@ -342,7 +342,7 @@ def test_the_export_has_what_the_list_shows(client, login_as, make_user, make_en
     _event(officer, kind="推介会", title="不在筛选内的推介会")
     db.session.commit()
     login_as("manager")
-    with client.get("/events.xlsx?kind=展会") as response:
+    with client.get("/events/export.xlsx?kind=展会") as response:
         assert response.status_code == 200
         sheet = load_workbook(io.BytesIO(response.data)).active
         rows = list(sheet.iter_rows(values_only=True))
@@ -363,7 +363,13 @@ def test_admins_see_nothing_of_events(client, login_as, make_user, make_enterpri
     link_enterprise(event, firm)
     db.session.commit()
     login_as("admin")
-    for url in ("/events", "/events.xlsx", "/events/new", f"/events/{event.id}", f"/events/{event.id}/edit"):
+    for url in (
+        "/events",
+        "/events/export.xlsx",
+        "/events/new",
+        f"/events/{event.id}",
+        f"/events/{event.id}/edit",
+    ):
         assert client.get(url).status_code == 403, url
     assert client.post(f"/events/{event.id}/delete", data={"confirm": "y"}).status_code == 403
     assert client.get("/imports/events").status_code == 403
@@ -403,7 +409,7 @@ def test_another_districts_event_is_a_404_on_every_route_and_changes_nothing(
         assert response.status_code == expected, (method, url, response.status_code)
     listing = fuling.get("/events").text
     assert "长寿区的招商推介会" not in listing and _shown_count(listing) == 0
-    with fuling.get("/events.xlsx") as export:
+    with fuling.get("/events/export.xlsx") as export:
         assert len(list(load_workbook(io.BytesIO(export.data)).active.iter_rows())) == 1  # the header only
     db.session.expire_all()
     assert (db.session.get(Event, theirs.id).version, _count(Event), _count(EventEnterprise)) == before
@@ -433,7 +439,7 @@ def test_a_division_event_shows_a_district_only_its_own_firms_and_leads(
     assert "乙意向企业有限公司" not in page.text and "长寿扩产项目" not in page.text
     listing = fuling.get("/events").text
     assert "处室组织的新材料博览会" in listing and re.search(r'<td class="text-end">1</td>', listing)
-    with fuling.get("/events.xlsx") as export:
+    with fuling.get("/events/export.xlsx") as export:
         row = list(load_workbook(io.BytesIO(export.data)).active.iter_rows(values_only=True))[1]
     assert row[8] == 1 and row[9] == "甲意向企业有限公司"
     # Seen, but not theirs to change: the division organised it.

@@ -38,7 +38,8 @@ def project_funds(project_id: int):
         "404": {$ref: "#/components/responses/NotFound"}
     """
     project = get_visible_or_404(Project, project_id)
-    return jsonify({"items": [_shown(project)(e) for e in project.fund_entries]})
+    shown = _shown(project)  # counted and corrected ids read once, not once per entry
+    return jsonify({"items": [shown(e) for e in project.fund_entries]})
 
 
 @bp.route("/projects/<int:project_id>/funds", methods=["POST"])

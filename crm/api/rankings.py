@@ -52,11 +52,11 @@ def activity_ranking():
     """
     try:
         by = check_by(request.args.get("by") or "district")
+        if not may_rank(current_user, by):
+            abort(403)  # before the ranking is computed
         ranking = board(request.args.get("week") or last_week(), by)
     except RankingError as error:
         return error_response(error)
-    if not may_rank(current_user, by):
-        abort(403)
     rules = current()
     return jsonify(
         {

@@ -146,22 +146,22 @@ def create_user(
 DIVISION_ROLES = (OFFICER, MANAGER)  # the bureau's own staff, whose work counts for a division
 
 
-def _division_id(role: str, division_name: str | None) -> int | None:
+def _division_id(role: str, division_name: str | None, keep: int | None = None) -> int | None:
     """The division a user of `role` is put in by name (blank: none); refused for the roles that
-    belong to no division, and for a name that is no active division."""
+    belong to no division, and for a name that is no active division (but `keep`, the user's own)."""
     if not str(division_name or "").strip():
         return None
     if role == DISTRICT:
         raise UserError("区县专员不属于局内处室，其工作计入所属区县", field="division")
     if role not in DIVISION_ROLES:
         raise UserError("只有招商专员和处室负责人可以指定所属处室", field="division")
-    return division_id_of(division_name, partial(UserError, field="division"))
+    return division_id_of(division_name, partial(UserError, field="division"), keep)
 
 
 def set_division(user: User, name: str | None) -> User:
     """Put an officer or a manager in a division by its name, or in none (blank); refused for
     district users, whose work counts for their district. Audited as any change of a user."""
-    division_id = _division_id(user.role, name)
+    division_id = _division_id(user.role, name, keep=user.division_id)
     if user.division_id != division_id:
         user.division_id = division_id
         db.session.flush()

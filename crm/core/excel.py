@@ -36,7 +36,7 @@ MAX_CELL_CHARS = 32_767  # Excel's limit for the text of one cell
 FLUSH_ROWS = 256  # rows gathered before one write into the compressor
 # XML 1.0 cannot carry these at all (openpyxl refuses them with IllegalCharacterError); a cell
 # keeps the rest of its text.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Text that Excel would take for a formula when someone edits the cell (=, and +, -, @ as Excel
 # reads them too): such a cell carries quotePrefix, Excel's own “this is text” mark (the ' it
 # shows in the formula bar), so it stays text even after an edit. Every text cell is written as
@@ -164,8 +164,8 @@ def _write_sheet(part: IO[bytes], columns: list[Column], rows: Iterable[Any], se
 
 def _text(value: str) -> str:
     """The <t> of an inline string: XML-safe, within Excel's cell limit, spaces kept."""
-    if _NOT_XML.search(value):
-        value = _NOT_XML.sub("", value)
+    if NOT_XML.search(value):
+        value = NOT_XML.sub("", value)
     if len(value) > MAX_CELL_CHARS:
         value = value[:MAX_CELL_CHARS]
     if value != value.strip():

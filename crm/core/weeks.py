@@ -56,3 +56,8 @@ def weeks_back(monday: date, count: int) -> list[date]:
 def last_week() -> str:
     """The last complete ISO week: what Monday's brief and ranking are about."""
     return week_of(today_local() - timedelta(days=7))
+
+
+def recent_weeks(count: int = 13) -> list[str]:
+    """This week and the ones before it, newest first: the week pickers' choices."""
+    return [week_of(monday) for monday in reversed(weeks_back(today_local(), count))]

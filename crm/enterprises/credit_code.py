@@ -14,6 +14,12 @@ def normalise_credit_code(text: str | None) -> str:
     return "".join(ch for ch in folded if not ch.isspace() and ch != "-")
 
 
+def looks_like_credit_code(text: str) -> bool:
+    """Whether typed text has the shape of a 统一社会信用代码 (18 ASCII letters and digits): looked up
+    by code, else as a name."""
+    return len(text) == 18 and text.isascii() and text.isalnum()
+
+
 def check_character(first17: str) -> str:
     """The 18th character for the first 17 (which must be in the alphabet)."""
     total = sum(VALUE[char] * weight for char, weight in zip(first17, WEIGHTS, strict=True))

@@ -17,12 +17,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import DISTRICT, MANAGER, OFFICER, User
 from crm.auth.permissions import scoped
-from crm.core.memo import remembered
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import filter_day, parse_day, today_local
 from crm.core.transaction import Conflict, Refusal
 from crm.core.validation import Problems
-from crm.enterprises.credit_code import normalise_credit_code
+from crm.enterprises.credit_code import looks_like_credit_code, normalise_credit_code
 from crm.enterprises.models import Enterprise
 from crm.enterprises.service import folded_name
 from crm.events.models import EVENT_KINDS, Event, EventEnterprise
@@ -80,13 +79,6 @@ class EventData:
     outcome: str
 
 
-@remembered
-def _division_id(text: str, keep: int | None = None) -> int | None:
-    # Remembered within an import (one query per distinct name, not per row); a refusal is not
-    # remembered, so a bad name costs its query on each row that has it — rows an import refuses.
-    return division_id_of(text, EventError, keep)
-
-
 def validate(raw: dict, user: User, today: date | None = None, keep_division: int | None = None) -> EventData:
     """Check every field; the first problem is raised (all of them in `.problems`). A district
     user's events are organised by their own district, whatever was submitted. `keep_division`:
@@ -124,7 +116,8 @@ def validate(raw: dict, user: User, today: date | None = None, keep_division: in
     else:
         division = district = None
         with problems.field("division"):
-            division = _division_id(str(raw.get("division") or "").strip()[:64], keep_division)
+            # The divisions are read once per import (active_divisions is a remembered lookup).
+            division = division_id_of(raw.get("division"), EventError, keep_division)
         with problems.field("district"):
             district = district_id_of(raw.get("district"), EventError)
         known = not any(name in ("division", "district") for name, _ in problems.items)
@@ -340,7 +333,7 @@ def enterprise_candidates(text: str, user, limit: int = CANDIDATES) -> list[Ente
         return []
     visible = scoped(select(Enterprise), Enterprise, user).where(Enterprise.merged_into_id.is_(None))
     code = normalise_credit_code(text)
-    if len(code) == 18 and code.isalnum():
+    if looks_like_credit_code(code):
         found = db.session.scalars(visible.where(Enterprise.credit_code == code)).all()
         if found:
             return list(found)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from crm.auth.models import DISTRICT, User
 from crm.auth.permissions import scoped
 from crm.core.validation import problems_of
-from crm.enterprises.credit_code import normalise_credit_code
+from crm.enterprises.credit_code import looks_like_credit_code, normalise_credit_code
 from crm.enterprises.models import Enterprise
 from crm.enterprises.service import (
     EnterpriseData,
@@ -478,7 +478,7 @@ class EventRows(RowChecks):
         for values in cells:
             for name in met_names(values.get("enterprises", "")):
                 code = normalise_credit_code(name)
-                if len(code) == 18 and code.isascii() and code.isalnum():
+                if looks_like_credit_code(code):
                     codes.add(code)
                 elif folded_name(name):
                     names.add(folded_name(name))
@@ -502,7 +502,7 @@ class EventRows(RowChecks):
         problems: list[str] = []
         for name in met_names(cell):
             code = normalise_credit_code(name)
-            if len(code) == 18 and code.isascii() and code.isalnum():
+            if looks_like_credit_code(code):
                 found = [by_code[code]] if code in by_code else []
                 if not found:
                     problems.append(f"企业库中没有统一社会信用代码为 {code} 的企业，请先导入企业")

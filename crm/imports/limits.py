@@ -11,9 +11,8 @@ Three rings, each bounding what the next one can cost:
 The bench (`python -m bench.upload_bombs`) prints what each bomb costs under these limits.
 """
 
+from crm.config import MB
 from crm.core.transaction import Refusal
-
-MB = 1024 * 1024
 
 
 class FileProblem(Refusal):

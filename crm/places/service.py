@@ -44,6 +44,7 @@ def district_choices(empty_label: str):
     return choices([("", empty_label), *((d.name, d.name) for d in all_districts())])
 
 
+@remembered
 def active_divisions() -> list[Division]:
     """The divisions offered in forms, in the data file's order."""
     stmt = select(Division).where(Division.active.is_(True)).order_by(Division.sort_order, Division.id)

@@ -77,7 +77,7 @@ def _user_page(user: User, division_form: DivisionForm | None = None, reset_form
     """A user's page; a refused form comes back as submitted, with its message beside the field."""
     if division_form is None:
         division_form = DivisionForm(formdata=None, division=user.division.name if user.division else "")
-    division_form.division.choices = division_choices("（未指定）")
+    division_form.division.choices = division_choices("（未指定）", keep=user.division_id)
     page = render_template(
         "admin/user_detail.html",
         user=user,

@@ -1,7 +1,6 @@
 """周报 pages: choose a cluster (or the city) and a week, preview in the browser, make the PDF;
 the archive serves every PDF made, byte for byte."""
 
-from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,8 +12,7 @@ from crm.briefs.models import Brief
 from crm.briefs.service import make_brief, preview
 from crm.core.forms import BaseForm
 from crm.core.pagination import paginate
-from crm.core.timeutil import today_local
-from crm.core.weeks import last_week, week_of
+from crm.core.weeks import last_week, recent_weeks
 from crm.industry.service import all_clusters
 from crm.web.exports import send_export
 from crm.web.saving import save
@@ -38,13 +36,8 @@ def _chosen() -> tuple[Scope, str]:
     return Scope(None if code == "CITY" else code, district), week
 
 
-def recent_weeks() -> list[str]:
-    """This week and the twelve before it, newest first: the week pickers' choices."""
-    today = today_local()
-    return [week_of(today - timedelta(days=7 * n)) for n in range(0, 13)]
-
-
 @bp.route("/")
+@roles_required(*MAKERS)  # a brief carries the rankings: administrators keep the system, not figures
 def index():
     """Choose and make a brief; the archive below."""
     archive = scoped(select(Brief), Brief).order_by(Brief.id.desc())
@@ -95,6 +88,7 @@ def make():
 
 
 @bp.route("/<int:brief_id>.pdf")
+@roles_required(*MAKERS)
 def download(brief_id: int):
     """A brief from the archive, exactly as it was made."""
     brief = get_visible_or_404(Brief, brief_id)
@@ -109,6 +103,7 @@ def download(brief_id: int):
 
 
 @bp.route("/<int:brief_id>.docx")
+@roles_required(*MAKERS)
 def download_docx(brief_id: int):
     """The Word version of a brief from the archive, as it was made beside its PDF."""
     brief = get_visible_or_404(Brief, brief_id)

@@ -107,6 +107,7 @@ def index():
     )
 
 
+@bp.route("/export.xlsx")
 @roles_required(*EVENT_RECORDERS)
 def export():
     """What the list shows (all pages, same filters), within the user's scope, as Excel."""
@@ -131,12 +132,6 @@ def export():
     ]
     stmt = event_query(filters, current_user).options(selectinload(Event.created_by))
     return send_xlsx("events", "招商活动", columns, streamed(stmt), "招商活动.xlsx")
-
-
-@bp.record_once
-def _export_rule(state) -> None:
-    # GET /events.xlsx sits beside the list, outside the blueprint's /events/ prefix.
-    state.app.add_url_rule("/events.xlsx", "events.export", export)
 
 
 @bp.route("/new", methods=["GET", "POST"])

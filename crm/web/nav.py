@@ -17,7 +17,7 @@ NAV_ITEMS = [
     ("projects.mine", "本区项目", (DISTRICT,)),
     ("projects.index", "招商项目", EVERYONE),
     ("events.index", "招商活动", (OFFICER, MANAGER, DISTRICT)),
-    ("briefs.index", "周报", EVERYONE),
+    ("briefs.index", "周报", (OFFICER, MANAGER, DISTRICT)),
     ("rankings.activity", "排名", (OFFICER, MANAGER, DISTRICT)),  # 活跃指数; 赛马榜 on a tab
     ("industry.industry_map", "产业地图", EVERYONE),
     ("industry.catalogue", "招商目录", EVERYONE),

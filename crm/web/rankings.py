@@ -6,12 +6,13 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from crm.auth.permissions import roles_required
-from crm.core.weeks import last_week, parse_week
+from crm.core.weeks import last_week, parse_week, recent_weeks
 from crm.events.models import Event
 from crm.leads.models import FollowUp
 from crm.rankings.activity import (
     BY,
     RankingError,
+    Unit,
     board,
     check_by,
     counted,
@@ -22,7 +23,6 @@ from crm.rankings.activity import (
     visible_rows,
 )
 from crm.rankings.racing import READERS
-from crm.web.briefs import recent_weeks
 from reports.charts import sparkline
 
 bp = Blueprint("rankings", __name__, url_prefix="/rankings")
@@ -92,25 +92,24 @@ def activity_records():
         week=week,
         monday=monday,
         sunday=sunday,
-        lists={index.key: _full_list(index, by, unit.id, monday, sunday) for index, _rows in sections},
+        lists={index.key: _full_list(index, by, unit, monday, sunday) for index, _rows in sections},
         Event=Event,
         FollowUp=FollowUp,
     )
 
 
-def _full_list(index, by: str, unit_id: int, monday, sunday) -> str | None:
+def _full_list(index, by: str, unit: Unit, monday, sunday) -> str | None:
     """The list page that shows the same records among others, with its filters set, where one
     exists: the project list for signings by district, the event list for events."""
     if index.counts == "projects_signed" and by == "district":
-        name = unit_of(by, unit_id).name
         return url_for(
-            "projects.index", district=name, signed_from=monday.isoformat(), signed_to=sunday.isoformat()
+            "projects.index", district=unit.name, signed_from=monday.isoformat(), signed_to=sunday.isoformat()
         )
     if index.counts == "events":
         return url_for(
             "events.index",
             kind=list(index.kinds),
-            **{by: unit_id},
+            **{by: unit.id},
             **{"from": monday.isoformat(), "to": sunday.isoformat()},
         )
     return None
