@@ -49,10 +49,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     from crm.projects import measures
     from crm.rankings import activity, racing
+    from crm.supervision import rules as deadlines
 
     measures.install(app)  # a 统计口径 file that cannot be used stops the start, in Chinese
     racing.install(app)  # so does a 赛马榜 file (groups, rankings, weights)
     activity.install(app)  # so does a 招商活跃指数 file
+    deadlines.install(app)  # and a file of 督办 and 交办 deadlines
     from crm.audit import listeners
     from crm.auth.permissions import require_login
     from crm.auth.service import load_session_user

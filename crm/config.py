@@ -155,6 +155,15 @@ def settings(instance_path: str) -> dict:
         # The definitions of the 招商活跃指数 (crm/rankings/activity.py); empty: the reviewed file
         # shipped with the code, crm/rankings/data/activity.yaml. Checked when the application starts.
         "ACTIVITY_FILE": os.environ.get("ACTIVITY_FILE") or None,
+        # The deadlines of 督办 and 交办 and the lights they give (crm/supervision/rules.py), with the
+        # holidays that working days skip; empty: crm/supervision/data/deadlines.yaml.
+        "DEADLINES_FILE": os.environ.get("DEADLINES_FILE") or None,
+        # The daily digest of notifications goes out over SMTP when this is set:
+        # smtp://user:password@host:25, smtp+starttls://…:587 or smtps://…:465. Empty: no e-mail.
+        "SMTP_URL": os.environ.get("SMTP_URL") or None,
+        "MAIL_FROM": os.environ.get("MAIL_FROM") or "lianzhao@localhost",
+        # The address the digest links back to (the notification centre).
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL") or "http://127.0.0.1:5000",
         # The issuing unit printed at the head of every weekly brief (简报的发文单位).
         "BRIEF_ISSUER": os.environ.get("BRIEF_ISSUER") or "重庆市招商投资局",
     }

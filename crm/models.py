@@ -7,6 +7,7 @@ from crm.enterprises.models import Contact, Enterprise
 from crm.events.models import Event, EventEnterprise
 from crm.files.storage import AttachmentBlob
 from crm.imports.models import ImportBatch
+from crm.inbox.models import Digest, Notification, NotificationSettings
 from crm.industry.models import (
     CatalogueEntry,
     Chain,
@@ -23,6 +24,7 @@ from crm.places.models import District, Division
 from crm.projects.attachments import Attachment
 from crm.projects.models import FundEntry, FundPlan, Milestone, Project, ProjectUpdate
 from crm.readmodels.models import EnterpriseMatch, MatchState
+from crm.supervision.models import Handover, HandoverRecord, Item, ItemReply
 
 __all__ = [
     "AuditLog",
@@ -33,6 +35,13 @@ __all__ = [
     "BriefIssue",
     "CatalogueEntry",
     "Contact",
+    "Digest",
+    "Handover",
+    "HandoverRecord",
+    "Item",
+    "ItemReply",
+    "Notification",
+    "NotificationSettings",
     "Enterprise",
     "EnterpriseMatch",
     "FollowUp",

@@ -497,6 +497,30 @@ def warnings(w: Writer, d: dict) -> None:
             ],
         )
         w.more(overdue)
+    items = d["warnings"]["items"]
+    counts, warned = items["counts"], items["warned"]
+    w.heading(f"督办事项：红灯 {counts['red']} 项，黄灯 {counts['yellow']} 项，绿灯 {counts['green']} 项", 3)
+    if warned:
+        w.table(
+            [
+                ("灯", 8, False),
+                ("项目", 24, False),
+                ("事项", 34, False),
+                ("责任单位", 16, False),
+                ("办理时限", 18, False),
+            ],
+            [
+                [
+                    "红灯" if i["light"] == "red" else "黄灯",
+                    f"{i['project']}（{i['district']}）",
+                    f"{i['category']}：{i['description'][:50]}",
+                    i["unit"],
+                    f"{i['deadline']}" + (f"（逾期 {i['days']} 天）" if i["days"] > 0 else ""),
+                ]
+                for i in _more_rows(warned)
+            ],
+        )
+        w.more(warned)
 
 
 def week_figures(w: Writer, d: dict) -> None:

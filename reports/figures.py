@@ -38,6 +38,9 @@ from crm.projects.models import (
 )
 from crm.rankings import activity
 from crm.readmodels.gaps import Coverage, entry_coverage
+from crm.supervision.items import light_sql as item_light_sql
+from crm.supervision.models import Item
+from crm.supervision.rules import GREEN, RED, YELLOW
 from reports.funds import composition
 from reports.summary import FIGURES, summary
 
@@ -318,6 +321,54 @@ class Figures:
             ),
         }
 
+    def items(self, as_of: date) -> dict:
+        """督办事项 of the scope open on `as_of`: how many by light, and the red and yellow ones
+        (worst first, then by deadline) — the item list's own light. A district's: the items on its
+        projects and those given to it, as its staff read them."""
+        stmt = select(Item).where(Item.project_id.in_(self._project_ids()))
+        if self.scope.district_id:
+            stmt = select(Item).where(Item.district_scope(self.scope.district_id))
+            if self.cluster is not None:
+                stmt = stmt.where(
+                    Item.project_id.in_(
+                        select(Project.id).where(
+                            Project.catalogue_entry_id.in_(CatalogueEntry.ids_in_cluster(self.cluster.code))
+                        )
+                    )
+                )
+        light = item_light_sql(as_of)
+        ids = stmt.with_only_columns(Item.id).scalar_subquery()
+        counts = dict(
+            db.session.execute(
+                select(light, func.count()).where(Item.id.in_(ids), light.is_not(None)).group_by(light)
+            ).all()
+        )
+        warned = (
+            stmt.where(light.in_((RED, YELLOW)))
+            .options(
+                joinedload(Item.project).joinedload(Project.district),
+                joinedload(Item.division),
+                joinedload(Item.district),
+            )
+            .order_by(case((light == RED, 0), else_=1), Item.deadline, Item.id)
+        )
+        return {
+            "counts": {key: counts.get(key, 0) for key in (RED, YELLOW, GREEN)},
+            "warned": self._listed(
+                warned,
+                lambda item: {
+                    "project": item.project.name,
+                    "district": item.project.district.name,
+                    "description": item.description,
+                    "category": item.category,
+                    "unit": item.responsible.name,
+                    "deadline": item.deadline,
+                    "light": RED if item.deadline < as_of else YELLOW,
+                    "days": (as_of - item.deadline).days,
+                },
+            ),
+        }
+
     def next_week(self, last: date) -> list[dict]:
         return self._listed(
             self.leads()
@@ -496,7 +547,7 @@ def gather(scope: Scope, week: str, generated_at: datetime, today: date) -> dict
         "key_projects": figures.key_projects(as_of),
         "new_leads": figures.new_leads(monday, sunday),
         "coverage": figures.coverage(),
-        "warnings": figures.warnings(as_of),
+        "warnings": {**figures.warnings(as_of), "items": figures.items(as_of)},
         "next_week": figures.next_week(sunday),
         "funnel": figures.funnel(),
         "by_district": figures.investment_by_district(as_of),

@@ -87,11 +87,17 @@ def _against_average(data: dict) -> str:
 def _warnings(data: dict) -> str:
     warnings, gaps = data["warnings"], len(data["coverage"]["gaps"])
     stalled, behind, overdue = len(warnings["stalled"]), len(warnings["behind"]), len(warnings["overdue"])
-    if not (stalled or behind or overdue):
-        return f"本周无停滞、滞后项目和逾期未跟进的线索；招商目录尚有空白环节 {gaps} 个。"
+    lights = warnings["items"]["counts"]
+    red, yellow = lights["red"], lights["yellow"]
+    if not (stalled or behind or overdue or red or yellow):
+        return (
+            "本周无停滞、滞后项目、逾期未跟进的线索和亮红灯、黄灯的督办事项；"
+            f"招商目录尚有空白环节 {gaps} 个。"
+        )
     return (
         f"需要决策和协调的事项：停滞项目 {stalled} 个，滞后项目 {behind} 个，"
-        f"逾期未跟进线索 {overdue} 条，招商目录空白环节 {gaps} 个（详见“二、需要关注”）。"
+        f"逾期未跟进线索 {overdue} 条，督办事项红灯 {red} 项、黄灯 {yellow} 项，"
+        f"招商目录空白环节 {gaps} 个（详见“二、需要关注”）。"
     )
 
 

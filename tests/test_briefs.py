@@ -589,7 +589,7 @@ def test_the_summary_paragraph_says_the_weeks_numbers_as_the_database_counts_the
     behind = re.search(r"滞后项目（节点计划日期已过未完成）：(\d+)个", warnings).group(1)
     # The summary and the warnings say the same.
     if (stalled, behind, overdue) == ("0", "0", 0):
-        assert "本周无停滞、滞后项目和逾期未跟进的线索" in summary
+        assert "本周无停滞、滞后项目、逾期未跟进的线索和亮红灯、黄灯的督办事项" in summary
     else:
         assert f"停滞项目{stalled}个，滞后项目{behind}个，逾期未跟进线索{overdue}条" in summary
 

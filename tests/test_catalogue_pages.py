@@ -212,4 +212,6 @@ def test_pages_do_not_query_per_row(client, login_as, url):
         assert client.get(url).status_code == 200
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
-    assert len(statements) < 15, (url, len(statements))  # 243 entries: one query each would show
+    # 243 entries: one query each would show. Below 20: a page's fixed cost (the user, the
+    # navigation's badges and the bell's count) and the page's own few queries.
+    assert len(statements) < 20, (url, len(statements))

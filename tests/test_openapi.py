@@ -3,11 +3,14 @@
 the API really returns (each schema names exactly the keys of the JSON it describes)."""
 
 import re
+from datetime import timedelta
 
 from crm import create_app
 from crm.api.openapi import build_spec
 from crm.auth.tokens import create_token
+from crm.core.timeutil import today_local
 from crm.extensions import db
+from crm.inbox.service import post
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}  # Flask adds them to every rule
@@ -197,6 +200,30 @@ def test_the_schemas_name_exactly_what_the_api_returns(
     listed = client.get(f"/api/v1/projects/{project.id}/funds").get_json()
     assert set(listed) == _properties(spec, "FundEntryList")
     assert set(listed["items"][0]) == _properties(spec, "FundEntry")
+
+    deadline = (today_local() + timedelta(days=5)).isoformat()
+    raised = client.post(
+        f"/api/v1/projects/{project.id}/items",
+        json={
+            "description": "需协调施工用电增容",
+            "category": "用能",
+            "deadline": deadline,
+            "responsible": "涪陵区",
+        },
+    )
+    assert raised.status_code == 201, raised.get_json()
+    assert set(raised.get_json()) == _properties(spec, "ItemDetail")
+    items = client.get("/api/v1/items").get_json()
+    assert set(items) == _properties(spec, "ItemPage") and set(items["items"][0]) == _properties(spec, "Item")
+    reply = client.post(f"/api/v1/items/{raised.get_json()['id']}/replies", json={"body": "已对接供电公司"})
+    assert reply.status_code == 201 and set(reply.get_json()) == _properties(spec, "ItemReply")
+    post([user], "reply", "测试通知", "/items", "schema:test")
+    db.session.commit()
+    notes = client.get("/api/v1/notifications").get_json()
+    assert set(notes) == _properties(spec, "NotificationList")
+    assert set(notes["items"][0]) == _properties(spec, "Notification")
+    read = client.post("/api/v1/notifications/read", json={"all": True})
+    assert read.status_code == 200 and set(read.get_json()) == _properties(spec, "NotificationRead")
 
     # The enumerations come from the code: every stage a lead can be in is listed.
     lead_stages = spec["components"]["schemas"]["Lead"]["properties"]["stage"]["enum"]

@@ -17,6 +17,7 @@ from crm.api import (  # noqa: F401  (each adds its routes to bp)
     projects,
     rankings,
     rankings_racing,
+    supervision,
 )
 from crm.api.common import bp
 from crm.auth.tokens import current_token

@@ -22,6 +22,7 @@ from crm.auth.models import ROLE_LABELS
 from crm.auth.tokens import MAX_EXPIRES_DAYS, TOKEN_PREFIX
 from crm.core.pagination import MAX_PER_PAGE
 from crm.enterprises.models import KINDS, OWNERSHIPS
+from crm.inbox.models import KINDS as NOTIFICATION_KINDS
 from crm.leads.models import FOLLOW_UP_KINDS, LOST_REASONS, SOURCES
 from crm.leads.models import STAGES as LEAD_STAGES
 from crm.projects.attachments import CATEGORIES
@@ -34,6 +35,8 @@ from crm.projects.models import (
     TERMINATION_REASONS,
 )
 from crm.projects.models import STAGES as PROJECT_STAGES
+from crm.supervision.models import CATEGORIES as ITEM_CATEGORIES
+from crm.supervision.models import ITEM_STATUSES
 
 TITLE = "链招 API"
 WRITE_METHODS = ("post", "put", "patch", "delete")
@@ -43,6 +46,7 @@ TAGS = {  # the module a route lives in → its group in the description
     "enterprises": "企业",
     "leads": "线索",
     "projects": "项目",
+    "supervision": "督办与通知",
 }
 DESCRIPTION = f"""链招（先进材料产业集群招商引资管理系统）的 JSON 接口，第 1 版。
 
@@ -119,6 +123,7 @@ LEAD_FIELDS = {
     "catalogue_code": _nullable({**STRING, "description": "招商目录条目代码"}),
     "intended_investment_wan": _nullable({**WAN, "description": "意向投资（万元）"}),
     "next_follow_up_on": _nullable({**DAY, "description": "下次跟进日期"}),
+    "expected_signing_on": _nullable({**DAY, "description": "预计签约日期"}),
 }
 FOLLOW_UP_FIELDS = {
     "occurred_on": {**DAY, "description": "跟进日期（默认今天）"},
@@ -225,6 +230,33 @@ ATTACHMENT = _object(
     ("id", "name", "category", "content_type", "size", "created_at", "url"),
 )
 
+ITEM = _object(
+    {
+        "id": INTEGER,
+        "project_id": INTEGER,
+        "project": {**STRING, "description": "项目名称"},
+        "district": {**STRING, "description": "项目所在区县"},
+        "description": {**STRING, "description": "事项内容"},
+        "category": {**STRING, "enum": list(ITEM_CATEGORIES)},
+        "responsible": {**STRING, "description": "责任单位"},
+        "responsible_kind": {**STRING, "enum": ["处室", "区县", "其他部门"]},
+        "deadline": DAY,
+        "status": {**STRING, "enum": list(ITEM_STATUSES)},
+        "light": _nullable(
+            {
+                **STRING,
+                "enum": ["red", "yellow", "green", None],
+                "description": "今天的灯；办结、撤销的为 null",
+            }
+        ),
+        "result": _nullable({**STRING, "description": "办理结果或撤销理由"}),
+        "created_by": _nullable(STRING),
+        "created_at": {**STRING, "format": "date-time"},
+        "closed_on": _nullable(DAY),
+        "version": INTEGER,
+    },
+    ("id", "project_id", "description", "category", "responsible", "deadline", "status", "version"),
+)
 SCHEMAS = {
     "Error": _object({"error": {**STRING, "description": "中文说明"}}, ("error",)),
     "DuplicateError": _object(
@@ -301,6 +333,8 @@ SCHEMAS = {
             "intended_investment_wan": LEAD_FIELDS["intended_investment_wan"],
             "next_follow_up_on": LEAD_FIELDS["next_follow_up_on"],
             "last_contact_on": _nullable(DAY),
+            "expected_signing_on": LEAD_FIELDS["expected_signing_on"],
+            "first_referrer": _nullable({**STRING, "description": "第一引资人（首次交办时记下，不再改变）"}),
             "version": INTEGER,
         },
         ("id", "title", "stage", "version"),
@@ -375,6 +409,61 @@ SCHEMAS = {
         },
         ("week", "by", "items"),
     ),
+    "Item": ITEM,
+    "ItemDetail": _object(
+        {
+            **ITEM["properties"],
+            "replies": {"type": "array", "items": {"$ref": "#/components/schemas/ItemReply"}},
+        },
+        (*ITEM["required"], "replies"),
+    ),
+    "ItemPage": _page_of("Item"),
+    "ItemInput": _object(
+        {
+            "description": {**STRING, "maxLength": 2000, "description": "事项内容"},
+            "category": {**STRING, "enum": list(ITEM_CATEGORIES), "description": "类别"},
+            "deadline": {**DAY, "description": "办理时限（YYYY-MM-DD，不早于今天）"},
+            "responsible": {**STRING, "description": "责任单位：处室名称、区县名称或简称，或其他部门的名称"},
+        },
+        ("description", "category", "deadline", "responsible"),
+    ),
+    "ItemReply": _object(
+        {
+            "id": INTEGER,
+            "kind": {**STRING, "description": "回复、开始办理、调整、办结或撤销"},
+            "body": STRING,
+            "author": _nullable(STRING),
+            "created_at": {**STRING, "format": "date-time"},
+        },
+        ("id", "kind", "body"),
+    ),
+    "ItemReplyInput": _object({"body": {**STRING, "maxLength": 4000, "description": "回复内容"}}, ("body",)),
+    "Notification": _object(
+        {
+            "id": INTEGER,
+            "kind": {**STRING, "enum": list(NOTIFICATION_KINDS), "description": "通知类型"},
+            "kind_label": {**STRING, "description": "通知类型的中文名"},
+            "text": STRING,
+            "url": _nullable({**STRING, "description": "相关页面的路径"}),
+            "read": {"type": "boolean"},
+            "created_at": {**STRING, "format": "date-time"},
+        },
+        ("id", "kind", "text", "read"),
+    ),
+    "NotificationList": _object(
+        {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Notification"}},
+            "unread": {**INTEGER, "description": "未读总数"},
+        },
+        ("items", "unread"),
+    ),
+    "NotificationReadInput": _object(
+        {
+            "ids": {"type": "array", "items": INTEGER},
+            "all": {"type": "boolean", "description": "为 true 时全部标为已读"},
+        }
+    ),
+    "NotificationRead": _object({"read": {**INTEGER, "description": "新标为已读的条数"}}, ("read",)),
     "ProjectUpdateCreated": {
         "allOf": [
             {"$ref": "#/components/schemas/ProjectUpdate"},

@@ -61,6 +61,8 @@ def lead_json(lead: Lead) -> dict:
         "intended_investment_wan": lead.intended_investment_wan,
         "next_follow_up_on": _day(lead.next_follow_up_on),
         "last_contact_on": _day(lead.last_contact_on),
+        "expected_signing_on": _day(lead.expected_signing_on),
+        "first_referrer": lead.first_referrer or None,
         "version": lead.version,
     }
 
@@ -160,4 +162,48 @@ def attachment_json(attachment: Attachment) -> dict:
         "created_at": _moment(attachment.created_at),
         "created_by": attachment.created_by.display_name if attachment.created_by else None,
         "url": url_for("attachments.fetch", attachment_id=attachment.id),
+    }
+
+
+def item_json(item, light: str | None) -> dict:
+    """A 督办事项, with its light for today."""
+    return {
+        "id": item.id,
+        "project_id": item.project_id,
+        "project": item.project.name,
+        "district": item.project.district.name,
+        "description": item.description,
+        "category": item.category,
+        "responsible": item.responsible.name,
+        "responsible_kind": item.responsible.kind,
+        "deadline": item.deadline.isoformat(),
+        "status": item.status,
+        "light": light,
+        "result": item.result or None,
+        "created_by": item.created_by.display_name if item.created_by else None,
+        "created_at": _moment(item.created_at),
+        "closed_on": _day(item.closed_on),
+        "version": item.version,
+    }
+
+
+def item_reply_json(reply) -> dict:
+    return {
+        "id": reply.id,
+        "kind": reply.kind,
+        "body": reply.body,
+        "author": reply.created_by.display_name if reply.created_by else None,
+        "created_at": _moment(reply.created_at),
+    }
+
+
+def notification_json(notification) -> dict:
+    return {
+        "id": notification.id,
+        "kind": notification.kind,
+        "kind_label": notification.kind_label,
+        "text": notification.text,
+        "url": notification.url or None,
+        "read": notification.read_at is not None,
+        "created_at": _moment(notification.created_at),
     }

@@ -6,6 +6,7 @@ from crm.cli.backup import backup_command, restore_command
 from crm.cli.brief import brief_command
 from crm.cli.demo import demo_cli
 from crm.cli.map import map_cli, match_command
+from crm.cli.notify import notify_cli
 from crm.cli.tokens import tokens_cli
 from crm.cli.users import users_cli
 
@@ -17,3 +18,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(notify_cli)

@@ -115,6 +115,20 @@ LOSSES: dict[str, tuple[Loss, ...]] = {
     # The events' files (records, and their bytes in attachment_blobs); the projects' stay.
     "0018_event_attachments": (Loss("attachments", "招商活动的附件", "event_id"),),
     "0019_follow_up_activity_index": (),  # an index: nothing is lost
+    "0020_supervision_items": _tables(
+        ("supervision_item_replies", "督办事项的回复"), ("supervision_items", "督办事项")
+    ),
+    "0021_lead_handovers": (
+        Loss("lead_handover_records", "交办的研判、回复和进展报告"),
+        Loss("lead_handovers", "线索交办"),
+        Loss("leads", "线索的预计签约日期", "expected_signing_on"),
+        Loss("leads", "线索的第一引资人", "first_referrer", blank=""),
+    ),
+    "0022_notifications": _tables(
+        ("notifications", "通知"),
+        ("notification_settings", "个人通知设置"),
+        ("notification_digests", "通知邮件摘要的发送记录"),
+    ),
 }
 
 

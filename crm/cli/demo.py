@@ -62,7 +62,8 @@ def load_command(if_empty):
     if data:
         click.echo(
             f"演示数据：企业 {data['enterprises']} 家，线索 {data['leads']} 条，"
-            f"跟进 {data['follow_ups']} 条，签约项目 {data['projects']} 个，招商活动 {data['events']} 场。"
+            f"跟进 {data['follow_ups']} 条，签约项目 {data['projects']} 个，招商活动 {data['events']} 场，"
+            f"督办事项 {data['items']} 项，线索交办 {data['handovers']} 项。"
         )
     else:
         click.echo("演示数据：已存在，未重复载入。")
@@ -92,6 +93,7 @@ def scale_command(factor):
         raise click.ClickException(str(error)) from error
     click.echo(
         f"规模数据：企业 {added['enterprises']} 家，联系人 {added['contacts']} 位，线索 {added['leads']} 条，"
-        f"跟进 {added['follow_ups']} 条，签约项目 {added['projects']} 个，招商活动 {added['events']} 场；"
+        f"跟进 {added['follow_ups']} 条，签约项目 {added['projects']} 个，招商活动 {added['events']} 场，"
+        f"督办事项 {added['items']} 项，线索交办 {added['handovers']} 项；"
         f"用时 {time.perf_counter() - started:.0f} 秒。"
     )

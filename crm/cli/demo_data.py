@@ -22,8 +22,19 @@ from crm.leads.models import IN_PROGRESS, LOST_REASONS, OPEN, SOURCES, Lead, Lea
 from crm.leads.service import add_follow_up, create_lead, move_lead, sign_lead
 from crm.places.service import active_divisions, all_districts
 from crm.projects.funds import add_entry, review_entry, set_plan
-from crm.projects.models import BEHIND, MILESTONES, ON_TRACK, STALLED, TERMINATED, TERMINATION_REASONS
+from crm.projects.models import (
+    BEHIND,
+    MILESTONES,
+    ON_TRACK,
+    STALLED,
+    TERMINATED,
+    TERMINATION_REASONS,
+    ProjectUpdate,
+)
 from crm.projects.service import add_update, edit_values, update_project
+from crm.supervision.handovers import accept, add_record, hand_over
+from crm.supervision.items import close_item, create_item, reply_to
+from crm.supervision.models import RecordKind
 
 SEED = 2027
 # Known on purpose: the demo accounts (and the scale data's officers) exist only in demo databases,
@@ -170,6 +181,7 @@ def load_demo_data(today=None) -> dict[str, int]:
         if index % 40 == 0:
             db.session.flush()
     created["events"] = _demo_events(random.Random(SEED + 1), today, officers)
+    created["items"], created["handovers"] = _demo_supervision(random.Random(SEED + 2), today)
     return created
 
 
@@ -467,3 +479,79 @@ def _demo_events(rng: random.Random, today, staff: list[User]) -> int:
                 link_enterprise(event, lead.enterprise, lead)
             made += 1
     return made
+
+
+DEPARTMENTS = ("市规划自然资源局", "国网重庆市电力公司", "市生态环境局", "市经济信息委")
+CATEGORY_OF = {"用电": "用能", "环评": "审批", "用地": "用地"}
+
+
+def _demo_supervision(rng: random.Random, today) -> tuple[int, int]:
+    """督办 and 交办 as a bureau would have them a month in: the 需协调事项 of the demo's updates
+    made into items (some closed, some red, some near their deadline), and leads handed to the
+    demo districts (one past its deadline to answer, one answered and assessed)."""
+    users = list(db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
+    manager = next((u for u in users if u.role == MANAGER), None)
+    if manager is None:
+        return 0, 0
+    staff = {u.district_id: u for u in users if u.role == "district"}
+    divisions = active_divisions()
+    updates = list(
+        db.session.scalars(select(ProjectUpdate).where(ProjectUpdate.issues != "").order_by(ProjectUpdate.id))
+    )
+    items = 0
+    for index, update in enumerate(updates[:14]):
+        project = update.project
+        by = staff.get(project.district_id, manager)
+        word = next((key for key in CATEGORY_OF if key in update.issues), "")
+        unit = (
+            divisions[index % len(divisions)].name
+            if index % 3 == 0
+            else DEPARTMENTS[index % len(DEPARTMENTS)]
+            if index % 3 == 1
+            else project.district.name
+        )
+        item = create_item(
+            project,
+            {
+                "description": update.issues,
+                "category": CATEGORY_OF.get(word, "其他"),
+                "deadline": (today + timedelta(days=rng.choice([1, 2, 5, 10, 20]))).isoformat(),
+                "responsible": unit,
+            },
+            by,
+            update,
+        )
+        # A month of history: some raised weeks ago with a deadline since passed (red).
+        if index % 4 == 1:
+            item.deadline = today - timedelta(days=rng.randint(1, 9))
+            item.created_at = datetime.combine(today - timedelta(days=20), time(9), SHANGHAI).astimezone(UTC)
+        if index % 5 == 2:
+            reply_to(item, "已与相关部门对接，正在办理。", manager)
+        if index % 5 == 3:
+            close_item(item, "已协调解决：相关手续已办结。", manager)
+        items += 1
+    handovers = 0
+    leads = list(
+        db.session.scalars(
+            select(Lead)
+            .where(Lead.stage.in_(IN_PROGRESS), Lead.intended_district_id.in_(list(staff)))
+            .order_by(Lead.id)
+        )
+    )
+    for index, lead in enumerate(leads[:4]):
+        by = lead.owner
+        handover = hand_over(lead, f"d{lead.intended_district_id}", "企业希望尽快对接落地园区。", by, today)
+        if index == 0:  # handed a week ago and still unanswered: red
+            handover.handed_at = datetime.combine(today - timedelta(days=7), time(10), SHANGHAI).astimezone(
+                UTC
+            )
+            handover.respond_due = today - timedelta(days=5)
+            handover.assess_due = today - timedelta(days=3)
+            handover.reply_due = today
+        elif index == 1:
+            receiver = staff[lead.intended_district_id]
+            accept(handover, receiver, today=today)
+            add_record(handover, RecordKind.ASSESS, "企业需求与园区定位匹配，建议重点跟进。", receiver, today)
+        handovers += 1
+    db.session.flush()
+    return items, handovers

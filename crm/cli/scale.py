@@ -42,7 +42,16 @@ from crm.enterprises.names import name_key
 from crm.events.models import EVENT_KINDS, Event
 from crm.extensions import db
 from crm.industry.service import catalogue_entries
-from crm.leads.models import FOLLOW_UP_KINDS, LOST_REASONS, SOURCES, FollowUp, Lead, LeadStage, StageChange
+from crm.leads.models import (
+    FOLLOW_UP_KINDS,
+    IN_PROGRESS,
+    LOST_REASONS,
+    SOURCES,
+    FollowUp,
+    Lead,
+    LeadStage,
+    StageChange,
+)
 from crm.matching.terms import normalise
 from crm.places.service import active_divisions, all_districts
 from crm.projects.models import (
@@ -58,6 +67,8 @@ from crm.projects.models import (
     project_entries,
 )
 from crm.readmodels.matching import refresh_matches
+from crm.supervision.models import CATEGORIES as ITEM_CATEGORIES
+from crm.supervision.models import Handover, Item
 
 ENTERPRISES, LEADS, PROJECTS, FOLLOW_UPS = 100_000, 20_000, 5_000, 200_000
 SEED = 2028
@@ -350,7 +361,10 @@ def add_scale_data(factor: float, say: Callable[[str], None], today: date | None
 
     added["projects"] = _projects(writer, signed_leads, today)
     added["events"] = _events(writer, factor, today)
-    for table in ("enterprises", "contacts", "leads", "follow_ups", "projects", "project_updates", "events"):
+    added["items"] = _items(writer, factor, today)
+    added["handovers"] = _handovers(writer, factor, today)
+    tables = ("enterprises", "contacts", "leads", "follow_ups", "projects", "project_updates", "events")
+    for table in (*tables, "supervision_items", "lead_handovers"):
         db.session.execute(text(f"ANALYZE {table}"))  # the planner sees the new sizes at once
     db.session.commit()
     # The stored matches, computed now rather than by the first page that recommends firms.
@@ -397,6 +411,106 @@ def _events(writer: _Writer, factor: float, today: date) -> int:
         )
     done = writer.write(Event.__table__, rows, "招商活动", len(rows))
     writer.fix_sequence(Event)
+    return done
+
+
+ITEMS = 2_000  # 督办事项 per factor: a problem on about four projects in ten
+SCALE_ITEM = "需协调事项（规模测试）"
+PROBLEMS = ("施工用电增容", "环评批复", "用地指标", "融资对接")
+HANDOVERS = 1_000  # leads handed to a district per factor
+SCALE_HANDOVER = "规模测试交办"
+
+
+def _items(writer: _Writer, factor: float, today: date) -> int:
+    """Items on the projects in turn, given in turn to a division, the project's district or
+    another department; six in ten open (deadlines a month either side of today), three closed,
+    one withdrawn (row n's values come from n alone; a second run adds only what is missing)."""
+    wanted = int(ITEMS * factor)
+    have = db.session.scalar(select(func.count()).where(Item.description.startswith(SCALE_ITEM))) or 0
+    projects = db.session.execute(select(Project.id, Project.district_id).order_by(Project.id)).all()
+    divisions = active_divisions()
+    raiser = db.session.scalar(select(User.id).where(User.role == OFFICER).order_by(User.id))
+    if not projects or not divisions:
+        return 0
+    rows, next_item = [], writer.next_id(Item)
+    for n in range(have, wanted):
+        rng = random.Random(SEED * 9_000_011 + n)
+        project_id, district_id = projects[(n * 7) % len(projects)]
+        deadline = today + timedelta(days=rng.randint(-30, 30))
+        status = _weighted(rng, [("待办", 4), ("办理中", 2), ("已办结", 3), ("已撤销", 1)])
+        unit = n % 3
+        closed = status in ("已办结", "已撤销")
+        closed_on = min(today, deadline + timedelta(days=rng.randint(-10, 5))) if closed else None
+        rows.append(
+            {
+                "id": next_item + len(rows),
+                "project_id": project_id,
+                "update_id": None,
+                "description": f"{SCALE_ITEM} {n + 1} 号：{rng.choice(PROBLEMS)}",
+                "category": rng.choice(ITEM_CATEGORIES),
+                "division_id": divisions[n % len(divisions)].id if unit == 0 else None,
+                "district_id": district_id if unit == 1 else None,
+                "department": "市规划自然资源局" if unit == 2 else None,
+                "deadline": deadline,
+                "status": status,
+                "result": "已协调解决" if closed else "",
+                "created_by_id": raiser,
+                "created_at": _moment(min(today, deadline - timedelta(days=20)), 9),
+                "closed_at": _moment(closed_on, 17) if closed_on else None,
+                "closed_on": closed_on,
+                "version": 1,
+            }
+        )
+    done = writer.write(Item.__table__, rows, "督办事项", len(rows))
+    writer.fix_sequence(Item)
+    return done
+
+
+def _handovers(writer: _Writer, factor: float, today: date) -> int:
+    """Open leads handed to their intended district, each once: half waiting (a tenth of them past
+    the day to answer), four in ten accepted, one returned."""
+    wanted = int(HANDOVERS * factor)
+    have = db.session.scalar(select(func.count()).where(Handover.note.startswith(SCALE_HANDOVER))) or 0
+    taken = select(Handover.lead_id)
+    leads = db.session.execute(
+        select(Lead.id, Lead.owner_id, Lead.intended_district_id)
+        .where(Lead.stage.in_(IN_PROGRESS), Lead.intended_district_id.is_not(None), Lead.id.not_in(taken))
+        .order_by(Lead.id)
+        .limit(max(wanted - have, 0))
+    ).all()
+    rows, next_handover = [], writer.next_id(Handover)
+    for n, (lead_id, owner_id, district_id) in enumerate(leads, start=have):
+        rng = random.Random(SEED * 5_000_011 + n)
+        handed = today - timedelta(days=rng.randint(0, 40))
+        status = _weighted(rng, [("待接收", 5), ("已接收", 4), ("已退回", 1)])
+        answered = status != "待接收"
+        rows.append(
+            {
+                "id": next_handover + len(rows),
+                "lead_id": lead_id,
+                "direction": "下交",
+                "from_division_id": None,
+                "from_district_id": None,
+                "to_division_id": None,
+                "to_district_id": district_id,
+                "note": f"{SCALE_HANDOVER} {n + 1} 号",
+                "status": status,
+                "answer": "不符合本区产业定位" if status == "已退回" else "",
+                "handed_by_id": owner_id,
+                "handed_at": _moment(handed, 10),
+                "answered_by_id": None,
+                "answered_at": _moment(handed + timedelta(days=1), 10) if answered else None,
+                "respond_due": handed + timedelta(days=1),
+                "assess_due": handed + timedelta(days=3),
+                "reply_due": handed + timedelta(days=7),
+                "report_due": handed + timedelta(days=15) if status == "已接收" else None,
+                "assessed_at": None,
+                "replied_at": None,
+                "version": 1,
+            }
+        )
+    done = writer.write(Handover.__table__, rows, "线索交办", len(rows))
+    writer.fix_sequence(Handover)
     return done
 
 

@@ -4,6 +4,9 @@ import re
 
 from crm.core.inputs import has_control_chars
 
+# An e-mail address as people type one: something@somewhere.tld (a contact's, a digest's).
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
 # Format characters (Unicode category Cf: zero-width space and joiners, soft hyphen, byte-order
 # mark, direction marks, tag characters): they show as nothing, so a name holding one looks like
 # a firm on file yet compares as another. tests/test_duplicates.py checks this equals Unicode's Cf.

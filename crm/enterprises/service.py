@@ -15,7 +15,7 @@ from crm.auth.models import ADMIN, MANAGER, OFFICER
 from crm.auth.permissions import scoped
 from crm.core.amounts import parse_whole
 from crm.core.memo import remembered
-from crm.core.text import clean_text, required_text
+from crm.core.text import EMAIL, clean_text, required_text
 from crm.core.timeutil import parse_day, today_local
 from crm.core.transaction import Conflict, Refusal, serialise
 from crm.core.validation import Problems
@@ -30,7 +30,6 @@ from crm.places.service import all_districts, district_id_of
 EDITORS = (OFFICER, MANAGER, ADMIN)  # who creates, edits and merges enterprises
 MAX_REVENUE_WAN = 1_000_000_000  # 10 万亿元: larger is a typing error
 PHONE = re.compile(r"^[0-9+\-() 转]{5,32}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class EnterpriseError(Refusal):

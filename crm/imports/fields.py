@@ -97,6 +97,7 @@ LEAD_FIELDS = (
         example="50000",
     ),
     ImportField("next_follow_up_on", "下次跟进日期", ("下次跟进", "计划跟进日期")),
+    ImportField("expected_signing_on", "预计签约日期", ("预计签约", "计划签约日期")),
 )
 
 EVENT_FIELDS = (

@@ -19,6 +19,7 @@ class LeadForm(BaseForm):
     district = SelectField("意向区县", choices=[], validate_choice=False, default="")
     intended_investment_wan = StringField("意向投资（万元）", validators=[Length(max=20)])
     next_follow_up_on = StringField("下次跟进日期", validators=[Length(max=10)], render_kw={"type": "date"})
+    expected_signing_on = StringField("预计签约日期", validators=[Length(max=10)], render_kw={"type": "date"})
     version = IntegerField(widget=HiddenInput(), validators=[Optional()])
 
 

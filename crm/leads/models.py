@@ -1,8 +1,23 @@
 """Leads, stage changes and follow-ups."""
 
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import ClassVar
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, and_, select
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    or_,
+    select,
+)
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -67,6 +82,8 @@ class Lead(db.Model):
         "lost_reason": "流失原因",
         "next_follow_up_on": "下次跟进日期",
         "last_contact_on": "最近联系日期",
+        "expected_signing_on": "预计签约日期",
+        "first_referrer": "第一引资人",
         "version": "版本",
     }
     __table_args__ = (
@@ -94,6 +111,11 @@ class Lead(db.Model):
     lost_reason: Mapped[str | None] = mapped_column(String(16))
     next_follow_up_on: Mapped[date | None] = mapped_column(Date, index=True)
     last_contact_on: Mapped[date | None] = mapped_column(Date)
+    # When the officer expects the signing: what the reminders warn of as it approaches.
+    expected_signing_on: Mapped[date | None] = mapped_column(Date)
+    # Who first brought the lead (第一引资人): set when it is first handed on, never replaced, so
+    # the credit stays with the first unit whoever works the lead after.
+    first_referrer: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -110,10 +132,18 @@ class Lead(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    # Other ways a lead becomes a district's to read, added by the modules that create them (a
+    # lead handed to the district: crm.supervision.models), each a clause for a district id.
+    district_links: ClassVar[list[Callable[[int], ColumnElement[bool]]]] = []
+
     @classmethod
     def district_scope(cls, district_id: int):
-        """A district user reads the leads whose intended district is theirs."""
-        return cls.intended_district_id == district_id
+        """A district user reads the leads whose intended district is theirs, and those another
+        record ties to it (handed to it)."""
+        own = cls.intended_district_id == district_id
+        if not cls.district_links:
+            return own
+        return or_(own, *(link(district_id) for link in cls.district_links))
 
     @hybrid_method
     def overdue_on(self, today: date) -> bool:
@@ -165,7 +195,7 @@ class StageChange(db.Model):
 
     @classmethod
     def district_scope(cls, district_id: int):
-        return cls.lead.has(Lead.intended_district_id == district_id)
+        return cls.lead.has(Lead.district_scope(district_id))
 
     def __repr__(self) -> str:
         return f"<StageChange {self.from_stage}→{self.to_stage}>"
@@ -203,7 +233,7 @@ class FollowUp(db.Model):
 
     @classmethod
     def district_scope(cls, district_id: int):
-        return cls.lead.has(Lead.intended_district_id == district_id)
+        return cls.lead.has(Lead.district_scope(district_id))
 
     def __repr__(self) -> str:
         return f"<FollowUp {self.occurred_on} {self.kind}>"

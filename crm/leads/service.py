@@ -94,9 +94,15 @@ class LeadData:
     intended_district_id: int | None
     intended_investment_wan: int | None
     next_follow_up_on: date | None
+    expected_signing_on: date | None
 
 
-def validate(raw: dict, today: date | None = None, current_follow_up: date | None = None) -> LeadData:
+def validate(
+    raw: dict,
+    today: date | None = None,
+    current_follow_up: date | None = None,
+    current_signing: date | None = None,
+) -> LeadData:
     """Check the fields of a lead; the first problem is raised as a LeadError.
 
     A past next-follow-up date is refused unless it is the one the lead already has (editing an
@@ -125,6 +131,12 @@ def validate(raw: dict, today: date | None = None, current_follow_up: date | Non
         )
         if follow_up and follow_up < (today or today_local()) and follow_up != current_follow_up:
             raise LeadError("下次跟进日期不能早于今天")
+    with problems.field("expected_signing_on"):
+        signing = values["expected_signing_on"] = parse_day(
+            raw.get("expected_signing_on"), "预计签约日期", LeadError
+        )
+        if signing and signing < (today or today_local()) and signing != current_signing:
+            raise LeadError("预计签约日期不能早于今天")
     with problems.field("intended_investment_wan"):
         values["intended_investment_wan"] = parse_whole(
             raw.get("intended_investment_wan"), "意向投资（万元）", LeadError
@@ -155,7 +167,7 @@ def update_lead(lead: Lead, raw: dict, seen_version: int) -> Lead:
     """Save an edit of a lead's fields (not its stage)."""
     if seen_version != lead.version:
         raise LeadConflict()
-    data = validate(raw, current_follow_up=lead.next_follow_up_on)
+    data = validate(raw, current_follow_up=lead.next_follow_up_on, current_signing=lead.expected_signing_on)
     for key, value in vars(data).items():
         if getattr(lead, key) != value:
             setattr(lead, key, value)
@@ -316,6 +328,7 @@ def lead_values(lead: Lead) -> dict:
         if lead.intended_investment_wan is None
         else str(lead.intended_investment_wan),
         "next_follow_up_on": lead.next_follow_up_on.isoformat() if lead.next_follow_up_on else "",
+        "expected_signing_on": lead.expected_signing_on.isoformat() if lead.expected_signing_on else "",
     }
 
 

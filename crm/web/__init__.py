@@ -19,18 +19,21 @@ from crm.web import (
     enterprises,
     events,
     funds,
+    handovers,
     health,
     imports,
     industry,
+    items,
     leads,
     main,
+    notifications,
     projects,
     racing,
     rankings,
     search,
     tokens,
 )
-from crm.web.nav import nav_badges, navigation
+from crm.web.nav import nav_badges, navigation, unread_notifications
 
 BLUEPRINTS = (
     auth.bp,
@@ -41,9 +44,12 @@ BLUEPRINTS = (
     events.bp,
     imports.bp,
     projects.bp,
+    items.bp,
+    handovers.bp,
     funds.bp,
     attachments.bp,
     briefs.bp,
+    notifications.bp,
     rankings.bp,
     racing.bp,
     industry.bp,
@@ -72,6 +78,7 @@ def register(app: Flask) -> None:
         navigation=navigation,
         catalogue_choices=lambda: catalogue_entries(include_retired=False),
         nav_badges=nav_badges,
+        unread_notifications=unread_notifications,
         # A figure's 统计口径 sentence and name, from the definitions in force.
         definition=lambda key: measures.current().definition(key),
         measure_label=lambda key: measures.current().label(key),

@@ -40,6 +40,8 @@ from crm.places.service import all_districts, district_choices
 from crm.projects.service import project_of_lead
 from crm.readmodels.matching import suggest
 from crm.readmodels.timeline import build_timeline
+from crm.supervision.handovers import handover_light, lead_handovers, may_hand_over
+from crm.supervision.items import may_read_items
 from crm.web.exports import entry_codes, send_xlsx, streamed
 from crm.web.saving import flash_form_errors, save
 
@@ -195,6 +197,7 @@ def _detail_page(lead: Lead, **forms):
         ),
     )
     forms.setdefault("move_form", MoveForm(formdata=None))
+    handovers = lead_handovers(lead, current_user) if may_read_items(current_user) else []
     forms.setdefault("sign_form", SignForm(formdata=None, signed_on=today.isoformat()))
     page = render_template(
         "leads/detail.html",
@@ -205,6 +208,10 @@ def _detail_page(lead: Lead, **forms):
         may_change=may_change_lead(current_user, lead),
         events=events_met(current_user, lead_id=lead.id),  # 招商活动 where this lead was met
         owners=possible_owners() if current_user.role in (MANAGER, ADMIN) else [],
+        # 交办: where the lead was handed, each with its light; whether this user may hand it on.
+        handovers=handovers,
+        handover_lights={h.id: handover_light(h, today) for h in handovers},
+        may_hand_over=may_read_items(current_user) and may_hand_over(current_user, lead),
         **forms,
     )
     return page

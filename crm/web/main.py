@@ -28,6 +28,10 @@ from crm.projects.service import (
     week_end,
 )
 from crm.readmodels.timeline import build_timeline
+from crm.supervision.handovers import HandoverFilter, handover_query
+from crm.supervision.handovers import light_counts as handover_light_counts
+from crm.supervision.items import ItemFilter, item_query, unit_counts
+from crm.supervision.items import light_counts as item_light_counts
 from crm.web.audit import actor_names
 from reports.figures import Figures, Scope
 from reports.funds import composition
@@ -74,6 +78,7 @@ def officer_home():
         work=follow_up_worklist(current_user, today, week_end(today)),
         stages=stage_counts(visible_leads(mine, today)),
         timeline=build_timeline(lead_ids=list(my_leads), limit=10) if my_leads else [],
+        supervision=supervision_summary(current_user, today, mine=True),
     )
 
 
@@ -85,6 +90,7 @@ def district_home():
         today=today,
         work=update_worklist(current_user, today),
         updates=recent_updates(current_user),
+        supervision=supervision_summary(current_user, today),
     )
 
 
@@ -118,4 +124,22 @@ def dashboard():
         total=rates(visible_projects(period, today), today)[0],
         totals=totals(visible_projects(live, today), today),
         split=composition(visible_projects(period, today), None, today),
+        supervision=supervision_summary(current_user, today) if current_user.role != ADMIN else None,
     )
+
+
+def supervision_summary(user, today, mine: bool = False) -> dict:
+    """督办 and 交办 at a glance, each number the count of the list its link opens (the same filter
+    through the same query): the items by light and by unit, the handovers by light. `mine`: only
+    those given to the user's own unit."""
+    items = ItemFilter(mine=mine)
+    handovers = HandoverFilter(to_me=mine)
+    item_stmt = item_query(items, user, today)
+    return {
+        "mine": mine,
+        "items": item_light_counts(item_stmt, today),
+        "units": unit_counts(item_stmt, today)[:8],
+        "item_args": items.args(),
+        "handovers": handover_light_counts(handover_query(handovers, user, today), today),
+        "handover_args": {"to_me": "1"} if mine else {},
+    }

@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER
 from crm.core.timeutil import today_local
+from crm.inbox.service import RECEIVERS, unread_count
 from crm.leads.service import LEAD_WORKERS, due_count
 from crm.projects.service import updates_due_count
 
@@ -17,10 +18,10 @@ NAV_ITEMS = [
     ("projects.mine", "本区项目", (DISTRICT,)),
     ("projects.index", "招商项目", EVERYONE),
     ("events.index", "招商活动", (OFFICER, MANAGER, DISTRICT)),
+    ("items.index", "督办", (OFFICER, MANAGER, DISTRICT)),  # 督办事项; 线索交办 beside it
     ("briefs.index", "周报", (OFFICER, MANAGER, DISTRICT)),
     ("rankings.activity", "排名", (OFFICER, MANAGER, DISTRICT)),  # 活跃指数; 赛马榜 on a tab
-    ("industry.industry_map", "产业地图", EVERYONE),
-    ("industry.catalogue", "招商目录", EVERYONE),
+    ("industry.industry_map", "产业地图", EVERYONE),  # 招商目录 and 产业集群 are its tabs
     ("funds.funds_report", "到位资金", EVERYONE),
     ("audit.index", "审计日志", (MANAGER, ADMIN)),
     ("admin.users", "用户管理", (ADMIN,)),
@@ -45,3 +46,10 @@ def nav_badges() -> dict[str, int]:
     if current_user.role == DISTRICT:
         return {"projects.mine": updates_due_count(current_user, today)}
     return {}
+
+
+def unread_notifications() -> int | None:
+    """The bell's count: the person's unread notifications; None for those told nothing (admins)."""
+    if not current_user.is_authenticated or current_user.role not in RECEIVERS:
+        return None
+    return unread_count(current_user)

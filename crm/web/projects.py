@@ -36,6 +36,7 @@ from crm.projects.service import (
     update_worklist,
     visible_projects,
 )
+from crm.supervision.items import item_light, may_raise_item, may_read_items, project_items
 from crm.web.exports import entry_codes, send_xlsx, streamed
 from crm.web.saving import save
 from reports.funds import composition
@@ -176,6 +177,8 @@ def _detail_page(project: Project, form: UpdateForm | None = None):
         form = UpdateForm(
             formdata=None, reported_on=today.isoformat(), corrects_id=str(correcting.id) if correcting else ""
         )
+    # The items on the project (its 督办), for those who read them (not administrators).
+    items = project_items(project, current_user) if may_read_items(current_user) else []
     page = render_template(
         "projects/detail.html",
         project=project,
@@ -188,6 +191,10 @@ def _detail_page(project: Project, form: UpdateForm | None = None):
         correcting=_update_of(project, form.corrects_id.data or ""),
         milestones=[project.milestone(stage) for stage in MILESTONES],
         attachments=live_attachments(project),
+        items=items,
+        item_lights={item.id: item_light(item, today) for item in items},
+        item_of_update={item.update_id: item for item in items if item.update_id},
+        may_raise=may_raise_item(current_user, project),
     )
     return page
 
