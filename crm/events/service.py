@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import DISTRICT, MANAGER, OFFICER, User
 from crm.auth.permissions import scoped
+from crm.core.converters import record_id
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import filter_day, parse_day, today_local
 from crm.core.transaction import Conflict, Refusal
@@ -224,17 +225,12 @@ def link_enterprise(
     return link
 
 
-def _whole(value) -> int | None:
-    text = str(value if value is not None else "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
-
-
 def link_met(event: Event, enterprise_id, lead_id, note: str, by: User) -> EventEnterprise:
     """`by` records an enterprise (and optionally one of its leads) met at `event`: only on an
     event they may change, and only an enterprise and a lead they may see."""
     if not may_change_event(by, event):
         raise EventError("只有登记人、主办区县或处室负责人可以修改该活动的接洽企业")
-    ident = _whole(enterprise_id)
+    ident = record_id(enterprise_id)
     enterprise = None
     if ident is not None:
         enterprise = db.session.scalar(
@@ -244,7 +240,7 @@ def link_met(event: Event, enterprise_id, lead_id, note: str, by: User) -> Event
         raise EventError("请选择企业库中的企业", field="enterprise")
     lead = None
     if str(lead_id or "").strip():
-        lead_ident = _whole(lead_id)
+        lead_ident = record_id(lead_id)
         if lead_ident is not None:
             lead = db.session.scalar(scoped(select(Lead), Lead, by).where(Lead.id == lead_ident))
         if lead is None or lead.enterprise_id != enterprise.id:
@@ -416,8 +412,8 @@ class EventFilter:
         kinds = tuple(k for k in args.getlist("kind") if k in EVENT_KINDS)
         return cls(
             kinds=kinds,
-            division_id=_whole(args.get("division")),
-            district_id=_whole(args.get("district")),
+            division_id=record_id(args.get("division")),
+            district_id=record_id(args.get("district")),
             first=filter_day(args.get("from")),
             last=filter_day(args.get("to")),
             q=str(args.get("q", "")).strip()[:64],

@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.auth.models import MANAGER, OFFICER, User
 from crm.auth.permissions import scoped
 from crm.core.amounts import parse_whole
+from crm.core.converters import record_id
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import day_bounds, filter_day, parse_day, today_local
 from crm.core.transaction import Conflict, Refusal
@@ -349,12 +350,6 @@ SORT_LABELS = {
 }
 
 
-def _id(text) -> int | None:
-    """A record number from a query string, or None (isascii: "²".isdigit() is True)."""
-    text = str(text or "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
-
-
 @dataclass
 class LeadFilter:
     """The filters of the lead list, its export and the API, read from query parameters.
@@ -387,7 +382,9 @@ class LeadFilter:
         return cls(
             stage=args.get("stage") if args.get("stage") in STAGES else "",
             source=args.get("source") if args.get("source") in SOURCES else "",
-            owner_id=user.id if user is not None and args.get("mine") == "1" else _id(args.get("owner")),
+            owner_id=user.id
+            if user is not None and args.get("mine") == "1"
+            else record_id(args.get("owner")),
             catalogue_code=(args.get("entry") or "").strip().upper()[:16],
             overdue=args.get("overdue") == "1",
             sector=(args.get("sector") or "")[:8],

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import DISTRICT, MANAGER, OFFICER, User
 from crm.auth.permissions import scoped
+from crm.core.converters import record_id
 from crm.core.text import clean_text
 from crm.core.timeutil import today_local, utcnow
 from crm.core.transaction import Conflict, Refusal
@@ -102,9 +103,10 @@ def receiver_of(value, by: User) -> tuple[int | None, int | None]:
     if not text:
         raise HandoverError("请选择承接单位：一个处室或一个区县", field="to")
     division = district = None
-    if text[:1] in ("v", "d") and text[1:].isascii() and text[1:].isdigit() and len(text) < 11:
+    if text[:1] in ("v", "d") and text[1:].isascii() and text[1:].isdigit():
         model = Division if text[0] == "v" else District
-        found = db.session.get(model, int(text[1:]))
+        ident = record_id(text[1:])
+        found = db.session.get(model, ident) if ident is not None else None
         if text[0] == "v" and found is not None and found.active:
             division = found
         elif text[0] == "d":
@@ -448,11 +450,6 @@ def light_clause(light: str, on: date):
 # ---------------------------------------------------------------- the list's one query
 
 
-def _whole(value) -> int | None:
-    text = str(value if value is not None else "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
-
-
 @dataclass
 class HandoverFilter:
     statuses: tuple[str, ...] = ()
@@ -471,7 +468,7 @@ class HandoverFilter:
             light=light if light in (RED, YELLOW, GREEN) else "",
             to_me=args.get("to_me") == "1",
             by_me=args.get("by_me") == "1",
-            lead_id=_whole(args.get("lead")),
+            lead_id=record_id(args.get("lead")),
         )
 
     def apply(self, stmt: Select, on: date, user) -> Select:

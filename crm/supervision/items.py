@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.auth.models import ADMIN, DISTRICT, MANAGER, OFFICER, User
 from crm.auth.permissions import scoped
+from crm.core.converters import record_id
 from crm.core.text import clean_text, required_text
 from crm.core.timeutil import day_bounds, filter_day, parse_day, today_local, utcnow
 from crm.core.transaction import Conflict, Refusal
@@ -30,7 +31,7 @@ from crm.inbox.models import ASSIGNED, REPLY
 from crm.inbox.service import post, unit_members
 from crm.places.models import District, Division
 from crm.places.service import active_divisions, resolve_district
-from crm.projects.models import Project, ProjectUpdate
+from crm.projects.models import TERMINATED, Project, ProjectUpdate
 from crm.supervision.models import (
     CATEGORIES,
     ITEM_OPEN,
@@ -67,6 +68,10 @@ def may_read_items(user) -> bool:
 
 
 def may_raise_item(user, project: Project) -> bool:
+    """Officers and managers on any project, a district's staff on their own; none on a project
+    terminated (nothing is left to coordinate)."""
+    if project.stage == TERMINATED:
+        return False
     role = getattr(user, "role", None)
     if role in (OFFICER, MANAGER):
         return True
@@ -227,7 +232,7 @@ def _tell_unit(item: Item, by: User) -> None:
         ASSIGNED,
         text,
         _url(item),
-        f"assigned:item:{item.id}:{item.division_id}:{item.district_id}",
+        f"assigned:item:{item.id}:{item.version}",  # each assignment, a unit given it back included
         exclude=by,
     )
 
@@ -242,6 +247,8 @@ def _tell_followers(item: Item, reply: ItemReply, by: User) -> None:
 
 def create_item(project: Project, raw: dict, by: User, update: ProjectUpdate | None = None) -> Item:
     """A new item on `project` (from one of its updates' 需协调事项 when `update` is given)."""
+    if project.stage == TERMINATED:
+        raise ItemError("该项目已终止，不能再提出督办事项")
     if not may_raise_item(by, project):
         raise ItemError("您不能为该项目提出督办事项")
     if update is not None and update.project_id != project.id:
@@ -300,36 +307,33 @@ def take_on(item: Item, by: User, version=None, body="") -> Item:
     return _saved(item, _note(item, TAKEN, text or "已开始办理", by), by)
 
 
+def _end(item: Item, status: str, kind: str, why, label: str, missing: str, by: User, version) -> Item:
+    """Close or withdraw an open item, saying why (`label`: what the text is; `missing`: the
+    refusal when it is not given)."""
+    _check_version(item, version)
+    if item.status not in ITEM_OPEN:
+        raise ItemError(f"该事项{item.status}")
+    text = clean_text(why, label, MAX_REPLY, lambda m: ItemError(m, field="body"))
+    if len(text) < 2:
+        raise ItemError(missing, field="body")
+    item.status, item.result = status, text
+    item.closed_at, item.closed_on = utcnow(), today_local()
+    item.version += 1
+    return _saved(item, _note(item, kind, text, by), by)
+
+
 def close_item(item: Item, result, by: User, version=None) -> Item:
     """The item is done: its result is recorded (required) and it leaves the lights."""
     if not may_work(by, item):
         raise ItemError("只有责任单位（或处室负责人）可以办结该事项")
-    _check_version(item, version)
-    if item.status not in ITEM_OPEN:
-        raise ItemError(f"该事项{item.status}")
-    text = clean_text(result, "办理结果", MAX_REPLY, lambda m: ItemError(m, field="body"))
-    if len(text) < 2:
-        raise ItemError("办结须填写办理结果", field="body")
-    item.status, item.result = ItemStatus.CLOSED, text
-    item.closed_at, item.closed_on = utcnow(), today_local()
-    item.version += 1
-    return _saved(item, _note(item, CLOSED, text, by), by)
+    return _end(item, ItemStatus.CLOSED, CLOSED, result, "办理结果", "办结须填写办理结果", by, version)
 
 
 def cancel_item(item: Item, reason, by: User, version=None) -> Item:
     """Withdraw an item that needs no action any more (the reason is required)."""
     if not may_steer(by, item):
         raise ItemError("只有提出人或处室负责人可以撤销该事项")
-    _check_version(item, version)
-    if item.status not in ITEM_OPEN:
-        raise ItemError(f"该事项{item.status}")
-    text = clean_text(reason, "撤销理由", MAX_REPLY, lambda m: ItemError(m, field="body"))
-    if len(text) < 2:
-        raise ItemError("撤销须说明理由", field="body")
-    item.status, item.result = ItemStatus.CANCELLED, text
-    item.closed_at, item.closed_on = utcnow(), today_local()
-    item.version += 1
-    return _saved(item, _note(item, CANCELLED, text, by), by)
+    return _end(item, ItemStatus.CANCELLED, CANCELLED, reason, "撤销理由", "撤销须说明理由", by, version)
 
 
 def change_item(item: Item, raw: dict, by: User, version=None) -> Item:
@@ -403,11 +407,6 @@ def closed_late(item: Item) -> bool:
 # ---------------------------------------------------------------- the list's one query
 
 
-def _whole(value) -> int | None:
-    text = str(value if value is not None else "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
-
-
 @dataclass
 class ItemFilter:
     """The list's filters, from query-string values (anything unreadable is ignored). `unit` is
@@ -433,7 +432,7 @@ class ItemFilter:
             light=light if light in (RED, YELLOW, GREEN) else "",
             categories=tuple(c for c in args.getlist("category") if c in CATEGORIES),
             unit=str(args.get("unit", "")).strip()[:70],
-            project_id=_whole(args.get("project")),
+            project_id=record_id(args.get("project")),
             mine=args.get("mine") == "1",
             raised=args.get("raised") == "1",
             due_to=filter_day(args.get("due_to")),
@@ -507,7 +506,7 @@ def unit_key(division_id: int | None, district_id: int | None, department: str |
 def unit_clause(key: str):
     if key.startswith("o:"):
         return Item.department == key[2:]
-    ident = _whole(key[1:])
+    ident = record_id(key[1:])
     if key[:1] == "v" and ident is not None:
         return Item.division_id == ident
     if key[:1] == "d" and ident is not None:
@@ -563,14 +562,15 @@ def unit_counts(stmt: Select, on: date) -> list[UnitCount]:
     """Per responsible unit, of the items `stmt` selects: open (and by light), closed (and how many
     late), withdrawn — one grouped query. Worst first: most red, then most open."""
     light = light_sql(on)
-    ids = stmt.with_only_columns(Item.id).order_by(None).scalar_subquery()
     late = and_(Item.status == ItemStatus.CLOSED, Item.closed_on > Item.deadline)
 
     def count(condition):
         return func.sum(case((condition, 1), else_=0))
 
+    # The list's own statement, grouped: its filters and scope as they are (an IN over it is
+    # planned badly by SQLite when the filter is the light).
     grouped = (
-        select(
+        stmt.with_only_columns(
             Item.division_id,
             Item.district_id,
             Item.department,
@@ -582,7 +582,7 @@ def unit_counts(stmt: Select, on: date) -> list[UnitCount]:
             count(late),
             count(Item.status == ItemStatus.CANCELLED),
         )
-        .where(Item.id.in_(ids))
+        .order_by(None)
         .group_by(Item.division_id, Item.district_id, Item.department)
     )
     rows = db.session.execute(grouped).all()
@@ -611,14 +611,13 @@ def unit_counts(stmt: Select, on: date) -> list[UnitCount]:
 def light_counts(stmt: Select, on: date) -> dict[str, int]:
     """Of the items `stmt` selects: how many open, and red, yellow, green — one query."""
     light = light_sql(on)
-    ids = stmt.with_only_columns(Item.id).order_by(None).scalar_subquery()
     row = db.session.execute(
-        select(
+        stmt.with_only_columns(
             func.sum(case((Item.status.in_(ITEM_OPEN), 1), else_=0)),
             func.sum(case((light == RED, 1), else_=0)),
             func.sum(case((light == YELLOW, 1), else_=0)),
             func.sum(case((light == GREEN, 1), else_=0)),
-        ).where(Item.id.in_(ids))
+        ).order_by(None)
     ).one()
     return {
         "open": int(row[0] or 0),

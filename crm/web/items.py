@@ -14,6 +14,7 @@ from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
 
 from crm.auth.permissions import get_visible_or_404, roles_required, scoped
+from crm.core.converters import record_id
 from crm.core.forms import BaseForm, choices
 from crm.core.pagination import paginate
 from crm.core.timeutil import today_local
@@ -146,9 +147,9 @@ def new(project_id: int):
     if not may_raise_item(current_user, project):
         abort(403)
     update = None
-    update_id = request.values.get("update", "")
-    if update_id.isascii() and update_id.isdigit():
-        update = db.session.get(ProjectUpdate, int(update_id))
+    update_id = record_id(request.values.get("update"))
+    if update_id is not None:
+        update = db.session.get(ProjectUpdate, update_id)
         if update is None or update.project_id != project.id:
             update = None
     form = _item_form()
