@@ -74,7 +74,7 @@ def test_a_districts_problem_becomes_an_item_the_division_answers_and_closes(
     page.get_by_label("类别").select_option("用能")
     page.get_by_label("责任单位").select_option("产业招商一处")
     page.get_by_label("办理时限").fill(today_local().isoformat())  # due today: yellow
-    page.get_by_role("button", name="提出并通知责任单位").click()
+    page.get_by_role("button", name="提出督办事项").click()
     expect(page.get_by_text("已提出督办事项，并已通知责任单位。")).to_be_visible()
     expect(page.locator("h1 [data-light]")).to_have_attribute("data-light", "yellow")
     item_url = page.url

@@ -35,6 +35,7 @@ from crm.supervision.handovers import (
     light_counts,
     open_steps,
     return_handover,
+    visible_duplicates,
     withdraw,
 )
 from crm.supervision.models import (
@@ -187,7 +188,7 @@ def _reverse_national_day(data):
         (lambda d: d["reviewed"][0].pop("by"), "reviewed 的每条审核记录须写明 by"),
         (
             lambda d: d["handovers"]["steps"].pop("assess"),
-            "handovers.steps 须恰好有 respond、assess、reply、report 四步",
+            "handovers.steps 须恰好有 respond、assess、reply、report、decide 5 步",
         ),
         (
             lambda d: d["handovers"]["steps"]["assess"].update(days="三"),
@@ -323,7 +324,7 @@ def test_no_handover_to_ones_own_unit_or_an_unknown_one(people, make_lead, make_
         hand_over(lead, f"v{division_id(DIV2)}", "", div2_manager)
     with refused("未知的承接单位“火星区”"):
         hand_over(lead, "火星区", "", people.officer)
-    with refused("未知的承接单位“d99999”"):
+    with refused("未知的承接单位：所选处室或区县不存在或已停用，请重新选择"):
         hand_over(lead, "d99999", "", people.officer)
     with refused("请选择承接单位"):
         hand_over(lead, "  ", "", people.officer)
@@ -684,8 +685,10 @@ def test_open_steps_and_the_light_on_given_days(app, people, make_lead):
         assert [s.light for s in open_steps(handover, respond + timedelta(days=1))] == [RED, YELLOW, GREEN]
     with yellow_days(app, 0):
         assert handover_light(handover, respond) == GREEN
-    assert current().handover_yellow_days == 1  # the shipped file: yellow on the day itself
-    assert handover_light(handover, respond - timedelta(days=1)) == GREEN
+    # The shipped file: yellow the day before and on the day itself.
+    assert current().handover_yellow_days == 2
+    assert handover_light(handover, respond - timedelta(days=2)) == GREEN
+    assert handover_light(handover, respond - timedelta(days=1)) == YELLOW
     assert handover_light(handover, respond) == YELLOW
     done(withdraw(handover, people.officer, handover.version))
     assert open_steps(fresh(handover), reply + timedelta(days=30)) == []
@@ -774,7 +777,9 @@ def test_the_sql_light_filter_and_the_counts_agree_with_the_python_light(app, pe
     assert light_counts(handover_query(HandoverFilter(), people.changshou, on), on)["live"] == len(mine) == 1
 
 
-def test_a_handover_with_no_open_step_is_not_green_in_sql(people, make_lead, make_enterprise):
+def test_a_handover_with_no_open_step_is_not_green_in_sql_and_a_decision_has_its_deadline(
+    people, make_lead, make_enterprise
+):
     (code,) = catalogue_codes(1)
     enterprise = make_enterprise()
     make_lead(enterprise, catalogue_code=code)
@@ -790,11 +795,18 @@ def test_a_handover_with_no_open_step_is_not_green_in_sql(people, make_lead, mak
     done(add_record(fresh(finished), RecordKind.REPLY, "已回复", people.fuling))
     set_stage(fresh(finished).lead, LeadStage.SIGNED)
     on = today_local()
+    # 待裁定: the managers' decision is the open step, due in the rules' working days.
+    rules = current()
+    decide = rules.steps["decide"].due(on, rules.calendar)
+    assert [(s.key, s.due) for s in open_steps(fresh(deciding), on)] == [("decide", decide)]
+    assert handover_light(fresh(deciding), decide + timedelta(days=1)) == RED
     quiet = {h.id for h in (fresh(deciding), fresh(finished)) if handover_light(h, on) is None}
-    assert quiet == {deciding.id, finished.id}
+    assert quiet == {finished.id}
     green = handover_query(HandoverFilter(light=GREEN), people.manager, on)
     assert quiet.isdisjoint(db.session.scalars(green.with_only_columns(Handover.id)))
-    assert light_counts(handover_query(HandoverFilter(), people.manager, on), on)[GREEN] == 0
+    counts = light_counts(handover_query(HandoverFilter(), people.manager, on), on)
+    lit = {handover_light(fresh(deciding), on)}
+    assert sum(counts[light] for light in (RED, YELLOW, GREEN)) == 1 and counts[lit.pop()] == 1
 
 
 # ---------------------------------------------------------------- overdue: red, and the owner is told
@@ -1108,3 +1120,75 @@ def test_administrators_get_403_on_every_handover_route(people, make_lead, make_
         admin.post(f"/handovers/{handover.id}/records", data={"kind": "研判", "body": "x"}).status_code == 403
     )
     assert fresh(handover).status == HandoverStatus.PENDING
+
+
+# ---------------------------------------------------------------- after the review
+
+
+def test_a_district_is_told_of_duplicates_it_may_not_read_only_by_their_number(
+    people, make_lead, make_project, make_enterprise, sign_in
+):
+    (code,) = catalogue_codes(1)
+    enterprise = make_enterprise()
+    make_project(name="长寿区保密在谈项目", enterprise=enterprise, district=CHANGSHOU, catalogue_code=code)
+    lead = make_lead(enterprise, owner=people.officer, catalogue_code=code)
+    handover = done(hand_over(lead, FULING, "", people.officer))
+    page = sign_in(people.fuling).get(f"/handovers/{handover.id}").text
+    assert "长寿区保密在谈项目" not in page
+    assert "另有 1 条他处在办的线索或项目" in page and "提请处室负责人裁定" in page
+    assert ">接收</button>" not in page  # a duplicate, even unseen, is the manager's to decide
+    assert "长寿区保密在谈项目" in sign_in(people.manager).get(f"/handovers/{handover.id}").text
+    shown, hidden = visible_duplicates(lead, people.fuling)
+    assert (shown, hidden) == ([], 1)
+
+
+def test_a_lead_handed_on_stops_being_the_earlier_units(people, make_lead, sign_in):
+    lead = make_lead(owner=people.officer)
+    first = done(hand_over(lead, CHANGSHOU, "", people.officer))
+    done(accept(first, people.changshou, first.version))
+    second = done(hand_over(fresh(lead), FULING, "", people.manager))
+    assert sign_in(people.changshou).get(f"/leads/{lead.id}").status_code == 200  # still theirs
+    done(accept(fresh(second), people.fuling, fresh(second).version))
+    assert fresh(first).status == HandoverStatus.SUPERSEDED
+    assert open_steps(fresh(first), today_local() + timedelta(days=60)) == []
+    assert sign_in(people.changshou).get(f"/leads/{lead.id}").status_code == 404
+    assert sign_in(people.fuling).get(f"/leads/{lead.id}").status_code == 200
+    with refused("交办接收后才能填写"):
+        add_record(fresh(first), RecordKind.REPORT, "本月进展", people.changshou)
+
+
+def test_handed_to_my_unit_is_nothing_for_bureau_staff_in_no_division(people, make_user, make_lead):
+    loose = make_user("officer", display_name="未分处室")
+    done(hand_over(make_lead(owner=people.officer), FULING, "", people.officer))
+    assert db.session.scalars(handover_query(HandoverFilter(to_me=True), loose)).all() == []
+    assert light_counts(handover_query(HandoverFilter(to_me=True), loose), today_local())["live"] == 0
+
+
+def test_a_big_district_lead_asks_to_be_reported_up_until_it_is(people, make_lead, sign_in):
+    threshold = current().report_up_wan
+    big = make_lead(owner=people.officer, district=FULING, intended_investment_wan=str(threshold))
+    small = make_lead(owner=people.officer, district=FULING, intended_investment_wan=str(threshold - 1))
+    browser = sign_in(people.fuling)
+    assert 'data-testid="report-up"' in browser.get(f"/leads/{big.id}").text
+    assert 'data-testid="report-up"' not in browser.get(f"/leads/{small.id}").text
+    assert 'data-testid="report-up"' not in sign_in(people.officer).get(f"/leads/{big.id}").text
+    done(hand_over(fresh(big), f"v{division_id(DIV2)}", "意向投资超过 5 亿元", people.fuling))
+    assert 'data-testid="report-up"' not in browser.get(f"/leads/{big.id}").text
+
+
+def test_a_decision_asked_reminds_the_managers_when_it_is_late(people, make_lead, make_enterprise, runner):
+    (code,) = catalogue_codes(1)
+    enterprise = make_enterprise()
+    make_lead(enterprise, catalogue_code=code)
+    handover = done(
+        hand_over(
+            make_lead(enterprise, owner=people.officer, catalogue_code=code), FULING, "", people.officer
+        )
+    )
+    done(ask_decision(handover, people.fuling, "疑似重复", handover.version, today=MONDAY))
+    assert fresh(handover).decide_due == expected_due("decide", MONDAY)
+    result = runner.invoke(args=["notify", "run"])
+    assert result.exit_code == 0, result.output
+    late = [n for n in notes(people.manager, "overdue") if n.url == f"/handovers/{handover.id}"]
+    assert late and "处室负责人裁定" in late[0].text
+    assert not [n for n in notes(people.fuling, "overdue") if "裁定" in n.text]

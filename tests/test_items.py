@@ -1375,3 +1375,40 @@ def test_a_terminated_project_takes_no_new_item(people, browse):
     browser = browse(people.fuling)
     assert browser.get(f"/projects/{people.p_fuling.id}/items/new").status_code == 403
     assert "提出督办事项" not in browser.get(f"/projects/{people.p_fuling.id}").text
+
+
+def test_the_light_card_counts_each_light_as_its_link_opens_whatever_light_is_chosen(people, browse):
+    today = today_local()
+    red = raise_item(people.p_fuling, people.fuling)
+    set_columns(red, deadline=today - timedelta(days=2))
+    raise_item(people.p_fuling, people.fuling, deadline=today.isoformat())  # yellow
+    raise_item(people.p_fuling, people.fuling)  # green
+    browser = browse(people.manager)
+    page = browser.get("/items?light=red").text
+    for light in ("red", "yellow", "green"):
+        shown = int(re.search(rf'data-light-count="{light}">(\d+)<', page).group(1))
+        listed = browser.get(f"/items?light={light}").text
+        assert shown == len(re.findall(r'<tr data-item="\d+">', listed)) == 1, light
+
+
+def test_an_update_turned_into_an_item_is_not_turned_again(people):
+    update = add_update(people.p_fuling, {"issues": "需协调用地指标"}, people.fuling)
+    db.session.commit()
+    first = create_item(people.p_fuling, form(description="需协调用地指标"), people.fuling, update)
+    db.session.commit()
+    with pytest.raises(ItemError, match=f"已转为督办事项 #{first.id}"):
+        create_item(people.p_fuling, form(description="需协调用地指标"), people.fuling, update)
+    db.session.rollback()
+    cancel_item(first, "重复提出", people.fuling, first.version)
+    db.session.commit()
+    again = create_item(people.p_fuling, form(description="需协调用地指标"), people.fuling, update)
+    db.session.commit()
+    assert again.update_id == update.id  # a withdrawn one does not stand in the way
+
+
+def test_a_departments_own_division_is_a_department(people):
+    item = raise_item(people.p_fuling, people.fuling, responsible="市规划自然资源局用地处")
+    assert item.department == "市规划自然资源局用地处" and item.division_id is None
+    with pytest.raises(ItemError, match="未知的处室或区县"):
+        create_item(people.p_fuling, form(responsible="产业招商九处"), people.fuling)
+    db.session.rollback()

@@ -23,6 +23,7 @@ from crm.extensions import db
 from crm.inbox.models import KINDS, Digest, Notification, NotificationSettings
 from crm.inbox.service import SettingsError, mark_read, post, save_settings, unread_count
 from crm.leads.models import DORMANT
+from crm.leads.service import reassign_lead
 from crm.places.models import Division
 from crm.places.service import resolve_district
 from crm.projects.models import Milestone
@@ -894,3 +895,18 @@ def test_a_malformed_smtp_url_stops_before_anything_is_posted(
     assert result.exit_code != 0
     assert f"错误：{message}" in result.output and "Traceback" not in result.output
     assert total_notes() == 0
+
+
+def test_a_lead_given_to_me_is_told_to_me_each_time(make_user, make_lead):
+    manager, wang, li = make_user("manager"), make_user("officer"), make_user("officer")
+    lead = make_lead(owner=wang, title="转交测试线索")
+    reassign_lead(lead, str(li.id), manager)
+    db.session.commit()
+    reassign_lead(lead, str(wang.id), manager)
+    db.session.commit()
+    reassign_lead(lead, str(li.id), manager)  # given back: told again
+    db.session.commit()
+    assert [n.text for n in notes_of(li, "assigned")] == [
+        "线索“转交测试线索”已转交给您负责（" + manager.display_name + "）"
+    ] * 2
+    assert len(notes_of(wang, "assigned")) == 1 and notes_of(manager) == []

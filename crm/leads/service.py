@@ -22,6 +22,8 @@ from crm.core.transaction import Conflict, Refusal
 from crm.core.validation import Problems
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.inbox.models import ASSIGNED
+from crm.inbox.service import post
 from crm.industry.catalogue import get_entry
 from crm.industry.models import CatalogueEntry, Cluster
 from crm.leads.models import (
@@ -313,6 +315,15 @@ def reassign_lead(lead: Lead, owner_id, by: User) -> Lead:
         raise LeadError("请选择在职的招商专员或处室负责人")
     if lead.owner_id != owner.id:
         lead.owner = owner
+        db.session.flush()
+        post(
+            [owner],
+            ASSIGNED,
+            f"线索“{lead.title}”已转交给您负责（{by.display_name}）",
+            f"/leads/{lead.id}",
+            f"assigned:lead:{lead.id}:{lead.version}",
+            exclude=by,
+        )
     db.session.flush()
     return lead
 

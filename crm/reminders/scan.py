@@ -12,10 +12,11 @@ what a person wants and does not have yet: a second run the same day adds nothin
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
-from crm.auth.models import DISTRICT, User
+from crm.auth.models import DISTRICT, MANAGER, User
+from crm.core.timeutil import day_bounds
 from crm.extensions import db
 from crm.inbox.models import AHEAD_DAYS, DUE, IDLE, IDLE_DAYS, OVERDUE, UPCOMING, NotificationSettings
 from crm.inbox.service import Message, post_all, settings_of
@@ -34,6 +35,7 @@ class Scan:
         self.today = today
         self.messages: list[Message] = []
         self._units: dict[tuple, list[int]] = {}
+        self._managers: list[int] | None = None
 
     def members(self, division_id: int | None, district_id: int | None) -> list[int]:
         key = (division_id, district_id)
@@ -48,6 +50,12 @@ class Scan:
                 return []
             self._units[key] = list(db.session.scalars(stmt))
         return self._units[key]
+
+    def managers(self) -> list[int]:
+        if self._managers is None:
+            stmt = select(User.id).where(User.active.is_(True), User.role == MANAGER)
+            self._managers = list(db.session.scalars(stmt.order_by(User.id)))
+        return self._managers
 
     def tell(self, user_ids, kind: str, text: str, url: str, key: str) -> None:
         self.messages += [
@@ -96,9 +104,11 @@ def _handovers(scan: Scan) -> None:
         .order_by(Handover.id)
     )
     for handover in db.session.scalars(stmt):
-        receivers = scan.members(handover.to_division_id, handover.to_district_id)
+        unit = scan.members(handover.to_division_id, handover.to_district_id)
         url = f"/handovers/{handover.id}"
         for step in open_steps(handover, scan.today):
+            # A decision asked of the managers is theirs to make; every other step the unit's.
+            receivers = scan.managers() if step.key == "decide" else unit
             what = f"线索“{handover.lead.title}”{handover.direction}{handover.receiver.name}的“{step.label}”"
             if step.due == tomorrow:
                 scan.tell(
@@ -137,11 +147,15 @@ def _idle_leads(scan: Scan) -> None:
     more days back, N being the owner's setting; one query per distinct N."""
     groups = _settings_by_days("idle_days", IDLE_DAYS)
     chose_other = [uid for days, ids in groups.items() if days != IDLE_DAYS for uid in ids or []]
-    last = func.coalesce(Lead.last_contact_on, func.date(Lead.created_at))
     for days, owners in groups.items():
         cutoff = scan.today - timedelta(days=days)
+        # Never contacted: registered by the end of the cutoff day, Beijing time.
+        quiet = or_(
+            Lead.last_contact_on <= cutoff,
+            and_(Lead.last_contact_on.is_(None), Lead.created_at < day_bounds(cutoff, cutoff)[1]),
+        )
         stmt = select(Lead.id, Lead.owner_id, Lead.title, Lead.last_contact_on).where(
-            Lead.stage.in_([s for s in OPEN if s != DORMANT]), last <= cutoff
+            Lead.stage.in_([s for s in OPEN if s != DORMANT]), quiet
         )
         if days == IDLE_DAYS:  # everyone but those who chose another number
             if chose_other:

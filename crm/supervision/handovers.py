@@ -24,7 +24,7 @@ from crm.auth.permissions import scoped
 from crm.core.converters import record_id
 from crm.core.text import clean_text
 from crm.core.timeutil import today_local, utcnow
-from crm.core.transaction import Conflict, Refusal
+from crm.core.transaction import Conflict, Refusal, serialise
 from crm.extensions import db
 from crm.inbox.models import ASSIGNED, REPLY
 from crm.inbox.service import managers, post, unit_members
@@ -116,6 +116,8 @@ def receiver_of(value, by: User) -> tuple[int | None, int | None]:
         if division is None:
             district = resolve_district(text)
     if division is None and district is None:
+        if text[:1] in ("v", "d") and text[1:].isascii() and text[1:].isdigit():  # a choice's code
+            raise HandoverError("未知的承接单位：所选处室或区县不存在或已停用，请重新选择", field="to")
         raise HandoverError(f"未知的承接单位“{text}”", field="to")
     if by.role == DISTRICT and division is None:
         raise HandoverError("区县只能向市局的处室上报线索", field="to")
@@ -198,6 +200,39 @@ def duplicates(lead: Lead) -> list[Duplicate]:
     return found
 
 
+def visible_duplicates(lead: Lead, viewer) -> tuple[list[Duplicate], int]:
+    """The duplicates `viewer` may read, and how many others there are: a district's staff are
+    told that the lead is worked elsewhere, never by whom or on which project (the bureau sees all)."""
+    found = duplicates(lead)
+    if getattr(viewer, "role", None) != DISTRICT or not found:
+        return found, 0
+    readable = {
+        kind: set(
+            db.session.scalars(
+                scoped(select(model.id), model, viewer).where(
+                    model.id.in_([d.id for d in found if d.kind == kind])
+                )
+            )
+        )
+        for kind, model in (("线索", Lead), ("项目", Project))
+    }
+    shown = [d for d in found if d.id in readable[d.kind]]
+    return shown, len(found) - len(shown)
+
+
+def should_report_up(lead: Lead, handovers: list[Handover], user) -> bool:
+    """A district's lead whose intended investment reaches the rules' threshold (5 亿元) is to be
+    reported to the bureau: true for its district's staff until a report up is live."""
+    threshold = current().report_up_wan
+    return (
+        getattr(user, "role", None) == DISTRICT
+        and lead.intended_district_id == user.district_id
+        and lead.stage not in CLOSED
+        and (lead.intended_investment_wan or 0) >= threshold > 0
+        and not any(h.to_division_id and h.status in HANDOVER_LIVE for h in handovers)
+    )
+
+
 # ---------------------------------------------------------------- verbs
 
 
@@ -211,6 +246,8 @@ def hand_over(lead: Lead, to, note, by: User, today: date | None = None) -> Hand
         raise HandoverError("只有线索负责人、处室负责人或线索所在区县可以交办或上报该线索")
     if lead.stage in CLOSED:
         raise HandoverError(f"该线索已{lead.stage}，不能再交办")
+    # Two people handing the same lead at once: the second waits, then sees the first's handover.
+    serialise(f"handover:lead:{lead.id}")
     waiting = db.session.scalar(
         select(Handover.id).where(Handover.lead_id == lead.id, Handover.status.in_(HANDOVER_WAITING))
     )
@@ -247,7 +284,11 @@ def hand_over(lead: Lead, to, note, by: User, today: date | None = None) -> Hand
     db.session.add(handover)
     db.session.flush()
     if not lead.first_referrer:
-        lead.first_referrer = f"{by.display_name}（{handover.sender.name}）"[:64]
+        # Who brought the lead: the district's staff who report it up, else its owner (the officer
+        # who found it), whoever presses the button.
+        referrer = by if by.role == DISTRICT else lead.owner
+        unit = referrer.district or referrer.division
+        lead.first_referrer = f"{referrer.display_name}（{unit.name if unit else '市招商投资局'}）"[:64]
     db.session.flush()
     text = (
         f"线索{handover.direction}{handover.receiver.name}：{lead.title}"
@@ -292,6 +333,16 @@ def accept(handover: Handover, by: User, version=None, note="", today: date | No
     _answered(handover, HandoverStatus.ACCEPTED, text, by)
     rules = current()
     handover.report_due = rules.steps["report"].due(today, rules.calendar)
+    # An earlier unit that took the lead on hands it over with this: it stops being theirs.
+    for earlier in db.session.scalars(
+        select(Handover).where(
+            Handover.lead_id == lead.id,
+            Handover.id != handover.id,
+            Handover.status == HandoverStatus.ACCEPTED,
+        )
+    ):
+        earlier.status = HandoverStatus.SUPERSEDED
+        earlier.version += 1
     if handover.to_district_id is not None:
         lead.intended_district_id = handover.to_district_id
     elif by.role in LEAD_WORKERS and by.division_id == handover.to_division_id and lead.owner_id != by.id:
@@ -302,7 +353,7 @@ def accept(handover: Handover, by: User, version=None, note="", today: date | No
     return handover
 
 
-def ask_decision(handover: Handover, by: User, reason, version=None) -> Handover:
+def ask_decision(handover: Handover, by: User, reason, version=None, today: date | None = None) -> Handover:
     """The receiver found the lead worked elsewhere: a manager decides (the answer step is done)."""
     _check(handover, version)
     if not (is_receiver(by, handover) or by.role == MANAGER):
@@ -311,6 +362,8 @@ def ask_decision(handover: Handover, by: User, reason, version=None) -> Handover
         raise HandoverError(f"该交办当前为“{handover.status}”，不能再答复")
     text = _text(reason, "提请裁定的理由", "answer")
     _answered(handover, HandoverStatus.DECIDING, text or "疑似重复，提请裁定", by)
+    rules = current()
+    handover.decide_due = rules.steps["decide"].due(today or today_local(), rules.calendar)
     _flush()
     words = f"线索“{handover.lead.title}”疑似重复，{handover.receiver.name}提请裁定：{text[:60]}"
     post(managers(), ASSIGNED, words, _url(handover), f"decide:handover:{handover.id}", exclude=by)
@@ -398,6 +451,8 @@ def open_steps(handover: Handover, on: date | None = None) -> list[OpenStep]:
 
     if handover.status == HandoverStatus.PENDING:
         add("respond", handover.respond_due)
+    if handover.status == HandoverStatus.DECIDING:
+        add("decide", handover.decide_due)
     if handover.status in WORKING_ON and handover.assessed_at is None:
         add("assess", handover.assess_due)
     if handover.status in WORKING_ON and handover.replied_at is None:
@@ -417,6 +472,10 @@ def _dues():
     working = Handover.status.in_(WORKING_ON)
     return [
         (Handover.status == HandoverStatus.PENDING, Handover.respond_due),
+        (
+            and_(Handover.status == HandoverStatus.DECIDING, Handover.decide_due.is_not(None)),
+            Handover.decide_due,
+        ),
         (and_(working, Handover.assessed_at.is_(None)), Handover.assess_due),
         (and_(working, Handover.replied_at.is_(None)), Handover.reply_due),
         (
@@ -481,8 +540,10 @@ class HandoverFilter:
         if self.to_me:
             if user.role == DISTRICT:
                 stmt = stmt.where(Handover.to_district_id == user.district_id)
-            else:
+            elif user.division_id is not None:
                 stmt = stmt.where(Handover.to_division_id == user.division_id)
+            else:  # bureau staff in no division: nothing is handed to "their unit"
+                stmt = stmt.where(false())
         if self.by_me:
             stmt = stmt.where(Handover.handed_by_id == user.id)
         if self.lead_id:

@@ -137,7 +137,10 @@ def responsible_of(raw: dict, keep_division: int | None = None) -> tuple[int | N
     district = resolve_district(name)
     if district is not None:
         return None, district.id, None
-    if name.endswith(("区", "县", "处")) and not name.endswith(("委", "局", "办", "中心")):
+    # A district-like name that is none is a typing slip, as is a 处 with no body above it (a
+    # department's own 处 is written with its department: 市规划自然资源局用地处).
+    bodies = ("委", "局", "办", "厅", "中心", "公司", "院", "会")
+    if name.endswith(("区", "县")) or (name.endswith("处") and not any(word in name for word in bodies)):
         raise ItemError(f"未知的处室或区县：“{name}”。其他部门请写全称（如 市规划自然资源局）")
     if len(name) < 2:
         raise ItemError("其他责任部门的名称至少 2 个字")
@@ -253,6 +256,12 @@ def create_item(project: Project, raw: dict, by: User, update: ProjectUpdate | N
         raise ItemError("您不能为该项目提出督办事项")
     if update is not None and update.project_id != project.id:
         raise ItemError("该进展不属于本项目")
+    if update is not None:
+        made = db.session.scalar(
+            select(Item.id).where(Item.update_id == update.id, Item.status != ItemStatus.CANCELLED)
+        )
+        if made is not None:
+            raise ItemError(f"该进展的需协调事项已转为督办事项 #{made}，请在该事项中回复或调整")
     data = validate(raw)
     item = Item(project=project, update=update, status=ItemStatus.OPEN, created_by=by, **vars(data))
     db.session.add(item)

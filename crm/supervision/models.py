@@ -189,6 +189,7 @@ class HandoverStatus(Choice):
     ACCEPTED = "已接收"
     RETURNED = "已退回"
     WITHDRAWN = "已撤回"
+    SUPERSEDED = "已转交"  # accepted, then handed on and accepted elsewhere: no longer this unit's
 
 
 class HandoverDirection(Choice):
@@ -237,6 +238,7 @@ class Handover(db.Model):
         "assess_due": "研判时限",
         "reply_due": "回复时限",
         "report_due": "下次报告时限",
+        "decide_due": "裁定时限",
         "assessed_at": "研判时间",
         "replied_at": "回复时间",
         "version": "版本",
@@ -266,6 +268,7 @@ class Handover(db.Model):
     assess_due: Mapped[date] = mapped_column(Date)
     reply_due: Mapped[date] = mapped_column(Date)
     report_due: Mapped[date | None] = mapped_column(Date)  # set on acceptance, moved by each report
+    decide_due: Mapped[date | None] = mapped_column(Date)  # set when a manager's decision is asked
     assessed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     replied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)

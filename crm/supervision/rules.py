@@ -17,7 +17,7 @@ DEFAULT_FILE = Path(__file__).parent / "data" / "deadlines.yaml"
 RED, YELLOW, GREEN = "red", "yellow", "green"
 LIGHTS = (RED, YELLOW, GREEN)  # worst first: the order a list sorts by and a record takes the worst of
 LIGHT_LABELS = {RED: "红灯（已逾期）", YELLOW: "黄灯（临近期限）", GREEN: "绿灯（按期推进）"}
-STEPS = ("respond", "assess", "reply", "report")
+STEPS = ("respond", "assess", "reply", "report", "decide")
 WORKING, CALENDAR = "working", "calendar"
 
 
@@ -111,7 +111,7 @@ def parse(data, path: str) -> Rules:
             raise RulesError(f"缺少 {name} 一节")
     raw_steps = handovers.get("steps")
     if not isinstance(raw_steps, dict) or set(raw_steps) != set(STEPS):
-        raise RulesError(f"handovers.steps 须恰好有 {'、'.join(STEPS)} 四步")
+        raise RulesError(f"handovers.steps 须恰好有 {'、'.join(STEPS)} {len(STEPS)} 步")
     steps = {}
     for key in STEPS:
         raw = raw_steps[key]

@@ -27,7 +27,6 @@ from crm.supervision.handovers import (
     accept,
     add_record,
     ask_decision,
-    duplicates,
     hand_over,
     handover_light,
     handover_query,
@@ -38,6 +37,7 @@ from crm.supervision.handovers import (
     may_withdraw,
     open_steps,
     return_handover,
+    visible_duplicates,
     withdraw,
 )
 from crm.supervision.items import ITEM_READERS
@@ -112,8 +112,9 @@ def new(lead_id: int):
                 return redirect(url_for("handovers.detail", handover_id=saved.value.id))
         else:
             flash_form_errors(form)
+    shown, hidden = visible_duplicates(lead, current_user)
     return render_template(
-        "handovers/new.html", form=form, lead=lead, rules=current(), duplicates=duplicates(lead)
+        "handovers/new.html", form=form, lead=lead, rules=current(), duplicates=shown, hidden=hidden
     )
 
 
@@ -131,12 +132,14 @@ def _handover(handover_id: int) -> Handover:
 
 def _detail_page(handover: Handover, answer_form=None, record_form=None):
     waiting = handover.status in (HandoverStatus.PENDING, HandoverStatus.DECIDING)
+    shown, hidden = visible_duplicates(handover.lead, current_user) if waiting else ([], 0)
     return render_template(
         "handovers/detail.html",
         handover=handover,
         steps=open_steps(handover),
         light=handover_light(handover),
-        duplicates=duplicates(handover.lead) if waiting else [],
+        duplicates=shown,
+        hidden=hidden,
         answer_form=answer_form or AnswerForm(formdata=None, version=handover.version),
         record_form=record_form or RecordForm(formdata=None),
         may_answer=waiting and may_answer(current_user, handover),

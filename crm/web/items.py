@@ -6,6 +6,8 @@ unit. Every rule and query is crm.supervision.items'; these views read the reque
 Officers, managers and district staff use them (admins see none); a district reads the items on
 its own projects and the items given to it, and another district's item is a 404 on every route."""
 
+from dataclasses import replace
+
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
@@ -96,7 +98,8 @@ def index():
         filters=filters,
         today=today,
         units=unit_counts(stmt, today),
-        lights=light_counts(stmt, today),
+        # By light over the same filter but the light, so each light's link opens that many.
+        lights=light_counts(item_query(replace(filters, light=""), current_user, today), today),
         light_of={item.id: item_light(item, today) for item in page.items},
         late={item.id for item in page.items if closed_late(item)},
         statuses=ITEM_STATUSES,
@@ -164,7 +167,7 @@ def new(project_id: int):
         by = current_user._get_current_object()
         saved = save(
             lambda: create_item(project, form.data, by, update),
-            "已提出督办事项，并已通知责任单位。",
+            raised,
             form=form,
         )
         if saved.ok:
@@ -172,6 +175,12 @@ def new(project_id: int):
     else:
         flash_form_errors(form)
     return render_template("items/form.html", form=form, project=project, update=update, item=None)
+
+
+def raised(item: Item) -> str:
+    if item.department:  # another department has no accounts here: whoever raised it follows it
+        return f"已提出督办事项，责任单位为{item.department}（系统外部门，请由您跟进并记录其答复）。"
+    return "已提出督办事项，并已通知责任单位。"
 
 
 def _item(item_id: int) -> Item:
@@ -237,7 +246,7 @@ def act(item_id: int, action: str):
     form = ReplyForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
-        return _detail_page(item, form, action)
+        return _detail_page(item, form, action), 400
     verb, done = ACTIONS[action]
     by = current_user._get_current_object()
     saved = save(lambda: verb(item, form, by), done, form=form)

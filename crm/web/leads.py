@@ -40,7 +40,7 @@ from crm.places.service import all_districts, district_choices
 from crm.projects.service import project_of_lead
 from crm.readmodels.matching import suggest
 from crm.readmodels.timeline import build_timeline
-from crm.supervision.handovers import handover_light, lead_handovers, may_hand_over
+from crm.supervision.handovers import handover_light, lead_handovers, may_hand_over, should_report_up
 from crm.supervision.items import may_read_items
 from crm.web.exports import entry_codes, send_xlsx, streamed
 from crm.web.saving import flash_form_errors, save
@@ -212,6 +212,9 @@ def _detail_page(lead: Lead, **forms):
         handovers=handovers,
         handover_lights={h.id: handover_light(h, today) for h in handovers},
         may_hand_over=may_read_items(current_user) and may_hand_over(current_user, lead),
+        # A district's lead of 5 亿 and more is reported to the city (the rules file's threshold):
+        # its staff are told so until it has been reported up.
+        report_up=should_report_up(lead, handovers, current_user),
         **forms,
     )
     return page
