@@ -35,7 +35,6 @@ class ItemStatus(Choice):
 CATEGORIES = tuple(ItemCategory)
 ITEM_STATUSES = tuple(ItemStatus)
 ITEM_OPEN = (ItemStatus.OPEN, ItemStatus.WORKING)  # what still has a light and a deadline to keep
-ITEM_DONE = (ItemStatus.CLOSED, ItemStatus.CANCELLED)
 
 
 class Unit:
