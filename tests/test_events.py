@@ -96,7 +96,9 @@ def test_every_field_is_checked_and_every_problem_is_chinese(make_user):
         _raw(
             kind="party",
             title="x" * 129,
-            held_on=(TODAY + timedelta(days=1)).isoformat(),
+            # Today as the test runs (TODAY was read at collection: a run crossing midnight,
+            # Beijing time, would make TODAY + 1 today itself), and well after it.
+            held_on=(today_local() + timedelta(days=30)).isoformat(),
             ends_on="2026-02-30",
             place="地" * 129,
             division="不存在的处室",
