@@ -154,14 +154,15 @@ class Figures:
             stmt = stmt.where(Lead.district_scope(self.scope.district_id))
         return stmt
 
-    def projects(self):
-        """The scope's projects, by the same rules as its leads."""
+    def projects(self, in_district: bool = True):
+        """The scope's projects, by the same rules as its leads (`in_district=False`: the cluster's
+        in every district)."""
         stmt = select(Project)
         if self.cluster is not None:
             stmt = stmt.where(
                 Project.catalogue_entry_id.in_(CatalogueEntry.ids_in_cluster(self.cluster.code))
             )
-        if self.scope.district_id:
+        if self.scope.district_id and in_district:
             stmt = stmt.where(Project.district_scope(self.scope.district_id))
         return stmt
 
@@ -325,24 +326,15 @@ class Figures:
         """督办事项 of the scope open on `as_of`: how many by light, and the red and yellow ones
         (worst first, then by deadline) — the item list's own light. A district's: the items on its
         projects and those given to it, as its staff read them."""
-        stmt = select(Item).where(Item.project_id.in_(self._project_ids()))
+        stmt = select(Item)
+        if self.cluster is not None:
+            in_cluster = self.projects(in_district=False).with_only_columns(Project.id)
+            stmt = stmt.where(Item.project_id.in_(in_cluster))
         if self.scope.district_id:
-            stmt = select(Item).where(Item.district_scope(self.scope.district_id))
-            if self.cluster is not None:
-                stmt = stmt.where(
-                    Item.project_id.in_(
-                        select(Project.id).where(
-                            Project.catalogue_entry_id.in_(CatalogueEntry.ids_in_cluster(self.cluster.code))
-                        )
-                    )
-                )
+            stmt = stmt.where(Item.district_scope(self.scope.district_id))
         light = item_light_sql(as_of)
-        ids = stmt.with_only_columns(Item.id).scalar_subquery()
-        counts = dict(
-            db.session.execute(
-                select(light, func.count()).where(Item.id.in_(ids), light.is_not(None)).group_by(light)
-            ).all()
-        )
+        grouped = stmt.with_only_columns(light, func.count()).where(light.is_not(None)).group_by(light)
+        counts = dict(db.session.execute(grouped).all())
         warned = (
             stmt.where(light.in_((RED, YELLOW)))
             .options(

@@ -150,6 +150,20 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture
+def client_of(app, client):
+    """Factory: a client of its own, logged in as `user` — several people in one test, each with
+    their own cookies, as in two browsers."""
+
+    def open_as(user):
+        other = app.test_client()  # an IsolatedClient: the `client` fixture set the class
+        response = other.post("/login", data={"username": user.username, "password": PASSWORD})
+        assert response.status_code == 302, "login failed"
+        return other
+
+    return open_as
+
+
 class IsolatedRunner(FlaskCliRunner):
     """A CLI runner whose commands get their own app context and session, as from a shell:
     a command that forgets to commit fails its test."""

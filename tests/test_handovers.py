@@ -48,7 +48,6 @@ from crm.supervision.models import (
     RecordKind,
 )
 from crm.supervision.rules import GREEN, RED, YELLOW, RulesError, current, parse
-from tests.conftest import PASSWORD
 
 FULING, CHANGSHOU = "涪陵区", "长寿区"
 DIV1, DIV2, BUREAU_OFFICE = "产业招商一处", "产业招商二处", "综合协调处"
@@ -130,19 +129,6 @@ def row_html(html: str, handover_id: int) -> str:
     match = re.search(rf'<tr data-handover="{handover_id}">(.*?)</tr>', html, re.S)
     assert match, f"handover {handover_id} not listed"
     return match.group(1)
-
-
-@pytest.fixture
-def sign_in(app, client):
-    """A client of its own, logged in as `user` (one client per person, as in two browsers)."""
-
-    def factory(user):
-        other = app.test_client()
-        response = other.post("/login", data={"username": user.username, "password": PASSWORD})
-        assert response.status_code == 302, "login failed"
-        return other
-
-    return factory
 
 
 @pytest.fixture
@@ -386,11 +372,11 @@ def test_the_receiving_unit_is_told_and_the_hander_is_not(people, make_lead, mak
 
 
 def test_a_district_that_accepts_becomes_the_leads_district_and_reads_it_while_pending(
-    people, make_lead, sign_in
+    people, make_lead, client_of
 ):
     lead = make_lead(owner=people.officer, district=CHANGSHOU)
     handover = done(hand_over(lead, FULING, "", people.officer))
-    fuling, changshou = sign_in(people.fuling), sign_in(people.changshou)
+    fuling, changshou = client_of(people.fuling), client_of(people.changshou)
     assert fuling.get(f"/leads/{lead.id}").status_code == 200  # pending: theirs to read
     assert changshou.get(f"/leads/{lead.id}").status_code == 200  # still the lead's district
     response = fuling.post(
@@ -424,7 +410,7 @@ def test_an_officer_of_the_receiving_division_who_accepts_becomes_the_owner(peop
     assert fresh(third).status == HandoverStatus.PENDING
 
 
-def test_a_return_needs_a_reason_and_tells_the_hander_and_the_owner(people, make_lead, sign_in):
+def test_a_return_needs_a_reason_and_tells_the_hander_and_the_owner(people, make_lead, client_of):
     lead = make_lead(owner=people.officer)
     handover = done(hand_over(lead, FULING, "", people.manager))  # handed by a manager, owned by an officer
     for reason in ("", "无", "\x00"):
@@ -436,7 +422,7 @@ def test_a_return_needs_a_reason_and_tells_the_hander_and_the_owner(people, make
     with refused("只有承接单位（待裁定时为处室负责人）可以退回该交办"):
         return_handover(handover, people.changshou, "不是我们的", handover.version)
     assert fresh(handover).status == HandoverStatus.PENDING
-    fuling = sign_in(people.fuling)
+    fuling = client_of(people.fuling)
     assert fuling.get(f"/leads/{lead.id}").status_code == 200
     done(return_handover(fresh(handover), people.fuling, "企业已选址他省", fresh(handover).version))
     handover = fresh(handover)
@@ -449,14 +435,14 @@ def test_a_return_needs_a_reason_and_tells_the_hander_and_the_owner(people, make
     assert fresh(lead).intended_district_id is None
 
 
-def test_the_hander_withdraws_a_waiting_handover(people, make_lead, sign_in):
+def test_the_hander_withdraws_a_waiting_handover(people, make_lead, client_of):
     lead = make_lead(owner=people.officer)
     handover = done(hand_over(lead, FULING, "", people.officer))
     with refused("只有交办人或处室负责人可以撤回该交办"):
         withdraw(handover, people.officer2, handover.version)
     with refused("只有交办人或处室负责人可以撤回该交办"):
         withdraw(handover, people.fuling, handover.version)
-    fuling = sign_in(people.fuling)
+    fuling = client_of(people.fuling)
     assert fuling.get(f"/leads/{lead.id}").status_code == 200
     done(withdraw(handover, people.officer, handover.version))
     assert fresh(handover).status == HandoverStatus.WITHDRAWN
@@ -469,7 +455,7 @@ def test_the_hander_withdraws_a_waiting_handover(people, make_lead, sign_in):
 
 
 def test_an_answer_on_a_stale_version_is_a_conflict_and_changes_nothing(
-    people, make_lead, make_user, sign_in
+    people, make_lead, make_user, client_of
 ):
     lead = make_lead(owner=people.officer)
     handover = done(hand_over(lead, FULING, "", people.officer))
@@ -481,7 +467,7 @@ def test_an_answer_on_a_stale_version_is_a_conflict_and_changes_nothing(
     with pytest.raises(HandoverConflict, match="已被他人处理"):
         accept(handover, people.manager, seen)
     db.session.rollback()
-    response = sign_in(people.manager).post(
+    response = client_of(people.manager).post(
         f"/handovers/{handover.id}/accept", data={"answer": "接收", "version": seen}
     )
     assert response.status_code == 409 and "已被他人处理" in response.text
@@ -490,10 +476,10 @@ def test_an_answer_on_a_stale_version_is_a_conflict_and_changes_nothing(
     assert lead.intended_district_id is None and lead.owner_id == people.officer.id
 
 
-def test_two_staff_of_the_receiving_district_answering_at_once_get_the_conflict(people, make_lead, sign_in):
+def test_two_staff_of_the_receiving_district_answering_at_once_get_the_conflict(people, make_lead, client_of):
     handover = done(hand_over(make_lead(owner=people.officer), FULING, "", people.officer))
     seen = handover.version
-    first, second = sign_in(people.fuling), sign_in(people.fuling2)
+    first, second = client_of(people.fuling), client_of(people.fuling2)
     assert (
         first.post(f"/handovers/{handover.id}/return", data={"answer": "不符合", "version": seen}).status_code
         == 302
@@ -572,7 +558,7 @@ def test_a_manager_may_return_a_handover_under_decision(people, make_lead, make_
 
 
 def test_a_district_reporting_up_its_own_lead_already_in_talks_is_shown_to_the_manager(
-    people, make_lead, make_enterprise, sign_in
+    people, make_lead, make_enterprise, client_of
 ):
     (code,) = catalogue_codes(1)
     enterprise = make_enterprise()
@@ -583,11 +569,11 @@ def test_a_district_reporting_up_its_own_lead_already_in_talks_is_shown_to_the_m
     assert [(d.kind, d.id, d.stage) for d in duplicates(reported)] == [
         ("线索", talks.id, LeadStage.NEGOTIATION)
     ]
-    page = sign_in(people.manager).get(f"/handovers/{handover.id}").text
+    page = client_of(people.manager).get(f"/handovers/{handover.id}").text
     warning = re.search(r'data-testid="duplicates">(.*?)</div>', page, re.S).group(1)
     assert f"线索 #{talks.id}" in warning and "商务洽谈" in warning
     assert f"/handovers/{handover.id}/accept" in page  # the manager decides
-    receiver = sign_in(people.officer).get(f"/handovers/{handover.id}").text
+    receiver = client_of(people.officer).get(f"/handovers/{handover.id}").text
     assert 'data-testid="duplicates"' in receiver
     assert (
         f"/handovers/{handover.id}/accept" not in receiver and f"/handovers/{handover.id}/decide" in receiver
@@ -813,7 +799,7 @@ def test_a_handover_with_no_open_step_is_not_green_in_sql_and_a_decision_has_its
 
 
 def test_a_lead_handed_to_a_district_past_its_deadline_is_red_and_its_owner_is_told(
-    people, make_lead, runner, sign_in
+    people, make_lead, runner, client_of
 ):
     today = today_local()
     lead = make_lead(owner=people.officer)
@@ -823,13 +809,13 @@ def test_a_lead_handed_to_a_district_past_its_deadline_is_red_and_its_owner_is_t
     assert handover.reply_due < today  # 7 calendar days: late whatever the holidays
     assert handover_light(handover, today) == RED and handover_light(on_time, today) != RED
 
-    manager = sign_in(people.manager)
+    manager = client_of(people.manager)
     listed = manager.get("/handovers?light=red").text
     assert rows(listed) == [handover.id] and 'data-light="red"' in row_html(listed, handover.id)
-    lead_page = sign_in(people.officer).get(f"/leads/{lead.id}").text
+    lead_page = client_of(people.officer).get(f"/leads/{lead.id}").text
     section = re.search(r'data-testid="lead-handovers">(.*?)</ul>', lead_page, re.S).group(1)
     assert 'data-light="red"' in section and f"/handovers/{handover.id}" in section
-    detail = sign_in(people.fuling).get(f"/handovers/{handover.id}").text
+    detail = client_of(people.fuling).get(f"/handovers/{handover.id}").text
     assert 'data-light="red"' in detail.split('data-testid="status"')[0]
 
     result = runner.invoke(args=["notify", "run"])
@@ -849,7 +835,7 @@ def test_a_lead_handed_to_a_district_past_its_deadline_is_red_and_its_owner_is_t
 # ---------------------------------------------------------------- pages
 
 
-def test_the_list_filters_to_me_by_me_light_and_status(people, make_lead, sign_in):
+def test_the_list_filters_to_me_by_me_light_and_status(people, make_lead, client_of):
     today = today_local()
     mine = done(hand_over(make_lead(owner=people.officer), FULING, "", people.officer, today=today))
     to_me = done(hand_over(make_lead(owner=people.officer2), DIV1, "", people.officer2, today=today))
@@ -860,7 +846,7 @@ def test_the_list_filters_to_me_by_me_light_and_status(people, make_lead, sign_i
     )
     returned = done(hand_over(make_lead(owner=people.officer), DIV2, "", people.officer, today=today))
     done(return_handover(returned, people.officer2, "不属本处", returned.version))
-    officer = sign_in(people.officer)
+    officer = client_of(people.officer)
     everything = officer.get("/handovers")
     assert everything.status_code == 200
     assert set(rows(everything.text)) == {mine.id, to_me.id, late.id, returned.id}
@@ -872,7 +858,7 @@ def test_the_list_filters_to_me_by_me_light_and_status(people, make_lead, sign_i
     assert rows(officer.get("/handovers?to_me=1&light=red").text) == [late.id]
     assert rows(officer.get("/handovers?status=已退回").text) == [returned.id]
     assert set(rows(officer.get("/handovers?status=待接收&by_me=1").text)) == {mine.id}
-    fuling = sign_in(people.fuling).get("/handovers?to_me=1").text
+    fuling = client_of(people.fuling).get("/handovers?to_me=1").text
     assert rows(fuling) == [mine.id]
     for odd in (
         "light=purple",
@@ -887,20 +873,20 @@ def test_the_list_filters_to_me_by_me_light_and_status(people, make_lead, sign_i
     assert set(rows(officer.get(f"/handovers?lead={mine.lead_id}").text)) == {mine.id}
 
 
-def test_the_handover_form_offers_a_district_only_divisions(people, make_lead, sign_in):
+def test_the_handover_form_offers_a_district_only_divisions(people, make_lead, client_of):
     own = make_lead(district=FULING)
-    page = sign_in(people.fuling).get(f"/leads/{own.id}/handover")
+    page = client_of(people.fuling).get(f"/leads/{own.id}/handover")
     assert page.status_code == 200 and "上报线索" in page.text
     values = re.findall(r'<option[^>]*value="([^"]*)"', page.text)
     assert f"v{division_id(DIV1)}" in values and not any(v.startswith("d") for v in values)
-    officer_page = sign_in(people.officer).get(f"/leads/{make_lead(owner=people.officer).id}/handover").text
+    officer_page = client_of(people.officer).get(f"/leads/{make_lead(owner=people.officer).id}/handover").text
     officer_values = re.findall(r'<option[^>]*value="([^"]*)"', officer_page)
     assert f"d{district_id(FULING)}" in officer_values and f"v{division_id(DIV2)}" in officer_values
 
 
-def test_handing_over_from_the_page(people, make_lead, sign_in):
+def test_handing_over_from_the_page(people, make_lead, client_of):
     lead = make_lead(owner=people.officer)
-    response = sign_in(people.officer).post(
+    response = client_of(people.officer).post(
         f"/leads/{lead.id}/handover", data={"to": f"d{district_id(FULING)}", "note": "企业计划扩产 5 亿"}
     )
     handover = db.session.scalar(select(Handover).where(Handover.lead_id == lead.id))
@@ -924,11 +910,11 @@ def test_handing_over_from_the_page(people, make_lead, sign_in):
     ],
 )
 def test_a_failed_handover_keeps_what_was_typed_with_the_message_beside_the_field(
-    people, make_lead, sign_in, to, note, message
+    people, make_lead, client_of, to, note, message
 ):
     lead = make_lead(owner=people.officer)
     to = {"OWN": f"v{division_id(DIV1)}", "FULING": f"d{district_id(FULING)}"}.get(to, to)
-    response = sign_in(people.officer).post(f"/leads/{lead.id}/handover", data={"to": to, "note": note})
+    response = client_of(people.officer).post(f"/leads/{lead.id}/handover", data={"to": to, "note": note})
     assert response.status_code == 200  # the form again, as the lead form answers a refused submit
     html = response.text
     assert re.search(rf'<div class="invalid-feedback d-block">[^<]*{re.escape(message)}', html)
@@ -939,10 +925,10 @@ def test_a_failed_handover_keeps_what_was_typed_with_the_message_beside_the_fiel
     assert db.session.scalar(select(Handover.id)) is None
 
 
-def test_control_characters_anywhere_are_a_chinese_400_and_change_nothing(people, make_lead, sign_in):
+def test_control_characters_anywhere_are_a_chinese_400_and_change_nothing(people, make_lead, client_of):
     lead = make_lead(owner=people.officer)
     handover = done(hand_over(lead, FULING, "", people.officer))
-    receiver = sign_in(people.fuling)
+    receiver = client_of(people.fuling)
     for url, data in (
         (
             f"/leads/{make_lead(owner=people.officer).id}/handover",
@@ -951,7 +937,7 @@ def test_control_characters_anywhere_are_a_chinese_400_and_change_nothing(people
         (f"/handovers/{handover.id}/return", {"answer": "理由\x00", "version": handover.version}),
         (f"/handovers/{handover.id}/records", {"kind": "研判", "body": "\x00"}),
     ):
-        client = sign_in(people.officer) if "/leads/" in url else receiver
+        client = client_of(people.officer) if "/leads/" in url else receiver
         response = client.post(url, data=data)
         assert response.status_code == 400 and "无效的控制字符" in response.text, url
     assert receiver.get("/handovers?to_me=%00").status_code == 400
@@ -960,23 +946,23 @@ def test_control_characters_anywhere_are_a_chinese_400_and_change_nothing(people
 
 
 @pytest.mark.parametrize("to", ["v" + "9" * 25, "d" + "9" * 25])
-def test_an_id_out_of_range_as_the_receiver_is_a_chinese_refusal(people, make_lead, sign_in, to):
+def test_an_id_out_of_range_as_the_receiver_is_a_chinese_refusal(people, make_lead, client_of, to):
     lead = make_lead(owner=people.officer)
-    response = sign_in(people.officer).post(f"/leads/{lead.id}/handover", data={"to": to, "note": ""})
+    response = client_of(people.officer).post(f"/leads/{lead.id}/handover", data={"to": to, "note": ""})
     assert response.status_code in (200, 400) and "未知的承接单位" in response.text
 
 
-def test_the_handover_page_shows_its_steps_and_the_forms_its_reader_may_use(people, make_lead, sign_in):
+def test_the_handover_page_shows_its_steps_and_the_forms_its_reader_may_use(people, make_lead, client_of):
     lead = make_lead(owner=people.officer)
     handover = done(hand_over(lead, FULING, "请对接", people.officer))
-    receiver = sign_in(people.fuling)
+    receiver = client_of(people.fuling)
     page = receiver.get(f"/handovers/{handover.id}").text
     assert 'id="answer-form"' in page and f"/handovers/{handover.id}/accept" in page
     assert f"/handovers/{handover.id}/withdraw" not in page and 'id="record-form"' not in page
     assert "王一（产业招商一处）" in page and str(handover.respond_due) in page
-    hander = sign_in(people.officer).get(f"/handovers/{handover.id}").text
+    hander = client_of(people.officer).get(f"/handovers/{handover.id}").text
     assert f"/handovers/{handover.id}/withdraw" in hander and f"/handovers/{handover.id}/accept" not in hander
-    onlooker = sign_in(people.officer2).get(f"/handovers/{handover.id}").text
+    onlooker = client_of(people.officer2).get(f"/handovers/{handover.id}").text
     assert 'id="answer-form"' not in onlooker and 'id="record-form"' not in onlooker
 
     # A return without a reason: the message beside the field, nothing changed.
@@ -991,7 +977,7 @@ def test_the_handover_page_shows_its_steps_and_the_forms_its_reader_may_use(peop
     response = receiver.post(f"/handovers/{handover.id}/accept", data={"answer": "好", "version": "9" * 30})
     assert response.status_code == 409 and "已被他人处理" in response.text
     assert fresh(handover).status == HandoverStatus.PENDING
-    response = sign_in(people.officer2).post(
+    response = client_of(people.officer2).post(
         f"/handovers/{handover.id}/accept", data={"version": handover.version}
     )
     assert response.status_code == 400 and "只有承接单位" in response.text
@@ -1016,7 +1002,7 @@ def test_the_handover_page_shows_its_steps_and_the_forms_its_reader_may_use(peop
     assert "符合产业方向，建议跟进" in re.search(r'data-testid="records">(.*?)</ol>', records, re.S).group(1)
 
 
-def test_asking_for_a_decision_and_withdrawing_from_the_page(people, make_lead, make_enterprise, sign_in):
+def test_asking_for_a_decision_and_withdrawing_from_the_page(people, make_lead, make_enterprise, client_of):
     (code,) = catalogue_codes(1)
     enterprise = make_enterprise()
     make_lead(enterprise, catalogue_code=code, district=CHANGSHOU)
@@ -1025,7 +1011,7 @@ def test_asking_for_a_decision_and_withdrawing_from_the_page(people, make_lead, 
             make_lead(enterprise, owner=people.officer, catalogue_code=code), FULING, "", people.officer
         )
     )
-    receiver = sign_in(people.fuling)
+    receiver = client_of(people.fuling)
     page = receiver.get(f"/handovers/{handover.id}").text
     assert f"/handovers/{handover.id}/accept" not in page and f"/handovers/{handover.id}/decide" in page
     response = receiver.post(f"/handovers/{handover.id}/accept", data={"version": handover.version})
@@ -1035,7 +1021,7 @@ def test_asking_for_a_decision_and_withdrawing_from_the_page(people, make_lead, 
     )
     assert response.status_code == 302 and fresh(handover).status == HandoverStatus.DECIDING
     other = done(hand_over(make_lead(owner=people.officer), FULING, "", people.officer))
-    hander = sign_in(people.officer)
+    hander = client_of(people.officer)
     response = hander.post(f"/handovers/{other.id}/withdraw", data={"version": other.version})
     assert response.status_code == 302 and fresh(other).status == HandoverStatus.WITHDRAWN
     response = hander.post(f"/handovers/{other.id}/withdraw", data={"version": fresh(other).version})
@@ -1063,11 +1049,11 @@ def test_refusals_name_the_status_in_plain_chinese(people, make_lead):
 ACTIONS = ("accept", "decide", "return", "withdraw")
 
 
-def test_another_districts_handover_is_a_404_on_every_route(people, make_lead, sign_in):
+def test_another_districts_handover_is_a_404_on_every_route(people, make_lead, client_of):
     down = done(hand_over(make_lead(owner=people.officer), FULING, "", people.officer))
     up = done(hand_over(make_lead(district=FULING), DIV1, "", people.fuling))
     done(accept(up, people.officer, up.version))
-    fuling, changshou = sign_in(people.fuling), sign_in(people.changshou)
+    fuling, changshou = client_of(people.fuling), client_of(people.changshou)
     for handover in (down, up):
         assert fuling.get(f"/handovers/{handover.id}").status_code == 200
         assert changshou.get(f"/handovers/{handover.id}").status_code == 404
@@ -1099,17 +1085,17 @@ def test_another_districts_handover_is_a_404_on_every_route(people, make_lead, s
     assert changshou.get(f"/handovers/{theirs.id}").status_code == 200
 
 
-def test_the_receiving_district_may_read_but_not_hand_on_a_lead_handed_to_it(people, make_lead, sign_in):
+def test_the_receiving_district_may_read_but_not_hand_on_a_lead_handed_to_it(people, make_lead, client_of):
     lead = make_lead(owner=people.officer)
     done(hand_over(lead, FULING, "", people.officer))
-    fuling = sign_in(people.fuling)
+    fuling = client_of(people.fuling)
     assert fuling.get(f"/leads/{lead.id}").status_code == 200
     assert fuling.get(f"/leads/{lead.id}/handover").status_code == 403
 
 
-def test_administrators_get_403_on_every_handover_route(people, make_lead, make_user, sign_in):
+def test_administrators_get_403_on_every_handover_route(people, make_lead, make_user, client_of):
     handover = done(hand_over(make_lead(owner=people.officer), FULING, "", people.officer))
-    admin = sign_in(make_user("admin"))
+    admin = client_of(make_user("admin"))
     assert admin.get("/handovers").status_code == 403
     assert admin.get(f"/handovers/{handover.id}").status_code == 403
     assert admin.get(f"/leads/{handover.lead_id}/handover").status_code == 403
@@ -1126,33 +1112,33 @@ def test_administrators_get_403_on_every_handover_route(people, make_lead, make_
 
 
 def test_a_district_is_told_of_duplicates_it_may_not_read_only_by_their_number(
-    people, make_lead, make_project, make_enterprise, sign_in
+    people, make_lead, make_project, make_enterprise, client_of
 ):
     (code,) = catalogue_codes(1)
     enterprise = make_enterprise()
     make_project(name="长寿区保密在谈项目", enterprise=enterprise, district=CHANGSHOU, catalogue_code=code)
     lead = make_lead(enterprise, owner=people.officer, catalogue_code=code)
     handover = done(hand_over(lead, FULING, "", people.officer))
-    page = sign_in(people.fuling).get(f"/handovers/{handover.id}").text
+    page = client_of(people.fuling).get(f"/handovers/{handover.id}").text
     assert "长寿区保密在谈项目" not in page
     assert "另有 1 条他处在办的线索或项目" in page and "提请处室负责人裁定" in page
     assert ">接收</button>" not in page  # a duplicate, even unseen, is the manager's to decide
-    assert "长寿区保密在谈项目" in sign_in(people.manager).get(f"/handovers/{handover.id}").text
+    assert "长寿区保密在谈项目" in client_of(people.manager).get(f"/handovers/{handover.id}").text
     shown, hidden = visible_duplicates(lead, people.fuling)
     assert (shown, hidden) == ([], 1)
 
 
-def test_a_lead_handed_on_stops_being_the_earlier_units(people, make_lead, sign_in):
+def test_a_lead_handed_on_stops_being_the_earlier_units(people, make_lead, client_of):
     lead = make_lead(owner=people.officer)
     first = done(hand_over(lead, CHANGSHOU, "", people.officer))
     done(accept(first, people.changshou, first.version))
     second = done(hand_over(fresh(lead), FULING, "", people.manager))
-    assert sign_in(people.changshou).get(f"/leads/{lead.id}").status_code == 200  # still theirs
+    assert client_of(people.changshou).get(f"/leads/{lead.id}").status_code == 200  # still theirs
     done(accept(fresh(second), people.fuling, fresh(second).version))
     assert fresh(first).status == HandoverStatus.SUPERSEDED
     assert open_steps(fresh(first), today_local() + timedelta(days=60)) == []
-    assert sign_in(people.changshou).get(f"/leads/{lead.id}").status_code == 404
-    assert sign_in(people.fuling).get(f"/leads/{lead.id}").status_code == 200
+    assert client_of(people.changshou).get(f"/leads/{lead.id}").status_code == 404
+    assert client_of(people.fuling).get(f"/leads/{lead.id}").status_code == 200
     with refused("交办接收后才能填写"):
         add_record(fresh(first), RecordKind.REPORT, "本月进展", people.changshou)
 
@@ -1164,14 +1150,14 @@ def test_handed_to_my_unit_is_nothing_for_bureau_staff_in_no_division(people, ma
     assert light_counts(handover_query(HandoverFilter(to_me=True), loose), today_local())["live"] == 0
 
 
-def test_a_big_district_lead_asks_to_be_reported_up_until_it_is(people, make_lead, sign_in):
+def test_a_big_district_lead_asks_to_be_reported_up_until_it_is(people, make_lead, client_of):
     threshold = current().report_up_wan
     big = make_lead(owner=people.officer, district=FULING, intended_investment_wan=str(threshold))
     small = make_lead(owner=people.officer, district=FULING, intended_investment_wan=str(threshold - 1))
-    browser = sign_in(people.fuling)
+    browser = client_of(people.fuling)
     assert 'data-testid="report-up"' in browser.get(f"/leads/{big.id}").text
     assert 'data-testid="report-up"' not in browser.get(f"/leads/{small.id}").text
-    assert 'data-testid="report-up"' not in sign_in(people.officer).get(f"/leads/{big.id}").text
+    assert 'data-testid="report-up"' not in client_of(people.officer).get(f"/leads/{big.id}").text
     done(hand_over(fresh(big), f"v{division_id(DIV2)}", "意向投资超过 5 亿元", people.fuling))
     assert 'data-testid="report-up"' not in browser.get(f"/leads/{big.id}").text
 

@@ -47,7 +47,6 @@ from crm.supervision.items import (
 from crm.supervision.models import Item, ItemReply, ItemStatus
 from crm.supervision.rules import GREEN, RED, YELLOW, current
 from reports.figures import Scope, gather
-from tests.conftest import PASSWORD
 
 DAY = date(2026, 3, 2)  # a fixed "today" for the checks that take one
 LA_ENTRY = "NF-AL-01"  # 轻合金 (cluster LA)
@@ -122,19 +121,6 @@ def people(make_user, make_project):
         p_fuling=make_project(name="涪陵铝材项目", district="涪陵区"),
         p_changshou=make_project(name="长寿化工项目", district="长寿区"),
     )
-
-
-@pytest.fixture
-def browse(app, client):
-    """A logged-in test client of `user` (each user their own cookies)."""
-
-    def open_as(user):
-        browser = app.test_client()
-        response = browser.post("/login", data={"username": user.username, "password": PASSWORD})
-        assert response.status_code == 302, "login failed"
-        return browser
-
-    return open_as
 
 
 def bearer(user) -> dict:
@@ -703,9 +689,9 @@ def test_unit_and_light_counts_equal_the_rows_counted_by_hand(people, spread, wh
 
 
 @pytest.mark.parametrize("who", ["manager", "fuling"])
-def test_every_count_on_the_list_opens_a_list_of_that_many(people, spread, browse, who):
+def test_every_count_on_the_list_opens_a_list_of_that_many(people, spread, client_of, who):
     user = getattr(people, who)
-    browser = browse(user)
+    browser = client_of(user)
     html = browser.get("/items").text
     mine = visible_to(user, spread)
     assert shown_total(html) == len(mine)
@@ -785,8 +771,8 @@ def test_muted_kinds_are_respected(people):
 # ================================================================ 4. pages
 
 
-def test_the_list_filters(people, spread, browse):
-    browser = browse(people.one)
+def test_the_list_filters(people, spread, client_of):
+    browser = client_of(people.one)
     assert list_ids(browser.get("/items?mine=1").text) == {
         i.id for i in spread if i.division_id == division("产业招商一处").id
     }
@@ -808,7 +794,7 @@ def test_the_list_filters(people, spread, browse):
     assert list_ids(browser.get(f"/items?due_to={due.isoformat()}").text) == {
         i.id for i in spread if i.deadline <= due
     }
-    html = browse(people.changshou).get("/items?mine=1").text
+    html = client_of(people.changshou).get("/items?mine=1").text
     assert list_ids(html) == {i.id for i in spread if i.district_id == people.changshou.district_id}
 
 
@@ -824,16 +810,16 @@ def test_the_list_filters(people, spread, browse):
         "unit=o:",
     ],
 )
-def test_garbage_in_the_lists_query_is_ignored_not_a_500(people, spread, browse, query):
-    browser = browse(people.manager)
+def test_garbage_in_the_lists_query_is_ignored_not_a_500(people, spread, client_of, query):
+    browser = client_of(people.manager)
     response = browser.get(f"/items?{query}")
     assert response.status_code == 200
     assert browser.get(f"/items/export.xlsx?{query}").status_code == 200
 
 
-def test_control_characters_anywhere_are_a_chinese_400_and_save_nothing(people, browse):
+def test_control_characters_anywhere_are_a_chinese_400_and_save_nothing(people, client_of):
     target = raise_item(people.p_fuling, people.fuling, responsible="产业招商一处")
-    raiser, worker = browse(people.fuling), browse(people.one)
+    raiser, worker = client_of(people.fuling), client_of(people.one)
     refused = [
         raiser.get("/items?q=%00%07"),
         raiser.get("/items/export.xlsx?q=a%00"),
@@ -857,9 +843,9 @@ def test_control_characters_anywhere_are_a_chinese_400_and_save_nothing(people, 
     assert db.session.scalar(select(func.count(Item.id))) == 1
 
 
-def test_the_export_has_the_rows_of_the_list(people, spread, browse):
+def test_the_export_has_the_rows_of_the_list(people, spread, client_of):
     for user in (people.manager, people.fuling):
-        response = browse(user).get("/items/export.xlsx?light=red")
+        response = client_of(user).get("/items/export.xlsx?light=red")
         assert response.status_code == 200
         sheet = load_workbook(io.BytesIO(response.data)).active
         rows = list(sheet.iter_rows(values_only=True))
@@ -874,14 +860,14 @@ def test_the_export_has_the_rows_of_the_list(people, spread, browse):
             assert by_id[item.id]["灯"] == "红灯"
 
 
-def test_a_districts_issue_becomes_an_item_in_one_click(people, browse):
+def test_a_districts_issue_becomes_an_item_in_one_click(people, client_of):
     update = add_update(
         people.p_fuling,
         {"note": "二期厂房封顶", "issues": "110 千伏变电站扩容需市电力公司支持"},
         people.fuling,
     )
     db.session.commit()
-    browser = browse(people.fuling)
+    browser = client_of(people.fuling)
     page = browser.get(f"/projects/{people.p_fuling.id}").text
     assert f"/projects/{people.p_fuling.id}/items/new?update={update.id}" in unescape(page)
     url = f"/projects/{people.p_fuling.id}/items/new?update={update.id}"
@@ -911,7 +897,7 @@ def test_a_districts_issue_becomes_an_item_in_one_click(people, browse):
     assert 'data-testid="raise-item"' not in page
     # The division hears of it and opens it.
     assert notified(ASSIGNED, item) == {people.one.id, people.one_b.id, people.one_head.id}
-    detail = browse(people.one).get(f"/items/{item.id}").text
+    detail = client_of(people.one).get(f"/items/{item.id}").text
     assert "110 千伏变电站扩容需市电力公司支持" in detail and "开始办理" in detail
 
 
@@ -928,9 +914,9 @@ def test_a_districts_issue_becomes_an_item_in_one_click(people, browse):
     ],
 )
 def test_a_failed_raise_gives_back_what_was_typed_with_the_message_beside_it(
-    people, browse, changes, field, message
+    people, client_of, changes, field, message
 ):
-    browser = browse(people.fuling)
+    browser = client_of(people.fuling)
     typed = {**form(description="二期用地指标需市规划自然资源局协调"), "department": "", **changes}
     response = browser.post(f"/projects/{people.p_fuling.id}/items/new", data=typed)
     assert response.status_code in (200, 400)
@@ -945,9 +931,9 @@ def test_a_failed_raise_gives_back_what_was_typed_with_the_message_beside_it(
     assert db.session.scalar(select(func.count(Notification.id))) == 0
 
 
-def test_the_forms_on_an_items_page(people, browse):
+def test_the_forms_on_an_items_page(people, client_of):
     target = raise_item(people.p_fuling, people.fuling, responsible="产业招商一处")
-    worker = browse(people.one)
+    worker = client_of(people.one)
     shown_version = target.version
     page = worker.get(f"/items/{target.id}").text
     assert "开始办理" in page and "办结（上面填写办理结果）" in page and "撤销（上面填写理由）" not in page
@@ -982,13 +968,13 @@ def test_the_forms_on_an_items_page(people, browse):
         today_local(),
     )
     assert [r.kind for r in replies_of(item.id)] == ["回复", "开始办理", "办结"]
-    page = browse(people.fuling).get(f"/items/{item.id}").text
+    page = client_of(people.fuling).get(f"/items/{item.id}").text
     assert "供电公司已批复接入方案" in page and "已办结" in page and "已与供电公司对接" in page
 
 
-def test_the_raiser_withdraws_with_a_reason(people, browse):
+def test_the_raiser_withdraws_with_a_reason(people, client_of):
     target = raise_item(people.p_fuling, people.fuling)
-    browser = browse(people.fuling)
+    browser = client_of(people.fuling)
     response = browser.post(f"/items/{target.id}/cancel", data={"body": "", "version": target.version})
     assert response.status_code == 400 and "撤销须说明理由" in messages_beside(response.text, "body")
     response = browser.post(
@@ -1021,18 +1007,18 @@ def test_the_raiser_withdraws_with_a_reason(people, browse):
         ("fuling", "cancel", {"body": "撤销", "version": "-1"}, "该督办事项在您操作期间已被他人修改"),
     ],
 )
-def test_garbage_on_the_action_forms_is_refused_in_chinese(people, browse, who, action, data, message):
+def test_garbage_on_the_action_forms_is_refused_in_chinese(people, client_of, who, action, data, message):
     target = raise_item(people.p_fuling, people.fuling, responsible="产业招商一处")
-    response = browse(getattr(people, who)).post(f"/items/{target.id}/{action}", data=data)
+    response = client_of(getattr(people, who)).post(f"/items/{target.id}/{action}", data=data)
     assert response.status_code in (200, 400, 409)
     assert message in unescape(response.text)
     item = fresh(target.id)
     assert (item.status, item.version, replies_of(item.id)) == (ItemStatus.OPEN, 1, [])
 
 
-def test_the_edit_form(people, browse):
+def test_the_edit_form(people, client_of):
     target = raise_item(people.p_fuling, people.fuling, responsible="产业招商一处")
-    browser = browse(people.fuling)
+    browser = client_of(people.fuling)
     html = browser.get(f"/items/{target.id}/edit").text
     assert f'value="{target.deadline.isoformat()}"' in html
     assert re.search(r'<option (selected value="产业招商一处"|value="产业招商一处" selected)', html)
@@ -1056,8 +1042,8 @@ def test_the_edit_form(people, browse):
     )
     assert again.status_code in (200, 409) and "该督办事项在您操作期间已被他人修改" in again.text
     assert fresh(target.id).deadline == new_deadline
-    assert browse(people.one).get(f"/items/{target.id}/edit").status_code == 403
-    assert browse(people.changshou).post(f"/items/{target.id}/edit", data=typed).status_code == 403
+    assert client_of(people.one).get(f"/items/{target.id}/edit").status_code == 403
+    assert client_of(people.changshou).post(f"/items/{target.id}/edit", data=typed).status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -1072,15 +1058,15 @@ def test_the_edit_form(people, browse):
         "99999999999999999999",
     ],
 )
-def test_a_garbage_update_reference_is_ignored(people, browse, ref):
-    browser = browse(people.fuling)
+def test_a_garbage_update_reference_is_ignored(people, client_of, ref):
+    browser = client_of(people.fuling)
     response = browser.get(f"/projects/{people.p_fuling.id}/items/new?update={ref}")
     assert response.status_code == 200
     assert 'data-testid="source-issues"' not in response.text
 
 
-def test_another_projects_update_is_not_taken_in(people, browse):
-    browser = browse(people.fuling)
+def test_another_projects_update_is_not_taken_in(people, client_of):
+    browser = client_of(people.fuling)
     other = add_update(people.p_changshou, {"issues": "长寿的需协调事项"}, people.changshou)
     db.session.commit()
     url = f"/projects/{people.p_fuling.id}/items/new?update={other.id}"
@@ -1202,13 +1188,13 @@ def scoped_items(people):
     ],
 )
 def test_a_district_reaches_another_districts_item_by_no_route(
-    people, scoped_items, browse, client, who, own, foreign, other_project
+    people, scoped_items, client_of, client, who, own, foreign, other_project
 ):
     user = getattr(people, who)
     hidden = getattr(scoped_items, foreign)
     shared = {scoped_items.to_changshou.id, scoped_items.to_fuling.id}
     expected = {getattr(scoped_items, own).id} | shared
-    browser = browse(user)
+    browser = client_of(user)
     # The list, the export and the API list: their own, and what was given across — never the other's.
     assert list_ids(browser.get("/items").text) == expected
     assert list_ids(browser.get(f"/items?q={hidden.description}").text) == set()
@@ -1257,14 +1243,14 @@ def test_a_district_reaches_another_districts_item_by_no_route(
     assert response.status_code == 302 and fresh(given.id).status == ItemStatus.WORKING
 
 
-def test_the_other_project_of_an_item_given_across_is_not_linked(people, scoped_items, browse):
-    html = browse(people.changshou).get(f"/items/{scoped_items.to_changshou.id}").text
+def test_the_other_project_of_an_item_given_across_is_not_linked(people, scoped_items, client_of):
+    html = client_of(people.changshou).get(f"/items/{scoped_items.to_changshou.id}").text
     assert "涪陵铝材项目" in html and f'href="/projects/{people.p_fuling.id}"' not in html
-    assert browse(people.changshou).get(f"/projects/{people.p_fuling.id}").status_code == 404
+    assert client_of(people.changshou).get(f"/projects/{people.p_fuling.id}").status_code == 404
 
 
-def test_administrators_get_403_on_every_route(people, scoped_items, browse, client):
-    browser = browse(people.admin)
+def test_administrators_get_403_on_every_route(people, scoped_items, client_of, client):
+    browser = client_of(people.admin)
     item = scoped_items.fuling_own
     for url in (
         "/items",
@@ -1296,7 +1282,7 @@ def test_administrators_get_403_on_every_route(people, scoped_items, browse, cli
 # ================================================================ 7. the brief
 
 
-def test_the_briefs_item_warnings_are_the_lists_counts(people, spread, browse, make_project):
+def test_the_briefs_item_warnings_are_the_lists_counts(people, spread, client_of, make_project):
     today = today_local()
     year, week, _ = today.isocalendar()
     this_week = f"{year}-W{week:02d}"
@@ -1323,10 +1309,10 @@ def test_the_briefs_item_warnings_are_the_lists_counts(people, spread, browse, m
     fuling_id = people.fuling.district_id
     # The city's and a district's brief: the numbers on that reader's list.
     for user, district_id in ((people.manager, None), (people.fuling, fuling_id)):
-        shown = shown_lights(browse(user).get("/items").text)
+        shown = shown_lights(client_of(user).get("/items").text)
         assert brief(Scope(None, district_id)) == shown == counts_of(visible_to(user, items))
     # A cluster's: the sum of the lists of the cluster's projects.
-    browser = browse(people.manager)
+    browser = client_of(people.manager)
     listed = Counter()
     for project in (people.p_fuling, people.p_changshou):
         listed.update(shown_lights(browser.get(f"/items?project={project.id}").text))
@@ -1360,7 +1346,7 @@ def test_a_past_weeks_brief_lights_what_was_open_on_its_sunday(people):
     assert now["warnings"]["items"]["counts"] == {RED: 0, YELLOW: 0, GREEN: 1}
 
 
-def test_a_terminated_project_takes_no_new_item(people, browse):
+def test_a_terminated_project_takes_no_new_item(people, client_of):
     add_update(
         people.p_fuling,
         {"stage_reached": "终止", "termination_reason": "企业战略调整", "note": "项目终止"},
@@ -1372,18 +1358,18 @@ def test_a_terminated_project_takes_no_new_item(people, browse):
         create_item(people.p_fuling, form(), people.manager)
     db.session.rollback()
     assert db.session.scalar(select(func.count(Item.id))) == 0
-    browser = browse(people.fuling)
+    browser = client_of(people.fuling)
     assert browser.get(f"/projects/{people.p_fuling.id}/items/new").status_code == 403
     assert "提出督办事项" not in browser.get(f"/projects/{people.p_fuling.id}").text
 
 
-def test_the_light_card_counts_each_light_as_its_link_opens_whatever_light_is_chosen(people, browse):
+def test_the_light_card_counts_each_light_as_its_link_opens_whatever_light_is_chosen(people, client_of):
     today = today_local()
     red = raise_item(people.p_fuling, people.fuling)
     set_columns(red, deadline=today - timedelta(days=2))
     raise_item(people.p_fuling, people.fuling, deadline=today.isoformat())  # yellow
     raise_item(people.p_fuling, people.fuling)  # green
-    browser = browse(people.manager)
+    browser = client_of(people.manager)
     page = browser.get("/items?light=red").text
     for light in ("red", "yellow", "green"):
         shown = int(re.search(rf'data-light-count="{light}">(\d+)<', page).group(1))

@@ -5,12 +5,12 @@ Names are invented (brand syllables + an industry word); people are 张经理-st
 """
 
 import random
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from crm.auth.models import MANAGER, OFFICER, User
-from crm.core.timeutil import SHANGHAI, today_local
+from crm.core.timeutil import local_moment, today_local
 from crm.enterprises.credit_code import ALPHABET, check_character
 from crm.enterprises.models import HONOURS, OWNERSHIPS, Enterprise
 from crm.enterprises.service import EnterpriseError, add_contact, create_enterprise
@@ -210,7 +210,7 @@ def _demo_lead(rng, firm, entry, owner, stage, today, created, all_places, place
         else today - timedelta(days=rng.randint(0, 84))
     )
     # Logged the day of its first contact, so each week of the last twelve has its new leads.
-    lead.created_at = datetime.combine(start, time(9, 30), SHANGHAI).astimezone(UTC)
+    lead.created_at = local_moment(start, 9, 30)
     # The contacts a lead at this stage has had, in the order they happen: a 线索 has had a call, a
     # lead in 商务洽谈 (or signed) every step to the talks on the agreement.
     steps = CONTACT_STEPS[: STEPS_BY_STAGE.get(stage) or rng.randint(1, 2)]
@@ -524,7 +524,7 @@ def _demo_supervision(rng: random.Random, today) -> tuple[int, int]:
         # A month of history: some raised weeks ago with a deadline since passed (red).
         if index % 4 == 1:
             item.deadline = today - timedelta(days=rng.randint(1, 9))
-            item.created_at = datetime.combine(today - timedelta(days=20), time(9), SHANGHAI).astimezone(UTC)
+            item.created_at = local_moment(today - timedelta(days=20), 9)
         if index % 5 == 2:
             reply_to(item, "已与相关部门对接，正在办理。", manager)
         if index % 5 == 3:
@@ -542,9 +542,7 @@ def _demo_supervision(rng: random.Random, today) -> tuple[int, int]:
         by = lead.owner
         handover = hand_over(lead, f"d{lead.intended_district_id}", "企业希望尽快对接落地园区。", by, today)
         if index == 0:  # handed a week ago and still unanswered: red
-            handover.handed_at = datetime.combine(today - timedelta(days=7), time(10), SHANGHAI).astimezone(
-                UTC
-            )
+            handover.handed_at = local_moment(today - timedelta(days=7), 10)
             handover.respond_due = today - timedelta(days=5)
             handover.assess_due = today - timedelta(days=3)
             handover.reply_due = today

@@ -16,7 +16,7 @@ they stand for data that came from elsewhere, like a national enterprise databas
 
 import random
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from itertools import islice
 
 from sqlalchemy import func, insert, select, text
@@ -36,7 +36,7 @@ from crm.cli.demo_data import (
     UPDATE_NOTES,
     _credit_code,
 )
-from crm.core.timeutil import SHANGHAI, today_local
+from crm.core.timeutil import local_moment, today_local
 from crm.enterprises.models import HONOURS, OWNERSHIPS, Contact, Enterprise, enterprise_entries
 from crm.enterprises.names import name_key
 from crm.events.models import EVENT_KINDS, Event
@@ -67,6 +67,7 @@ from crm.projects.models import (
     project_entries,
 )
 from crm.readmodels.matching import refresh_matches
+from crm.supervision import rules as deadlines
 from crm.supervision.models import CATEGORIES as ITEM_CATEGORIES
 from crm.supervision.models import Handover, Item
 
@@ -105,10 +106,6 @@ CONTACT_WEIGHT = {
     LeadStage.LOST: 6,
 }
 PATH = [LeadStage.LEAD, LeadStage.FIRST_CONTACT, LeadStage.SITE_VISIT, LeadStage.NEGOTIATION]
-
-
-def _moment(day: date, hour: int = 10) -> datetime:
-    return datetime.combine(day, time(hour, 0), SHANGHAI).astimezone(UTC)
 
 
 class _Writer:
@@ -226,7 +223,7 @@ def add_scale_data(factor: float, say: Callable[[str], None], today: date | None
                 "description": "",
                 "business_scope": "",
                 "search_text": " ".join(normalise(part) for part in (name, code, products)),
-                "created_at": _moment(today - timedelta(days=rng.randint(0, 1500))),
+                "created_at": local_moment(today - timedelta(days=rng.randint(0, 1500))),
                 "version": 1,
             }
         )
@@ -301,7 +298,7 @@ def add_scale_data(factor: float, say: Callable[[str], None], today: date | None
                     "participants": f"{owner.display_name}、{rng.choice(SURNAMES)}经理",
                     "notes": notes,
                     "created_by_id": owner.id,
-                    "created_at": _moment(day, 17),
+                    "created_at": local_moment(day, 17),
                 }
             )
         # A dormant or lost lead stopped somewhere on the way; a signed one went all the way.
@@ -326,7 +323,7 @@ def add_scale_data(factor: float, say: Callable[[str], None], today: date | None
                     "to_stage": after,
                     "note": note,
                     "changed_by_id": owner.id,
-                    "changed_at": _moment(moment, 18),
+                    "changed_at": local_moment(moment, 18),
                 }
             )
         open_stage = stage not in (LeadStage.SIGNED, LeadStage.LOST)
@@ -345,7 +342,7 @@ def add_scale_data(factor: float, say: Callable[[str], None], today: date | None
                 "lost_reason": rng.choice(LOST_REASONS) if stage == LeadStage.LOST else None,
                 "next_follow_up_on": today + timedelta(days=rng.randint(-10, 21)) if open_stage else None,
                 "last_contact_on": days[-1],
-                "created_at": _moment(start, 9),
+                "created_at": local_moment(start, 9),
                 "version": 1,
             }
         )
@@ -405,7 +402,7 @@ def _events(writer: _Writer, factor: float, today: date) -> int:
                 "participants": "",
                 "outcome": "",
                 "created_by_id": recorder,
-                "created_at": _moment(held_on, 18),
+                "created_at": local_moment(held_on, 18),
                 "version": 1,
             }
         )
@@ -455,8 +452,8 @@ def _items(writer: _Writer, factor: float, today: date) -> int:
                 "status": status,
                 "result": "已协调解决" if closed else "",
                 "created_by_id": raiser,
-                "created_at": _moment(min(today, deadline - timedelta(days=20)), 9),
-                "closed_at": _moment(closed_on, 17) if closed_on else None,
+                "created_at": local_moment(min(today, deadline - timedelta(days=20)), 9),
+                "closed_at": local_moment(closed_on, 17) if closed_on else None,
                 "closed_on": closed_on,
                 "version": 1,
             }
@@ -478,6 +475,11 @@ def _handovers(writer: _Writer, factor: float, today: date) -> int:
         .order_by(Lead.id)
         .limit(max(wanted - have, 0))
     ).all()
+    rules = deadlines.current()
+
+    def due(step: str, start: date) -> date:
+        return rules.steps[step].due(start, rules.calendar)
+
     rows, next_handover = [], writer.next_id(Handover)
     for n, (lead_id, owner_id, district_id) in enumerate(leads, start=have):
         rng = random.Random(SEED * 5_000_011 + n)
@@ -497,13 +499,14 @@ def _handovers(writer: _Writer, factor: float, today: date) -> int:
                 "status": status,
                 "answer": "不符合本区产业定位" if status == "已退回" else "",
                 "handed_by_id": owner_id,
-                "handed_at": _moment(handed, 10),
+                "handed_at": local_moment(handed, 10),
                 "answered_by_id": None,
-                "answered_at": _moment(handed + timedelta(days=1), 10) if answered else None,
-                "respond_due": handed + timedelta(days=1),
-                "assess_due": handed + timedelta(days=3),
-                "reply_due": handed + timedelta(days=7),
-                "report_due": handed + timedelta(days=15) if status == "已接收" else None,
+                "answered_at": local_moment(handed + timedelta(days=1), 10) if answered else None,
+                # The deadlines as hand_over sets them, from the rules in force.
+                "respond_due": due("respond", handed),
+                "assess_due": due("assess", handed),
+                "reply_due": due("reply", handed),
+                "report_due": due("report", handed + timedelta(days=1)) if status == "已接收" else None,
                 "assessed_at": None,
                 "replied_at": None,
                 "version": 1,
@@ -582,7 +585,7 @@ def _projects(writer: _Writer, signed_leads: list, today: date) -> int:
                         "evidence_type": "银行进账单",
                         "note": "",
                         "created_by_id": owner.id,
-                        "created_at": _moment(arrived, 16),
+                        "created_at": local_moment(arrived, 16),
                         # The bureau has looked at what arrived more than a month ago.
                         "review": "已核实" if (today - arrived).days > 30 else "待核实",
                         "version": 1,
@@ -610,7 +613,7 @@ def _projects(writer: _Writer, signed_leads: list, today: date) -> int:
                     "termination_reason": reason,
                     "corrects_id": None,
                     "created_by_id": owner.id,
-                    "created_at": _moment(reported, 16),
+                    "created_at": local_moment(reported, 16),
                 }
             )
         actual_of = dict(reached)
@@ -641,7 +644,7 @@ def _projects(writer: _Writer, signed_leads: list, today: date) -> int:
                 "stage": stage,
                 "termination_reason": updates[-1][6] if terminated else None,
                 "last_update_on": max((u[0] for u in updates), default=None),
-                "created_at": _moment(signed_on, 15),
+                "created_at": local_moment(signed_on, 15),
                 "version": 1,
             }
         )

@@ -18,6 +18,11 @@ def today_local() -> date:
     return datetime.now(SHANGHAI).date()
 
 
+def local_moment(day: date, hour: int = 10, minute: int = 0) -> datetime:
+    """That Shanghai day at that hour, as the UTC time stored for it (demo and scale data)."""
+    return datetime.combine(day, time(hour, minute), SHANGHAI).astimezone(UTC)
+
+
 def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """Shanghai days first … last as a UTC interval [start, end): what a stored time is compared with
     (SQLite compares the stored UTC text, so the bounds go to the database in UTC)."""

@@ -15,17 +15,14 @@ from datetime import date, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
-from crm.auth.models import DISTRICT, MANAGER, User
 from crm.core.timeutil import day_bounds
 from crm.extensions import db
 from crm.inbox.models import AHEAD_DAYS, DUE, IDLE, IDLE_DAYS, OVERDUE, UPCOMING, NotificationSettings
-from crm.inbox.service import Message, post_all, settings_of
+from crm.inbox.service import Message, managers, post_all, settings_of, unit_members
 from crm.leads.models import DORMANT, OPEN, Lead
 from crm.projects.models import TERMINATED, Milestone, Project
 from crm.supervision.handovers import open_steps
 from crm.supervision.models import HANDOVER_LIVE, ITEM_OPEN, Handover, Item
-
-CHUNK = 1000
 
 
 class Scan:
@@ -38,23 +35,15 @@ class Scan:
         self._managers: list[int] | None = None
 
     def members(self, division_id: int | None, district_id: int | None) -> list[int]:
+        """A unit's people (crm.inbox's rule), looked up once per unit for the whole scan."""
         key = (division_id, district_id)
         if key not in self._units:
-            stmt = select(User.id).where(User.active.is_(True))
-            if division_id is not None:
-                stmt = stmt.where(User.division_id == division_id, User.role.in_(("officer", "manager")))
-            elif district_id is not None:
-                stmt = stmt.where(User.district_id == district_id, User.role == DISTRICT)
-            else:
-                self._units[key] = []
-                return []
-            self._units[key] = list(db.session.scalars(stmt))
+            self._units[key] = [user.id for user in unit_members(division_id, district_id)]
         return self._units[key]
 
     def managers(self) -> list[int]:
         if self._managers is None:
-            stmt = select(User.id).where(User.active.is_(True), User.role == MANAGER)
-            self._managers = list(db.session.scalars(stmt.order_by(User.id)))
+            self._managers = [user.id for user in managers()]
         return self._managers
 
     def tell(self, user_ids, kind: str, text: str, url: str, key: str) -> None:

@@ -30,8 +30,8 @@ from crm.inbox.models import ASSIGNED, REPLY
 from crm.inbox.service import managers, post, unit_members
 from crm.leads.models import CLOSED, LOST, Lead
 from crm.leads.service import LEAD_WORKERS
-from crm.places.models import District, Division
-from crm.places.service import resolve_district
+from crm.places.models import District
+from crm.places.service import active_divisions, resolve_district
 from crm.projects.models import TERMINATED, Project
 from crm.supervision.models import (
     HANDOVER_LIVE,
@@ -103,20 +103,18 @@ def receiver_of(value, by: User) -> tuple[int | None, int | None]:
     if not text:
         raise HandoverError("请选择承接单位：一个处室或一个区县", field="to")
     division = district = None
-    if text[:1] in ("v", "d") and text[1:].isascii() and text[1:].isdigit():
-        model = Division if text[0] == "v" else District
+    coded = text[:1] in ("v", "d") and text[1:].isascii() and text[1:].isdigit()  # a choice's value
+    if coded:
         ident = record_id(text[1:])
-        found = db.session.get(model, ident) if ident is not None else None
-        if text[0] == "v" and found is not None and found.active:
-            division = found
-        elif text[0] == "d":
-            district = found
+        if text[0] == "v":
+            division = next((d for d in active_divisions() if d.id == ident), None)
+        elif ident is not None:
+            district = db.session.get(District, ident)
     else:
-        division = db.session.scalar(select(Division).where(Division.name == text, Division.active.is_(True)))
-        if division is None:
-            district = resolve_district(text)
+        division = next((d for d in active_divisions() if d.name == text), None)
+        district = resolve_district(text) if division is None else None
     if division is None and district is None:
-        if text[:1] in ("v", "d") and text[1:].isascii() and text[1:].isdigit():  # a choice's code
+        if coded:
             raise HandoverError("未知的承接单位：所选处室或区县不存在或已停用，请重新选择", field="to")
         raise HandoverError(f"未知的承接单位“{text}”", field="to")
     if by.role == DISTRICT and division is None:

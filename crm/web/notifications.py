@@ -58,13 +58,14 @@ def open_one(notification_id: int):
 @roles_required(*READERS)
 def read():
     """Mark read: the ids posted (`id`), or all of them (`all=1`)."""
-    if BaseForm().validate_on_submit():
+    form = BaseForm()  # the CSRF token
+    if form.validate_on_submit():
         ids = None
         if request.form.get("all") != "1":
             ids = [int(i) for i in request.form.getlist("id") if i.isascii() and i.isdigit() and len(i) < 10]
         save(lambda: mark_read(current_user, ids), lambda n: f"已将 {n} 条通知标为已读。")
     else:
-        flash_form_errors(BaseForm())
+        flash_form_errors(form)
     back = _local(request.form.get("back", ""))
     return redirect(back if back.startswith("/notifications") else url_for("notifications.index"))
 
