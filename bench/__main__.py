@@ -144,12 +144,11 @@ def _profiles(count: int, seed: int = 7) -> list[tuple[str, str]]:
     import random
 
     from crm.industry.service import catalogue_entries
-    from crm.matching.matcher import load_vocabulary
+    from crm.matching.vocabulary import load_vocabulary
 
     rng = random.Random(seed)
-    chains, clusters = load_vocabulary()
     words = [e.title for e in catalogue_entries(include_retired=False)]
-    words += [w for group in [*chains.values(), *clusters.values()] for w in group]
+    words += list(dict.fromkeys(t for group in load_vocabulary().groups for t in group.terms))
     filler = [
         "研发、生产和销售",
         "及相关技术服务",

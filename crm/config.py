@@ -158,6 +158,9 @@ def settings(instance_path: str) -> dict:
         # The deadlines of 督办 and 交办 and the lights they give (crm/supervision/rules.py), with the
         # holidays that working days skip; empty: crm/supervision/data/deadlines.yaml.
         "DEADLINES_FILE": os.environ.get("DEADLINES_FILE") or None,
+        # The labelled firms `flask match learn` and `match evaluate` measure the matcher on; empty:
+        # the project's own set, tests/data/match_eval.yaml (skipped when the file is absent).
+        "MATCH_EVAL_FILE": os.environ.get("MATCH_EVAL_FILE") or None,
         # The daily digest of notifications goes out over SMTP when this is set:
         # smtp://user:password@host:25, smtp+starttls://…:587 or smtps://…:465. Empty: no e-mail.
         "SMTP_URL": os.environ.get("SMTP_URL") or None,

@@ -23,7 +23,7 @@ from crm.leads.models import FollowUp, Lead, StageChange
 from crm.places.models import District, Division
 from crm.projects.attachments import Attachment
 from crm.projects.models import FundEntry, FundPlan, Milestone, Project, ProjectUpdate
-from crm.readmodels.models import EnterpriseMatch, MatchState
+from crm.readmodels.models import EnterpriseMatch, MatchFeedback, MatchLearnRun, MatchProposal, MatchState
 from crm.supervision.models import Handover, HandoverRecord, Item, ItemReply
 
 __all__ = [
@@ -44,6 +44,9 @@ __all__ = [
     "NotificationSettings",
     "Enterprise",
     "EnterpriseMatch",
+    "MatchFeedback",
+    "MatchLearnRun",
+    "MatchProposal",
     "FollowUp",
     "FundEntry",
     "FundPlan",

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from crm.extensions import db
 from crm.industry.catalogue import get_entry
 from crm.leads.models import Lead
-from crm.matching.matcher import ClusterInfo, EntryInfo, Matcher
+from crm.matching.matcher import NO_PROFILE, NO_TERMS, ClusterInfo, EntryInfo, Matcher
 from crm.readmodels import matching
 from crm.readmodels.matching import get_matcher
 
@@ -75,8 +75,24 @@ def test_cluster_words_count_directly_and_say_why(matcher):
 
 def test_no_products_means_no_match(matcher):
     empty = matcher.match("南山铝业股份有限公司", "")
-    assert (empty.entries, empty.clusters, empty.districts, empty.why) == ([], [], [], [])
-    assert matcher.match("", "办公家具、物业服务").clusters == []
+    assert (empty.entries, empty.clusters, empty.districts) == ([], [], [])
+    assert empty.why == [NO_PROFILE]  # never silent: it says why
+    unknown = matcher.match("", "办公家具、物业服务")
+    assert unknown.clusters == [] and unknown.why == [NO_TERMS]
+
+
+def test_a_metals_one_character_name_inside_a_compound_does_not_name_the_metal():
+    entries = [EntryInfo("T-1", "钛合金板材", (), "钛合金", "有色", ("轻合金材料产业集群",))]
+    clusters = [
+        ClusterInfo("轻合金材料产业集群", "轻合金", (), ()),
+        ClusterInfo("钒盐产业集群", "钒盐", (), ()),
+    ]
+    matcher = Matcher(entries, clusters, {"钛合金": ["钛"]}, {"钒盐": ["钒"]})
+    for compound in ("钛白粉", "钛酸锂", "四氯化钛"):
+        assert matcher.match("", compound).clusters == [], compound
+    assert matcher.match("", "钛、钛锭").clusters[0].name == "轻合金材料产业集群"
+    # For the salt clusters the compounds are the products: 钒酸钠 is 钒盐's.
+    assert matcher.match("", "钒酸钠").clusters[0].name == "钒盐产业集群"
 
 
 def test_the_matcher_package_imports_nothing_from_flask():
@@ -134,7 +150,7 @@ def test_match_cli_prints_one_json_object_per_row(runner, tmp_path):
     )
     result = runner.invoke(args=["match", str(path), "--top", "2"])
     assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in result.output.splitlines()]
+    lines = [json.loads(line) for line in result.stdout.splitlines()]  # the summary is on stderr
     assert [line["name"] for line in lines] == ["甲铝业有限公司", "空企业", "乙化学有限公司"]
     first = lines[0]
     assert set(first) == {"name", "clusters", "sectors", "catalogue", "districts", "why"}

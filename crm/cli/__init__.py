@@ -5,7 +5,8 @@ from flask import Flask
 from crm.cli.backup import backup_command, restore_command
 from crm.cli.brief import brief_command
 from crm.cli.demo import demo_cli
-from crm.cli.map import map_cli, match_command
+from crm.cli.map import map_cli
+from crm.cli.match import match_cli
 from crm.cli.notify import notify_cli
 from crm.cli.tokens import tokens_cli
 from crm.cli.users import users_cli
@@ -13,7 +14,7 @@ from crm.cli.users import users_cli
 
 def register(app: Flask) -> None:
     """Add every command group to the app's CLI."""
-    for group in (users_cli, map_cli, demo_cli, match_command, brief_command):
+    for group in (users_cli, map_cli, demo_cli, match_cli, brief_command):
         app.cli.add_command(group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

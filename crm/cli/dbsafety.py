@@ -129,6 +129,11 @@ LOSSES: dict[str, tuple[Loss, ...]] = {
         ("notification_settings", "个人通知设置"),
         ("notification_digests", "通知邮件摘要的发送记录"),
     ),
+    "0023_match_learning": _tables(
+        ("match_feedback", "对匹配结果的采用与更正"),
+        ("match_learn_runs", "匹配学习的运行记录"),
+        ("match_proposals", "匹配学习建议"),
+    ),
 }
 
 

@@ -11,8 +11,8 @@ word segmenter (which would need a model and splits chemical names badly: 聚偏
    dashes, spaces and case, so PA—66, PA-66 and ＰＡ６６ are one term and 1,4-丁二醇 stays whole.
    Terms come from three levels:
    - an entry's own name, keywords and synonyms  → that entry (strongest);
-   - trade words of a chain (vocabulary.yaml)    → the chain, shared by its entries;
-   - trade words of a cluster (vocabulary.yaml)  → the cluster directly.
+   - trade words of a chain (words/, see vocabulary.py)   → the chain, shared by its entries;
+   - trade words of a cluster (words/)                     → the cluster directly.
    Each hit weighs by specificity: longer terms and terms naming fewer targets weigh more.
 2. Character bigrams of entry names (IDF-weighted, small) rank the entries within a chain when
    only a chain word matched (铝型材 → 大型复杂断面型材 rather than 再生铝).
@@ -29,20 +29,25 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from operator import itemgetter
-from pathlib import Path
-
-import yaml
 
 from crm.matching.terms import ASCII_WORD, normalise
 
 ENTRY_WEIGHT = 4.0
 CHAIN_WEIGHT = 2.0
-CLUSTER_WEIGHT = 2.0
+CLUSTER_WEIGHT = 4.0
 BIGRAM_WEIGHT = 0.35
 NAME_WEIGHT = 0.5  # the firm's name says less than its products (南山铝业 does say 铝)
+# 经营范围 lists every licensed activity (销售, 进出口, 技术服务 …) beside what the firm makes, in the
+# registry's standard phrases: evidence, but weaker than the products it names itself.
+SCOPE_WEIGHT = 0.5
 SHARED_CLUSTER = 0.8
 LISTED_DISTRICT = 0.6
 MAX_ENTRIES = 20  # by default: the best entries are what anyone reads; the rest cost time
+# A metal's one-character name (钛, 镁, 铜) inside a compound's name does not name the metal: 氧化镁,
+# 硫酸铜 (after 化 or 酸), 钛酸锂, 钛白粉 (before 酸 or 白). Applied to chain words only: for the
+# salt clusters (锆盐, 钒盐) the compounds are the products.
+COMPOUND_BEFORE = frozenset("化酸")
+COMPOUND_AFTER = frozenset("酸白")
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,15 @@ class MatchResult:
         }
 
 
-EMPTY = MatchResult([], [], [], [], [])
+# A firm with no match is told why, never left with empty lists alone (the batch command and the
+# pages show these words).
+NO_PROFILE = "未匹配：没有主要产品、简介或经营范围，仅凭企业名称无法判断所属产业"
+NO_TERMS = "未匹配：主要产品、简介和经营范围中没有已知的产品用语（未命中招商目录、产业链或集群的任何词）"
+NO_CLUSTER = "命中的目录条目不属于任何产业集群（面向全市的方向）"
+
+
+def unmatched(reason: str) -> MatchResult:
+    return MatchResult([], [], [], [], [reason])
 
 
 def _bigrams(text: str) -> set[str]:
@@ -130,7 +143,10 @@ class Matcher:
         clusters: list[ClusterInfo],
         chain_terms: dict[str, list[str]] | None = None,
         cluster_terms: dict[str, list[str]] | None = None,
+        factors: dict[tuple[str, str], float] | None = None,
     ):
+        """`factors` scale what one term gives one target: (term, entry code | chain name | cluster
+        name) → factor, e.g. 0.5 for a term officers' corrections showed to mislead there."""
         self.entries = entries
         # What the matcher was built from, as one string: equal signatures match every profile alike
         # (crm.readmodels.matching stores matches under it).
@@ -141,6 +157,7 @@ class Matcher:
                     clusters,
                     sorted((chain_terms or {}).items()),
                     sorted((cluster_terms or {}).items()),
+                    sorted((factors or {}).items()),
                 )
             ).encode()
         ).hexdigest()
@@ -185,11 +202,23 @@ class Matcher:
         # term → ((entry index, weight)…, (chain, weight)…, (cluster, weight)…): what a hit adds.
         self.weights: dict[str, tuple[tuple, tuple, tuple]] = {}
         base = {"entry": ENTRY_WEIGHT, "chain": CHAIN_WEIGHT, "cluster": CLUSTER_WEIGHT}
+        scaled = {(normalise(term), target): factor for (term, target), factor in (factors or {}).items()}
+
+        def factor(term: str, kind: str, target) -> float:
+            if not scaled:
+                return 1.0
+            name = entries[target].code if kind == "entry" else target
+            return scaled.get((term, name), 1.0)
+
         for term, hits in targets.items():
             unique = list(dict.fromkeys(hits))
             spec = _specificity(term, len(unique))
             self.weights[term] = tuple(
-                tuple((target, base[kind] * spec) for k, target in unique if k == kind)
+                tuple(
+                    (target, base[kind] * spec * factor(term, kind, target))
+                    for k, target in unique
+                    if k == kind
+                )
                 for kind in ("entry", "chain", "cluster")
             )
         # Lookup by a term's first two characters: most positions of a text start no term.
@@ -200,11 +229,27 @@ class Matcher:
                 lengths.append(len(term))
         for lengths in self.by_prefix.values():
             lengths.sort(reverse=True)
+        self.metal_chars = frozenset(
+            term
+            for term, (entry_hits, _, cluster_hits) in self.weights.items()
+            if len(term) == 1 and not entry_hits and not cluster_hits
+        )
         # What an entry's score adds to clusters: its first cluster fully, the others at 80 %.
         self.entry_clusters = [
             tuple((c, 1.0 if position == 0 else SHARED_CLUSTER) for position, c in enumerate(e.clusters))
             for e in entries
         ]
+        # What a term naming entries adds to clusters: as much as a term naming one entry, spread
+        # over its entries' clusters. Summing per entry would count 湿电子化学品 four times for the
+        # cluster its four entries share, and let the count of entries a word names decide.
+        self.term_clusters: dict[str, tuple[tuple[str, float], ...]] = {}
+        for term, (entry_hits, _, _) in self.weights.items():
+            if entry_hits:
+                spread: dict[str, float] = defaultdict(float)
+                for target, weight in entry_hits:
+                    for cluster, share in self.entry_clusters[target]:
+                        spread[cluster] += weight * share / math.sqrt(len(entry_hits))
+                self.term_clusters[term] = tuple(spread.items())
         # Chains: their entries, and each cluster's share of them.
         self.chain_entries: dict[str, list[int]] = defaultdict(list)
         for index, entry in enumerate(entries):
@@ -242,10 +287,14 @@ class Matcher:
                 if i + length > size:
                     continue
                 candidate = text[i : i + length]
-                if candidate in self.weights and self._bounded(text, i, i + length):
+                if (
+                    candidate in self.weights
+                    and self._bounded(text, i, i + length)
+                    and (length > 1 or not self._in_compound(text, i))
+                ):
                     hit = candidate
                     break
-            if hit is None and single and self._bounded(text, i, i + 1):
+            if hit is None and single and self._bounded(text, i, i + 1) and not self._in_compound(text, i):
                 hit = single
             if hit:
                 found.append(hit)
@@ -254,12 +303,32 @@ class Matcher:
                 i += 1
         return found
 
+    def _in_compound(self, text: str, at: int) -> bool:
+        if text[at] not in self.metal_chars:
+            return False
+        before = text[at - 1] if at > 0 else ""
+        after = text[at + 1] if at + 1 < len(text) else ""
+        return before in COMPOUND_BEFORE or after in COMPOUND_AFTER
+
     @staticmethod
     def _bounded(text: str, start: int, end: int) -> bool:
         # Latin abbreviations stand alone: PE is not in PET, PC is not in PPC.
         if ASCII_WORD.match(text[start]) and start > 0 and ASCII_WORD.match(text[start - 1]):
             return False
         return not (ASCII_WORD.match(text[end - 1]) and end < len(text) and ASCII_WORD.match(text[end]))
+
+    def hits(self, text: str) -> list[tuple[str, str, str]]:
+        """(term as the lists spell it, level, target) for every known term in `text`: level is
+        entry, chain or cluster and target an entry code, a chain name or a cluster name. What a
+        correction's text said to the matcher (crm.matching.learning reads it)."""
+        found = []
+        for term in dict.fromkeys(self.terms_in(normalise(text))):
+            entry_hits, chain_hits, cluster_hits = self.weights[term]
+            shown = self.display.get(term, term)
+            found += [(shown, "entry", self.entries[target].code) for target, _ in entry_hits]
+            found += [(shown, "chain", target) for target, _ in chain_hits]
+            found += [(shown, "cluster", target) for target, _ in cluster_hits]
+        return found
 
     # ---------------------------------------------------------------- scoring
 
@@ -270,14 +339,18 @@ class Matcher:
         description: str = "",
         tags: str = "",
         limit: int = MAX_ENTRIES,
+        scope: str = "",
     ) -> MatchResult:
         """Rank entries, sectors, clusters and districts for a firm's profile, with the reasons;
-        the entry and district lists hold the best `limit` (what a reader or `--top` asks for)."""
+        the entry and district lists hold the best `limit` (what a reader or `--top` asks for).
+        `scope` is the 经营范围 (weighed at SCOPE_WEIGHT). With nothing found, the lists are empty
+        and `why` says why."""
         body = normalise(" ".join(t for t in (products, description, tags) if t))
         title = normalise(name)
-        if not body:
+        licensed = normalise(scope)
+        if not body and not licensed:
             # A name alone is no profile: 华峰 or 新材料 says nothing certain about products.
-            return EMPTY
+            return unmatched(NO_PROFILE)
         weights, display = self.weights, self.display
         entry_score: dict[int, float] = {}
         entry_terms: dict[int, list[str]] = {}
@@ -285,7 +358,10 @@ class Matcher:
         chain_terms: dict[str, list[str]] = {}
         cluster_score: dict[str, float] = {}
         cluster_terms: dict[str, list[str]] = {}
-        for text, factor in ((body, 1.0), (title, NAME_WEIGHT)):
+        clusters: dict[str, float] = {}
+        term_clusters = self.term_clusters
+        texts = ((body, 1.0), (licensed, SCOPE_WEIGHT), (title, NAME_WEIGHT))
+        for text, factor in texts:
             # Each term once per text: repeating a word in a description is not more evidence.
             for term in dict.fromkeys(self.terms_in(text)) if text else ():
                 entry_hits, chain_hits, cluster_hits = weights[term]
@@ -293,6 +369,8 @@ class Matcher:
                 for target, weight in entry_hits:
                     entry_score[target] = entry_score.get(target, 0.0) + weight * factor
                     entry_terms.setdefault(target, []).append(shown)
+                for cluster, weight in term_clusters.get(term, ()):
+                    clusters[cluster] = clusters.get(cluster, 0.0) + weight * factor
                 for target, weight in chain_hits:
                     chain_score[target] = chain_score.get(target, 0.0) + weight * factor
                     chain_terms.setdefault(target, []).append(shown)
@@ -300,7 +378,7 @@ class Matcher:
                     cluster_score[target] = cluster_score.get(target, 0.0) + weight * factor
                     cluster_terms.setdefault(target, []).append(shown)
         if not entry_score and not chain_score and not cluster_score:
-            return EMPTY
+            return unmatched(NO_TERMS)
         # Only entries hit by a term of their own or of their chain are candidates; bigrams of
         # their names then rank them (铝型材 → 大型复杂断面型材 before 再生铝). Every pair of the
         # products text is looked up (entry name bigrams hold no Latin); the name counts by terms.
@@ -308,12 +386,16 @@ class Matcher:
         direct = set(entry_terms)
         for chain in chain_score:
             direct.update(chain_entries[chain])
-        pairs = {body[i : i + 2] for i in range(len(body) - 1)}
+        pairs = {body[i : i + 2] for i in range(len(body) - 1)} if body else set()
         entry_grams = self.entry_grams
+        entry_clusters = self.entry_clusters
         for index in direct:
             bonus = sum([weight for gram, weight in entry_grams[index] if gram in pairs])
             if bonus:
                 entry_score[index] = entry_score.get(index, 0.0) + bonus
+                if index in entry_terms:
+                    for cluster, share in entry_clusters[index]:
+                        clusters[cluster] = clusters.get(cluster, 0.0) + bonus * share
         # An entry also gets a share of its chain's hits (so 铝型材 ranks the 铝合金 entries).
         ranked_entries = dict(entry_score)
         for chain, score in chain_score.items():
@@ -323,21 +405,19 @@ class Matcher:
                 ranked_entries[index] = ranked_entries.get(index, 0.0) + share
 
         sectors: dict[str, float] = {}
-        clusters = dict(cluster_score)
+        for cluster, score in cluster_score.items():
+            clusters[cluster] = clusters.get(cluster, 0.0) + score
         entry_list = self.entries
         for index in entry_terms:
-            score = entry_score[index]
             sector = entry_list[index].sector
-            sectors[sector] = sectors.get(sector, 0.0) + score
-            for cluster, factor in self.entry_clusters[index]:
-                clusters[cluster] = clusters.get(cluster, 0.0) + score * factor
+            sectors[sector] = sectors.get(sector, 0.0) + entry_score[index]
         for chain, score in chain_score.items():
             sector = entry_list[chain_entries[chain][0]].sector
             sectors[sector] = sectors.get(sector, 0.0) + score
             for cluster, share in self.chain_clusters[chain].items():
                 clusters[cluster] = clusters.get(cluster, 0.0) + score * share
         order = self.cluster_order
-        cluster_list = [
+        cluster_list: list[Scored] = [
             Scored(name, round(-negative, 2), self._spelled(cluster_terms, name))
             for negative, _, name in sorted((-s, order.get(c, 99), c) for c, s in clusters.items() if s > 0)
         ]
@@ -347,6 +427,9 @@ class Matcher:
             )
             for i, score in heapq.nlargest(limit, ranked_entries.items(), key=itemgetter(1))
         ]
+        why = self._why(entry_terms, chain_terms, cluster_terms)
+        if not cluster_list:
+            why.append(NO_CLUSTER)
         return MatchResult(
             entries=entries,
             sectors=[
@@ -354,7 +437,7 @@ class Matcher:
             ],
             clusters=cluster_list,
             districts=self._districts(cluster_list, limit),
-            why=self._why(entry_terms, chain_terms, cluster_terms),
+            why=why,
         )
 
     def _districts(self, clusters: list[Scored], limit: int) -> list[Scored]:
@@ -392,12 +475,3 @@ class Matcher:
         for cluster, terms in cluster_terms.items():
             reasons.append(f"“{'、'.join(dict.fromkeys(terms))}”指向{cluster}")
         return reasons[:12]
-
-
-VOCABULARY = Path(__file__).with_name("vocabulary.yaml")
-
-
-def load_vocabulary(path: Path = VOCABULARY) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """The trade words by chain and by cluster (short name)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return data.get("chains") or {}, data.get("clusters") or {}

@@ -49,13 +49,13 @@ def entry_coverage(leads: Select | None = None, projects: Select | None = None) 
     return {entry_id: Coverage(*pair) for entry_id, pair in counts.items()}
 
 
-def gaps(cluster_code: str | None = None) -> list[dict]:
-    """空白环节 per cluster, each with recommended firms. Counted city-wide: a gap is a gap of the
-    catalogue, whoever looks."""
+def gaps(cluster_code: str | None = None, per_entry: int = 3) -> list[dict]:
+    """空白环节 per cluster, each with its best `per_entry` recommended firms. Counted city-wide: a
+    gap is a gap of the catalogue, whoever looks; the firms are those the reader may see."""
     coverage = entry_coverage()
     in_use = catalogue_entries(include_retired=False)
     entries = [e for e in in_use if coverage.get(e.id, Coverage()).is_gap]
-    recommended = recommendations({e.code for e in entries}, per_entry=3)
+    recommended = recommendations({e.code for e in entries}, per_entry=per_entry)
     report = []
     for cluster in all_clusters():
         if cluster_code and cluster.code != cluster_code:
@@ -69,3 +69,32 @@ def gaps(cluster_code: str | None = None) -> list[dict]:
             }
         )
     return report
+
+
+TARGETS_PER_GAP = 20  # a target list an officer can work through; the page shows the best three
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """One line of a cluster's 招商目标清单: a gap and a firm to approach for it (firm None: the
+    library has none, the gap needs searching outside)."""
+
+    entry: object
+    rank: int
+    firm: object | None
+    score: float | None
+    reason: str
+
+
+def gap_targets(cluster_code: str) -> list[TargetRow]:
+    """The cluster's 空白环节, each with the unworked firms on file (target pool and imported lists,
+    no lead yet, visible to the reader) ranked by how well their products match, and why."""
+    rows = []
+    for block in gaps(cluster_code, per_entry=TARGETS_PER_GAP):
+        for entry, firms in block["gaps"]:
+            if not firms:
+                rows.append(TargetRow(entry, 0, None, None, "企业库中暂无匹配企业，需外出寻找目标"))
+            for rank, (firm, score, terms) in enumerate(firms, start=1):
+                said = f"主要产品命中“{'、'.join(terms)}”" if terms else "主要产品属于该环节所在产业链"
+                rows.append(TargetRow(entry, rank, firm, score, f"{said}；该环节为空白，企业尚无线索"))
+    return rows

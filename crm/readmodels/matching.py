@@ -18,37 +18,84 @@ from crm.industry.catalogue import get_entry
 from crm.industry.models import CatalogueEntry
 from crm.industry.service import all_clusters, catalogue_entries
 from crm.leads.models import Lead
-from crm.matching.matcher import ClusterInfo, EntryInfo, Matcher, MatchResult, load_vocabulary
+from crm.matching.matcher import ClusterInfo, EntryInfo, Matcher, MatchResult
+from crm.matching.vocabulary import load_vocabulary
 from crm.readmodels.cache import cached
-from crm.readmodels.models import EnterpriseMatch, MatchState
+from crm.readmodels.models import EnterpriseMatch, MatchProposal, MatchState, ProposalKind, ProposalStatus
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _cached: dict[str, object] = {}
-_results: dict[tuple, object] = {}  # (id(matcher), enterprise id, version) → MatchResult
+_results: dict[tuple, object] = {}  # (id(matcher), enterprise id, version, texts) → MatchResult
 
 
 def _fingerprint() -> tuple:
-    # Any manager edit bumps an entry's version; a map load adds, retires or changes rows.
+    # Any manager edit bumps an entry's version; a map load adds, retires or changes rows; a
+    # proposal accepted (or taken back) changes what the matcher learnt.
+    accepted = select(MatchProposal.id).where(MatchProposal.status == ProposalStatus.ACCEPTED).subquery()
     return tuple(
         db.session.execute(
             select(
-                func.count(), func.coalesce(func.sum(CatalogueEntry.version), 0), func.max(CatalogueEntry.id)
+                func.count(),
+                func.coalesce(func.sum(CatalogueEntry.version), 0),
+                func.max(CatalogueEntry.id),
+                select(
+                    func.count(),
+                )
+                .select_from(accepted)
+                .scalar_subquery(),
+                select(func.coalesce(func.sum(accepted.c.id), 0)).scalar_subquery(),
             )
         ).one()
     ) + (db.engine.url.render_as_string(hide_password=True),)
 
 
-def build_matcher() -> Matcher:
-    """A matcher of the entries in use, with the clusters and their districts."""
+def home_first(entry: CatalogueEntry) -> tuple[str, ...]:
+    """The entry's clusters in use, its home cluster first: the order the map file lists them in
+    (the cluster of the plan's section the product is written in: 风电叶片 is 新能源材料's, wind
+    yarn making it 纤维及复合材料's too), then any a manager added, in the plan's order."""
+    listed = (entry.loaded or {}).get("clusters") or []
+    names = [c.name for c in entry.clusters if not c.retired]
+    return tuple(sorted(names, key=lambda name: listed.index(name) if name in listed else len(listed)))
+
+
+def learned(
+    status: str = ProposalStatus.ACCEPTED,
+) -> tuple[dict[str, list[str]], dict[tuple[str, str], float]]:
+    """What the corrections taught, as the matcher takes it: entry code → new terms, and
+    (term, target) → weight factor; the accepted proposals by default."""
+    terms: dict[str, list[str]] = {}
+    factors: dict[tuple[str, str], float] = {}
+    for proposal in db.session.scalars(
+        select(MatchProposal).where(MatchProposal.status == status).order_by(MatchProposal.id)
+    ):
+        if proposal.kind == ProposalKind.TERM:
+            terms.setdefault(proposal.target, []).append(proposal.term)
+        else:
+            factors[(proposal.term, proposal.target)] = proposal.factor
+    return terms, factors
+
+
+def build_matcher(
+    extra_terms: dict[str, list[str]] | None = None, extra_factors: dict[tuple[str, str], float] | None = None
+) -> Matcher:
+    """A matcher of the entries in use, with the clusters and their districts, the reviewed word
+    lists and what managers accepted from the corrections (plus `extra_…`: proposals not yet
+    accepted, to show what they would change)."""
+    vocabulary = load_vocabulary()
+    entry_terms = vocabulary.terms("entries")
+    taught, factors = learned()
+    for code, words in (extra_terms or {}).items():
+        taught.setdefault(code, []).extend(words)
+    factors.update(extra_factors or {})
     entries = [
         EntryInfo(
             code=e.code,
             title=e.title,
-            terms=tuple(e.keywords),
+            terms=(*e.keywords, *entry_terms.get(e.code, ()), *taught.get(e.code, ())),
             chain=e.chain.name,
             sector=e.sector.name,
-            clusters=tuple(c.name for c in e.clusters if not c.retired),
+            clusters=home_first(e),
         )
         for e in catalogue_entries(include_retired=False)
     ]
@@ -61,8 +108,7 @@ def build_matcher() -> Matcher:
         )
         for c in all_clusters()
     ]
-    chain_terms, cluster_terms = load_vocabulary()
-    return Matcher(entries, clusters, chain_terms, cluster_terms)
+    return Matcher(entries, clusters, vocabulary.terms("chains"), vocabulary.terms("clusters"), factors)
 
 
 def get_matcher() -> Matcher:
@@ -91,12 +137,23 @@ RECOMMEND_MIN_SCORE = 2.0  # below this a firm shares a word or two with an entr
 def match_enterprise(enterprise) -> MatchResult:
     """An enterprise's match, from its products and description (cached per saved version)."""
     matcher = get_matcher()
-    key = (id(matcher), enterprise.id, enterprise.version)
+    # The texts themselves are in the key: an id and version say which row, not what it holds (a
+    # database emptied and filled again, as tests do, gives another firm the same pair).
+    key = (
+        id(matcher),
+        enterprise.id,
+        enterprise.version,
+        enterprise.products,
+        enterprise.description,
+        enterprise.business_scope,
+    )
     result = _results.get(key)
     if result is None:
         if len(_results) > 50_000:  # a long-running server: start again rather than grow
             _results.clear()
-        result = matcher.match(enterprise.name, enterprise.products, enterprise.description)
+        result = matcher.match(
+            enterprise.name, enterprise.products, enterprise.description, scope=enterprise.business_scope
+        )
         _results[key] = result
     return result  # type: ignore[return-value]
 
@@ -166,7 +223,14 @@ def _refresh(connection: Connection, matcher: Matcher, signature: str) -> int:
     done, after = 0, 0
     while True:
         batch = connection.execute(
-            select(firms.c.id, firms.c.name, firms.c.products, firms.c.description, firms.c.version)
+            select(
+                firms.c.id,
+                firms.c.name,
+                firms.c.products,
+                firms.c.description,
+                firms.c.business_scope,
+                firms.c.version,
+            )
             .where(text(STALE_MATCH), firms.c.id > after)
             .order_by(firms.c.id)
             .limit(REFRESH_BATCH)
@@ -177,7 +241,9 @@ def _refresh(connection: Connection, matcher: Matcher, signature: str) -> int:
         connection.execute(delete(EnterpriseMatch.__table__).where(EnterpriseMatch.enterprise_id.in_(ids)))
         rows = []
         for row in batch:
-            result = matcher.match(row.name, row.products or "", row.description or "")
+            result = matcher.match(
+                row.name, row.products or "", row.description or "", scope=row.business_scope or ""
+            )
             for match in result.entries[:STORED_PER_FIRM]:
                 if match.code in entry_ids:
                     rows.append(

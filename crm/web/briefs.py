@@ -1,7 +1,6 @@
 """周报 pages: choose a cluster (or the city) and a week, preview in the browser, make the PDF;
 the archive serves every PDF made, byte for byte."""
 
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select

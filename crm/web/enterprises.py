@@ -23,12 +23,14 @@ from crm.enterprises.service import (
 from crm.events.service import events_met
 from crm.extensions import db
 from crm.leads.models import Lead
-from crm.leads.service import LeadFilter, visible_leads
+from crm.leads.service import LEAD_WORKERS, LeadFilter, visible_leads
 from crm.merge.forms import MergeForm, parse_id
 from crm.merge.service import absorbed_ids, final_enterprise, merge_enterprises, merge_problem
 from crm.places.service import district_choices
 from crm.projects.models import Project
 from crm.projects.service import ProjectFilter, visible_projects
+from crm.readmodels.forms import MatchFeedbackForm
+from crm.readmodels.learning import enterprise_feedback, record_feedback
 from crm.readmodels.matching import match_enterprise
 from crm.readmodels.timeline import build_timeline
 from crm.web.exports import entry_codes, send_xlsx, streamed
@@ -135,8 +137,10 @@ def detail(enterprise_id: int):
     return _detail_page(enterprise, ContactForm(formdata=None))
 
 
-def _detail_page(enterprise: Enterprise, contact_form: ContactForm):
-    """An enterprise's page; `contact_form` comes back as typed after a failed submit."""
+def _detail_page(
+    enterprise: Enterprise, contact_form: ContactForm, feedback_form: MatchFeedbackForm | None = None
+):
+    """An enterprise's page; a form of a failed submit comes back as typed, with its messages."""
     leads = db.session.scalars(visible_leads(LeadFilter(enterprise_id=enterprise.id))).all()
     can_edit = current_user.has_role(*EDITORS)
     return render_template(
@@ -151,9 +155,35 @@ def _detail_page(enterprise: Enterprise, contact_form: ContactForm):
         # 招商活动 where this firm (or one merged into it) was met, within the user's scope.
         events=events_met(current_user, enterprise_ids=[enterprise.id, *absorbed_ids(enterprise)]),
         match=match_enterprise(enterprise),
+        may_judge=current_user.has_role(*LEAD_WORKERS),
+        feedback=enterprise_feedback(enterprise),
+        feedback_form=feedback_form or MatchFeedbackForm(formdata=None),
         contact_form=contact_form,
         can_edit=can_edit,
     )
+
+
+@bp.route("/<int:enterprise_id>/match-feedback", methods=["POST"])
+@roles_required(*LEAD_WORKERS)
+def match_feedback(enterprise_id: int):
+    """An officer's word on the firm's match: 「正确」 on a suggestion adopts it, 「更正」 names the
+    right entry (also when nothing matched). Kept with who and when for `flask match learn`."""
+    enterprise = get_visible_or_404(Enterprise, enterprise_id)
+    if enterprise.merged_into_id is not None:
+        return _to_kept(enterprise)
+    form = MatchFeedbackForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        saved = save(
+            lambda: record_feedback(enterprise, user, form.chosen_code.data, form.suggested_code.data),
+            lambda f: f"已记录：{f.verdict} {f.chosen_code}。经理审核匹配学习建议后，匹配将据此改进。",
+            form=form,
+        )
+        if saved.ok:
+            return redirect(url_for("enterprises.detail", enterprise_id=enterprise.id, _anchor="matches"))
+    else:
+        flash_form_errors(form)
+    return _detail_page(enterprise, ContactForm(formdata=None), feedback_form=form), 400
 
 
 def _to_kept(enterprise: Enterprise):

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm.auth.models import ADMIN, MANAGER
+from crm.auth.models import ADMIN, MANAGER, OFFICER
 from crm.auth.permissions import roles_required
 from crm.auth.service import display_names
 from crm.core.excel import XLSX
@@ -25,10 +25,15 @@ from crm.industry.targets import (
     report_target,
     reported_targets,
 )
+from crm.matching.vocabulary import load_vocabulary
+from crm.readmodels import learning
 from crm.readmodels.attachments import attachment_counts
-from crm.readmodels.gaps import gaps
-from crm.readmodels.matching import recommendations
-from crm.web.saving import save
+from crm.readmodels.forms import DecisionForm
+from crm.readmodels.gaps import gap_targets, gaps
+from crm.readmodels.matching import get_matcher, recommendations
+from crm.readmodels.models import MatchFeedback, MatchProposal
+from crm.web.exports import send_xlsx
+from crm.web.saving import flash_form_errors, save
 
 bp = Blueprint("industry", __name__)
 
@@ -134,6 +139,94 @@ def catalogue_gaps():
         flash(f"没有代码为“{cluster}”的产业集群，已列出全部集群。", "warning")
         cluster = None
     return render_template("industry/gaps.html", report=gaps(cluster), clusters=clusters, chosen=cluster)
+
+
+TARGET_COLUMNS = [
+    ("空白环节代码", lambda r: r.entry.code, 12),
+    ("产品方向", lambda r: r.entry.title, 24),
+    ("产业链", lambda r: r.entry.chain.name, 14),
+    ("招商动作", lambda r: r.entry.action, 8),
+    ("环节类型", lambda r: r.entry.gap, 10),
+    ("优先级", lambda r: r.entry.priority, 6),
+    ("推荐排名", lambda r: r.rank or "", 8),
+    ("企业名称", lambda r: r.firm.name if r.firm else "", 30),
+    ("统一社会信用代码", lambda r: (r.firm.credit_code or "") if r.firm else "", 22),
+    ("总部省份", lambda r: (r.firm.hq_province or "") if r.firm else "", 10),
+    ("总部城市", lambda r: (r.firm.hq_city or "") if r.firm else "", 10),
+    ("年营业收入（万元）", lambda r: r.firm.revenue_wan if r.firm else None, 14),
+    ("主要产品", lambda r: r.firm.products if r.firm else "", 40),
+    ("匹配得分", lambda r: r.score, 10),
+    ("推荐理由", lambda r: r.reason, 40),
+]
+
+
+@bp.route("/catalogue/gaps/<code>/targets.xlsx")
+def gap_targets_export(code: str):
+    """A cluster's 招商目标清单: every 空白环节 with the unworked firms that fit it, ranked, and why."""
+    cluster = next((c for c in all_clusters() if c.code == code.strip().upper()[:8]), None) or abort(404)
+    rows = gap_targets(cluster.code)
+    stamp = today_local().strftime("%Y%m%d")
+    return send_xlsx(
+        "enterprises",
+        f"{cluster.short_name}招商目标",
+        TARGET_COLUMNS,
+        rows,
+        f"{cluster.short_name}招商目标清单{stamp}.xlsx",
+    )
+
+
+# ---------------------------------------------------------------- 匹配学习
+
+LEARNERS = (OFFICER, MANAGER)  # those who judge matches; managers also decide the proposals
+
+
+@bp.route("/catalogue/learning")
+@roles_required(*LEARNERS)
+def match_learning():
+    """匹配学习: the proposals learnt from officers' corrections (managers accept or reject each),
+    the figures before and after, the judgements, and the word lists' count by source."""
+    run = learning.latest_run()
+    pending = learning.pending_proposals()
+    evidence_ids = {i for p in pending for i in p.evidence}
+    evidence = {
+        f.id: f
+        for f in db.session.scalars(select(MatchFeedback).where(MatchFeedback.id.in_(evidence_ids or {0})))
+    }
+    vocabulary = load_vocabulary()
+    found = learning.judgements()
+    return render_template(
+        "industry/learning.html",
+        run=run,
+        now=learning.measure(get_matcher(), learning.evaluation_firms(), found),
+        pending=pending,
+        decided=learning.decided_proposals(),
+        evidence=evidence,
+        describe=learning.describe,
+        feedback=learning.recent_feedback(),
+        sources=vocabulary.sources,
+        counts=vocabulary.counts(),
+        form=DecisionForm(formdata=None),
+        may_decide=current_user.has_role(MANAGER),
+    )
+
+
+@bp.route("/catalogue/learning/<int:proposal_id>/<any(accept, reject):action>", methods=["POST"])
+@roles_required(MANAGER)
+def decide_proposal(proposal_id: int, action: str):
+    """A manager's decision on one proposal; an accepted one changes the matcher at once (every
+    firm's stored matches are recomputed with it)."""
+    proposal = db.get_or_404(MatchProposal, proposal_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        save(
+            lambda: learning.decide(
+                proposal, current_user._get_current_object(), action == "accept", form.version.data
+            ),
+            lambda p: f"已{p.status}：{learning.describe(p)}",
+        )
+    else:
+        flash_form_errors(form)
+    return redirect(url_for("industry.match_learning"))
 
 
 @bp.route("/catalogue/<code>/edit", methods=["GET", "POST"])

@@ -38,7 +38,8 @@ from crm.leads.service import (
 )
 from crm.places.service import all_districts, district_choices
 from crm.projects.service import project_of_lead
-from crm.readmodels.matching import suggest
+from crm.readmodels.learning import record_lead_choice
+from crm.readmodels.matching import match_enterprise, suggest
 from crm.readmodels.timeline import build_timeline
 from crm.supervision.handovers import handover_light, lead_handovers, may_hand_over, should_report_up
 from crm.supervision.items import may_read_items
@@ -166,7 +167,8 @@ def new(enterprise_id: int):
             form.catalogue_code.data, form.district.data = chosen["code"], chosen["district"]
     elif form.validate_on_submit():
         owner = current_user._get_current_object()
-        saved = save(lambda: create_lead(enterprise, form.data, owner), "已登记线索。", form=form)
+        shown = [s["code"] for s in suggestions]
+        saved = save(lambda: _create_judged(enterprise, form.data, owner, shown), "已登记线索。", form=form)
         if saved.ok:
             return redirect(url_for("leads.detail", lead_id=saved.value.id))
     return render_template(
@@ -175,7 +177,16 @@ def new(enterprise_id: int):
         enterprise=enterprise,
         lead=None,
         suggestions=suggestions,
+        # No silent no-match: the form says why there is no suggestion; its picker is the answer.
+        unmatched=[] if suggestions else match_enterprise(enterprise).why,
     )
+
+
+def _create_judged(enterprise: Enterprise, data: dict, owner, shown: list[str]) -> Lead:
+    """A new lead, and its entry kept as the officer's word on the suggestions (adopted or corrected)."""
+    lead = create_lead(enterprise, data, owner)
+    record_lead_choice(lead, owner, shown)
+    return lead
 
 
 @bp.route("/<int:lead_id>")
