@@ -194,7 +194,7 @@ def test_a_rejected_proposal_is_not_proposed_again_and_a_stale_decision_is_refus
         data={"version": proposal.version},
         follow_redirects=True,
     ).text
-    assert "该建议已驳回，不能再次审核" in again
+    assert "该建议已驳回，不能采纳" in again
     learn()
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(MatchProposal)) == 1
@@ -277,11 +277,17 @@ def test_the_lead_form_records_an_adoption_or_a_correction(client, login_as, mak
     client.post(
         f"/leads/new/{firm.id}", data={"title": "另选条目", "source": "展会", "catalogue_code": "NF-CU-01"}
     )
+    second = match_enterprise(firm).entries[1].code
+    client.post(
+        f"/leads/new/{firm.id}", data={"title": "第二条建议", "source": "展会", "catalogue_code": second}
+    )
     client.post(f"/leads/new/{firm.id}", data={"title": "未选条目", "source": "展会"})
     rows = db.session.scalars(select(MatchFeedback).order_by(MatchFeedback.id)).all()
+    # Only the best suggestion is adopted; a lower one chosen corrects the best.
     assert [(r.verdict, r.suggested_code, r.chosen_code) for r in rows] == [
         ("采用", shown, shown),
         ("更正", shown, "NF-CU-01"),
+        ("更正", shown, second),
     ]
     assert all(r.lead_id is not None and r.created_by_id == owner.id for r in rows)
 
@@ -300,10 +306,14 @@ def test_evaluate_and_vocabulary_commands(runner, tmp_path):
     result = runner.invoke(args=["match", "evaluate", str(small)])
     assert "评测集 2 家：top-1 50.0%，top-3 50.0%，未匹配 1 家" in result.output
     assert "乙：标注 轻合金，匹配 （无）" in result.output
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("firms: [{name: 甲}]\n", encoding="utf-8")
-    result = runner.invoke(args=["match", "evaluate", str(bad)])
-    assert result.exit_code == 1 and "评测集格式有误" in result.output
+    for firm in ("{name: 甲}", "{name: 甲, products: 铝, clusters: []}", "{name: 甲, clusters: [火星]}"):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(f"firms: [{firm}]\n", encoding="utf-8")
+        result = runner.invoke(args=["match", "evaluate", str(bad)])
+        assert (
+            result.exit_code == 1 and "第 1 家企业（甲）的 clusters 应为非空的集群简称列表" in result.output
+        )
+        assert "Traceback" not in result.output
     result = runner.invoke(args=["match", "vocabulary"])
     assert result.exit_code == 0 and "产业链\t铝合金\t" in result.output and "GB4754：" in result.output
 
@@ -353,3 +363,127 @@ def test_a_district_users_target_list_holds_only_firms_it_may_see(client, login_
         for c in row
     )
     assert mine.name in text and other.name not in text
+
+
+def test_a_bad_evaluation_file_is_said_on_the_page_and_by_learn(app, client_of, make_user, runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("firms: [{name: 甲, products: 铝, clusters: []}]\n", encoding="utf-8")
+    app.config["MATCH_EVAL_FILE"] = str(bad)
+    try:
+        page = client_of(make_user("manager")).get("/catalogue/learning")
+        assert page.status_code == 200 and "clusters 应为非空的集群简称列表" in page.text
+        result = runner.invoke(args=["match", "learn"])
+        assert result.exit_code == 1 and "clusters 应为非空的集群简称列表" in result.output
+        assert db.session.scalar(select(func.count()).select_from(MatchLearnRun)) == 0
+    finally:
+        app.config["MATCH_EVAL_FILE"] = None
+
+
+def test_a_tick_on_a_lower_suggestion_corrects_the_best(client, login_as, make_enterprise):
+    login_as("officer")
+    firm = make_enterprise(products="高强高模耐蚀铝合金、工业铝型材")
+    first, second = [e.code for e in match_enterprise(firm).entries[:2]]
+    page = client.get(f"/enterprises/{firm.id}").text
+    assert page.count(f'name="suggested_code" value="{first}"') >= 2  # every tick names the best
+    _judge(client, firm, second, first)
+    row = db.session.scalars(select(MatchFeedback)).one()
+    assert (row.verdict, row.suggested_code, row.chosen_code) == ("更正", first, second)
+
+
+def test_an_accepted_change_can_be_revoked_and_is_not_proposed_again(
+    client, client_of, login_as, make_user, make_enterprise
+):
+    login_as("officer")
+    firm = make_enterprise(products=NEW_WORD)
+    _judge(client, firm, "NF-AL-01")
+    learn()
+    db.session.commit()
+    proposal = db.session.scalars(select(MatchProposal)).one()
+    manager = client_of(make_user("manager"))
+    manager.post(f"/catalogue/learning/{proposal.id}/accept", data={"version": proposal.version})
+    db.session.expire_all()
+    assert match_enterprise(firm).entries[0].code == "NF-AL-01"
+    assert (
+        manager.post(
+            f"/catalogue/learning/{proposal.id}/reject",
+            data={"version": proposal.version},
+            follow_redirects=True,
+        ).text.count("该建议已采纳，不能驳回")
+        == 1
+    )
+    page = manager.get("/catalogue/learning").text
+    assert f'data-testid="decided-{proposal.id}"' in page and "撤销" in page
+    manager.post(f"/catalogue/learning/{proposal.id}/revoke", data={"version": proposal.version})
+    db.session.expire_all()
+    assert db.session.get(MatchProposal, proposal.id).status == "已撤销"
+    assert match_enterprise(firm).entries == []  # out of the matcher again
+    learn()
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(MatchProposal)) == 1
+
+
+def test_merged_records_are_one_firm_and_stale_or_generic_proposals_go(
+    client, login_as, make_enterprise, make_user
+):
+    from crm.merge.service import merge_enterprises
+
+    login_as("officer")
+    kept = make_enterprise(name="甲鑫隆有限公司", products=f"{NEW_WORD}、新材料、技术服务")
+    absorbed = make_enterprise(name="甲鑫隆（老）有限公司", products=NEW_WORD, confirm_duplicate=True)
+    _judge(client, kept, "NF-AL-01")
+    _judge(client, absorbed, "NF-AL-01")
+    merge_enterprises(kept, absorbed, make_user("manager"))
+    db.session.commit()
+    learn()
+    db.session.commit()
+    proposals = db.session.scalars(select(MatchProposal)).all()
+    assert [(p.term, p.support) for p in proposals] == [(NEW_WORD, 1)]  # 新材料, 技术服务: no product
+    page = client.get(f"/enterprises/{kept.id}").text
+    assert page.count("更正") >= 2  # the absorbed record's judgement shows on the kept firm
+    # The entry retired: the pending proposal is no longer supported, and goes.
+    from crm.industry.catalogue import get_entry
+
+    entry = get_entry("NF-AL-01")
+    entry.retired, entry.version = True, entry.version + 1  # as `map load` retires an entry
+    db.session.commit()
+    report = learn()
+    db.session.commit()
+    assert report.stale == 1 and db.session.scalar(select(func.count()).select_from(MatchProposal)) == 0
+
+
+def test_ticked_proposals_are_decided_together_or_not_at_all(
+    client, client_of, login_as, make_user, make_enterprise
+):
+    login_as("officer")
+    _judge(client, make_enterprise(products=NEW_WORD), "NF-AL-01")
+    _judge(client, make_enterprise(products=OTHER_WORD), "NF-CU-01")
+    learn()
+    db.session.commit()
+    first, second = db.session.scalars(select(MatchProposal).order_by(MatchProposal.id)).all()
+    manager = client_of(make_user("manager"))
+    assert 'form="bulk"' in manager.get("/catalogue/learning").text
+    stale = {
+        "action": "accept",
+        "ids": [first.id, second.id],
+        f"version-{first.id}": 1,
+        f"version-{second.id}": 9,
+    }
+    page = manager.post("/catalogue/learning/decide", data=stale, follow_redirects=True).text
+    assert f"建议 #{second.id}：该建议刚被他人审核或更新" in page and "本次勾选的建议均未处理" in page
+    db.session.expire_all()
+    assert {p.status for p in db.session.scalars(select(MatchProposal))} == {"待审核"}
+    page = manager.post("/catalogue/learning/decide", data={"action": "accept"}, follow_redirects=True).text
+    assert "请先勾选要审核的建议" in page
+    fresh = {
+        "action": "accept",
+        "ids": [first.id, second.id],
+        f"version-{first.id}": 1,
+        f"version-{second.id}": 1,
+    }
+    page = manager.post("/catalogue/learning/decide", data=fresh, follow_redirects=True).text
+    assert "已采纳 2 条建议" in page
+    db.session.expire_all()
+    assert {p.status for p in db.session.scalars(select(MatchProposal))} == {"已采纳"}
+    assert manager.post("/catalogue/learning/decide", data={"action": "explode"}).status_code == 400
+    assert manager.post(f"/catalogue/learning/{first.id}/explode").status_code == 404
+    assert client.post("/catalogue/learning/decide", data=fresh).status_code == 403  # an officer

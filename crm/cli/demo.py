@@ -63,7 +63,8 @@ def load_command(if_empty):
         click.echo(
             f"演示数据：企业 {data['enterprises']} 家，线索 {data['leads']} 条，"
             f"跟进 {data['follow_ups']} 条，签约项目 {data['projects']} 个，招商活动 {data['events']} 场，"
-            f"督办事项 {data['items']} 项，线索交办 {data['handovers']} 项。"
+            f"督办事项 {data['items']} 项，线索交办 {data['handovers']} 项，"
+            f"对匹配的人工判断 {data['judgements']} 条（匹配学习建议待经理审核）。"
         )
     else:
         click.echo("演示数据：已存在，未重复载入。")

@@ -32,6 +32,8 @@ from crm.projects.models import (
     ProjectUpdate,
 )
 from crm.projects.service import add_update, edit_values, update_project
+from crm.readmodels.learning import learn, record_feedback
+from crm.readmodels.matching import match_enterprise
 from crm.supervision.handovers import accept, add_record, hand_over
 from crm.supervision.items import close_item, create_item, reply_to
 from crm.supervision.models import RecordKind
@@ -182,7 +184,44 @@ def load_demo_data(today=None) -> dict[str, int]:
             db.session.flush()
     created["events"] = _demo_events(random.Random(SEED + 1), today, officers)
     created["items"], created["handovers"] = _demo_supervision(random.Random(SEED + 2), today)
+    created["judgements"] = _demo_judgements(officers)
     return created
+
+
+# Firms written in trade words the lists did not know when the demo was made, and the entry an
+# officer says is right: `flask match learn` has something to propose on 匹配学习.
+DEMO_CORRECTIONS = (
+    ("江苏瓷芯电子材料有限公司", "江苏", "低温共烧陶瓷生瓷带、LTCC基板", "SF-SN-02"),
+    ("浙江联芯键合材料有限公司", "浙江", "半导体封装用键合铜线", "NF-CU-03"),
+    ("内蒙古稀光抛光材料有限公司", "内蒙古", "稀土抛光粉、铈基抛光液", "CH-IS-02"),
+)
+
+
+def _demo_judgements(officers: list[User]) -> int:
+    """Three corrections of firms the lists misread and two adoptions, by the demo officer, then
+    one learning run (its proposals wait for the demo manager on 匹配学习)."""
+    officer = next((u for u in officers if u.role == OFFICER), officers[0])
+    count = 0
+    for name, province, products, code in DEMO_CORRECTIONS:
+        firm = create_enterprise(
+            {"name": name, "kind": "target", "hq_province": province, "products": products},
+            confirm_duplicate=True,
+        )
+        db.session.flush()
+        shown = match_enterprise(firm).entries
+        record_feedback(firm, officer, code, shown[0].code if shown else None)
+        count += 1
+    adopted = db.session.scalars(
+        select(Enterprise).where(Enterprise.kind == "target").order_by(Enterprise.id).limit(2)
+    ).all()
+    for firm in adopted:
+        shown = match_enterprise(firm).entries
+        if shown:
+            record_feedback(firm, officer, shown[0].code, shown[0].code)
+            count += 1
+    db.session.flush()
+    learn()
+    return count
 
 
 def _demo_lead(rng, firm, entry, owner, stage, today, created, all_places, place=None) -> None:

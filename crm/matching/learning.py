@@ -23,7 +23,32 @@ from crm.matching.terms import normalise
 
 WEAKEN_MIN = 2  # one firm's odd wording is not a pattern
 WEAKEN_FACTOR = 0.5
-PHRASE_MIN, PHRASE_MAX = 2, 16  # characters: shorter says nothing, longer is a sentence, not a product
+PHRASE_MIN, PHRASE_MAX = 3, 16  # characters: shorter says nothing, longer is a sentence, not a product
+PHRASES_PER_FIRM = 8  # a firm's main products come first; a long list's tail is its sideline
+TERM_MAX = 64  # what a proposal can hold (an entry's title, up to 128, is never proposed)
+# Words firms put in a product list that name no product (a phrase made only of these is dropped).
+GENERIC = frozenset(
+    {
+        "新材料",
+        "新型材料",
+        "功能材料",
+        "高分子材料",
+        "电子材料",
+        "化工产品",
+        "金属材料",
+        "复合材料",
+        "原材料",
+        "技术服务",
+        "技术开发",
+        "技术咨询",
+        "技术转让",
+        "进出口",
+        "货物进出口",
+        "技术进出口",
+        "相关产品",
+        "配套产品",
+    }
+)
 
 # Product lists are written 「铝板带箔、工业铝型材；电池铝箔」: a phrase is what lies between these.
 SEPARATORS = re.compile(r"[、，,；;。．：:/|（）()\[\]【】《》“”\"'\s]+|以及|及其")
@@ -43,7 +68,7 @@ class Judgement:
     scope: str  # 经营范围
     suggested: str | None  # entry code the matcher suggested (None: it had nothing)
     chosen: str  # the entry the officer says is right
-    adopted: bool  # True: the suggestion was right (chosen == suggested)
+    adopted: bool  # True: the best suggestion was right (chosen == suggested)
 
 
 @dataclass
@@ -66,9 +91,9 @@ def phrases(text: str) -> list[str]:
     found = {}
     for part in SEPARATORS.split(text or ""):
         part = TRAILING.sub("", LEADING.sub("", part.strip()))
-        if PHRASE_MIN <= len(part) <= PHRASE_MAX and not part.isdigit():
+        if PHRASE_MIN <= len(part) <= PHRASE_MAX and not part.isdigit() and part not in GENERIC:
             found.setdefault(normalise(part), part)
-    return list(found.values())
+    return list(found.values())[:PHRASES_PER_FIRM]
 
 
 def propose(matcher: Matcher, judgements: list[Judgement]) -> list[Proposal]:
@@ -110,7 +135,7 @@ def propose(matcher: Matcher, judgements: list[Judgement]) -> list[Proposal]:
                 misled[hit].add(judgement.firm)
                 evidence[hit].append(judgement)
     for hit, firms in misled.items():
-        if len(firms) >= WEAKEN_MIN and len(firms) > len(confirmed[hit]):
+        if len(firms) >= WEAKEN_MIN and len(firms) > len(confirmed[hit]) and len(hit[0]) <= TERM_MAX:
             term, level, target = hit
             for judgement in evidence[hit]:
                 note(Proposal("weaken", term, level, target, WEAKEN_FACTOR), judgement)
@@ -191,8 +216,8 @@ def evaluate(matcher: Matcher, firms: list[dict], short_names: dict[str, str]) -
 
 
 def agreement(matcher: Matcher, judgements: list[Judgement]) -> tuple[int, int]:
-    """(firms, how many of them the matcher now ranks the officer's entry first for): the latest
-    judgement per firm."""
+    """(firms judged, how many of them the matcher now ranks the officer's entry first for): the
+    latest judgement per firm, adoption or correction."""
     latest = {j.firm: j for j in sorted(judgements, key=lambda j: j.id)}
     agreed = 0
     for judgement in latest.values():

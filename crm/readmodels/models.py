@@ -73,6 +73,7 @@ class ProposalStatus(Choice):
     PENDING = "待审核"
     ACCEPTED = "已采纳"
     REJECTED = "已驳回"
+    REVOKED = "已撤销"  # accepted, then taken back by a manager: out of the matcher, not proposed again
 
 
 class MatchFeedback(db.Model):

@@ -156,7 +156,7 @@ def _detail_page(
         events=events_met(current_user, enterprise_ids=[enterprise.id, *absorbed_ids(enterprise)]),
         match=match_enterprise(enterprise),
         may_judge=current_user.has_role(*LEAD_WORKERS),
-        feedback=enterprise_feedback(enterprise),
+        feedback=enterprise_feedback([enterprise.id, *absorbed_ids(enterprise)]),
         feedback_form=feedback_form or MatchFeedbackForm(formdata=None),
         contact_form=contact_form,
         can_edit=can_edit,

@@ -31,7 +31,7 @@ from crm.readmodels.attachments import attachment_counts
 from crm.readmodels.forms import DecisionForm
 from crm.readmodels.gaps import gap_targets, gaps
 from crm.readmodels.matching import get_matcher, recommendations
-from crm.readmodels.models import MatchFeedback, MatchProposal
+from crm.readmodels.models import MatchProposal
 from crm.web.exports import send_xlsx
 from crm.web.saving import flash_form_errors, save
 
@@ -185,44 +185,75 @@ LEARNERS = (OFFICER, MANAGER)  # those who judge matches; managers also decide t
 def match_learning():
     """匹配学习: the proposals learnt from officers' corrections (managers accept or reject each),
     the figures before and after, the judgements, and the word lists' count by source."""
-    run = learning.latest_run()
     pending = learning.pending_proposals()
-    evidence_ids = {i for p in pending for i in p.evidence}
-    evidence = {
-        f.id: f
-        for f in db.session.scalars(select(MatchFeedback).where(MatchFeedback.id.in_(evidence_ids or {0})))
-    }
     vocabulary = load_vocabulary()
-    found = learning.judgements()
+    counts = vocabulary.counts()
+    now, problem = None, None
+    try:
+        now = learning.measure(get_matcher(), learning.evaluation_firms(), learning.judgements())
+    except learning.LearningError as error:  # a malformed MATCH_EVAL_FILE: said, not a 500
+        problem = str(error)
+    titles = learning.entry_titles()
     return render_template(
         "industry/learning.html",
-        run=run,
-        now=learning.measure(get_matcher(), learning.evaluation_firms(), found),
+        run=learning.latest_run(),
+        now=now,
+        problem=problem,
         pending=pending,
+        pending_total=learning.pending_count(),
         decided=learning.decided_proposals(),
-        evidence=evidence,
-        describe=learning.describe,
+        evidence=learning.evidence_of(pending),
+        describe=lambda proposal: learning.describe(proposal, titles),
         feedback=learning.recent_feedback(),
         sources=vocabulary.sources,
-        counts=vocabulary.counts(),
+        counts=counts,
+        total_terms=sum(sum(counter.values()) for counter in counts.values()),
         form=DecisionForm(formdata=None),
         may_decide=current_user.has_role(MANAGER),
     )
 
 
-@bp.route("/catalogue/learning/<int:proposal_id>/<any(accept, reject):action>", methods=["POST"])
+BULK_LIMIT = 500  # more ids than a page shows is not a person's choice
+
+
+@bp.route("/catalogue/learning/decide", methods=["POST"])
+@roles_required(MANAGER)
+def decide_proposals():
+    """「采纳所选」/「驳回所选」: one decision on the ticked proposals, in one transaction."""
+    action = request.form.get("action", "")
+    if action not in ("accept", "reject"):
+        abort(400)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        choices = {}
+        for value in request.form.getlist("ids")[:BULK_LIMIT]:
+            if value.isascii() and value.isdigit() and len(value) <= 9:
+                version = request.form.get(f"version-{value}", "")
+                choices[int(value)] = (
+                    int(version) if version.isascii() and version.isdigit() and len(version) <= 9 else None
+                )
+        save(
+            lambda: learning.decide_many(choices, current_user._get_current_object(), action),
+            lambda done: f"已{learning.ACTION_WORDS[action]} {len(done)} 条建议。",
+        )
+    else:
+        flash_form_errors(form)
+    return redirect(url_for("industry.match_learning"))
+
+
+@bp.route("/catalogue/learning/<int:proposal_id>/<action>", methods=["POST"])
 @roles_required(MANAGER)
 def decide_proposal(proposal_id: int, action: str):
-    """A manager's decision on one proposal; an accepted one changes the matcher at once (every
-    firm's stored matches are recomputed with it)."""
+    """A manager's decision on one proposal: accepted or revoked, it changes the matcher at once
+    (every firm's stored matches are recomputed with it)."""
+    if action not in learning.DECISIONS:
+        abort(404)
     proposal = db.get_or_404(MatchProposal, proposal_id)
     form = DecisionForm()
     if form.validate_on_submit():
         save(
-            lambda: learning.decide(
-                proposal, current_user._get_current_object(), action == "accept", form.version.data
-            ),
-            lambda p: f"已{p.status}：{learning.describe(p)}",
+            lambda: learning.decide(proposal, current_user._get_current_object(), action, form.version.data),
+            lambda p: f"{p.status}：{learning.describe(p)}",
         )
     else:
         flash_form_errors(form)

@@ -45,7 +45,7 @@ def upgrade():
     sa.Column('version', sa.Integer(), nullable=False),
     sa.CheckConstraint("kind IN ('新增词', '降权')", name=op.f('ck_match_proposals_kind_known')),
     sa.CheckConstraint("level IN ('entry', 'chain', 'cluster')", name=op.f('ck_match_proposals_level_known')),
-    sa.CheckConstraint("status IN ('待审核', '已采纳', '已驳回')", name=op.f('ck_match_proposals_status_known')),
+    sa.CheckConstraint("status IN ('待审核', '已采纳', '已驳回', '已撤销')", name=op.f('ck_match_proposals_status_known')),
     sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_match_proposals_decided_by_id_users')),
     sa.ForeignKeyConstraint(['run_id'], ['match_learn_runs.id'], name=op.f('fk_match_proposals_run_id_match_learn_runs')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_match_proposals')),
