@@ -17,6 +17,7 @@ from crm.leads.models import FollowUp, Lead, StageChange
 from crm.leads.service import add_follow_up, move_lead
 from crm.projects.models import FundEntry, Project, ProjectUpdate
 from tests.conftest import PASSWORD
+from tests.helpers import browser_login
 
 COUNTED = (Enterprise, Contact, Lead, FollowUp, StageChange, Project, ProjectUpdate, FundEntry)
 
@@ -26,11 +27,8 @@ def _counts(live_app) -> dict[str, int]:
         return {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in COUNTED}
 
 
-def _login(page, live_server, username: str) -> None:
-    page.goto(live_server + "/logout")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+def _login(page, server: str, username: str) -> None:
+    browser_login(page, server, username, PASSWORD)
 
 
 def _refused(page, control, message: str) -> None:

@@ -7,15 +7,11 @@ from playwright.sync_api import expect
 from crm.extensions import db
 from crm.readmodels.models import MatchFeedback
 from tests.conftest import PASSWORD
+from tests.helpers import browser_login
 
 
 def _login(page, server: str, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(server + "/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_test_id("current-user")).to_be_visible()
+    browser_login(page, server, username, PASSWORD)
 
 
 def test_a_correction_in_the_browser_is_learnt_accepted_and_changes_the_match(

@@ -17,15 +17,11 @@ from crm.projects.service import add_update
 from crm.supervision.handovers import hand_over
 from reports.figures import Scope, gather
 from tests.conftest import PASSWORD
+from tests.helpers import browser_login
 
 
 def _login(page, server: str, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(server + "/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_test_id("current-user")).to_be_visible()
+    browser_login(page, server, username, PASSWORD)
 
 
 def _dashboard_count(page, server: str, light: str) -> int:

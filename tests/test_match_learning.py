@@ -120,6 +120,15 @@ def _judge(client, firm, chosen, suggested=""):
     )
 
 
+def _learnt(client, firm, chosen):
+    """The officer (logged in on `client`) corrects `firm` to `chosen`; `match learn` runs; its one
+    proposal."""
+    _judge(client, firm, chosen)
+    learn()
+    db.session.commit()
+    return db.session.scalars(select(MatchProposal)).one()
+
+
 def test_a_correction_is_kept_learnt_accepted_and_changes_the_firms_match(
     client, client_of, login_as, make_user, make_enterprise, runner
 ):
@@ -175,10 +184,7 @@ def test_a_rejected_proposal_is_not_proposed_again_and_a_stale_decision_is_refus
 ):
     login_as("officer")
     firm = make_enterprise(products=NEW_WORD)
-    _judge(client, firm, "NF-CU-01")
-    learn()
-    db.session.commit()
-    proposal = db.session.scalars(select(MatchProposal)).one()
+    proposal = _learnt(client, firm, "NF-CU-01")
     manager = client_of(make_user("manager"))
     page = manager.post(
         f"/catalogue/learning/{proposal.id}/reject",
@@ -395,10 +401,7 @@ def test_an_accepted_change_can_be_revoked_and_is_not_proposed_again(
 ):
     login_as("officer")
     firm = make_enterprise(products=NEW_WORD)
-    _judge(client, firm, "NF-AL-01")
-    learn()
-    db.session.commit()
-    proposal = db.session.scalars(select(MatchProposal)).one()
+    proposal = _learnt(client, firm, "NF-AL-01")
     manager = client_of(make_user("manager"))
     manager.post(f"/catalogue/learning/{proposal.id}/accept", data={"version": proposal.version})
     db.session.expire_all()
