@@ -25,6 +25,7 @@ from crm.leads.models import Lead
 from crm.matching.learning import Evaluation, Judgement, agreement, evaluate, propose
 from crm.matching.matcher import Matcher
 from crm.matching.terms import normalise
+from crm.readmodels.cache import cached
 from crm.readmodels.matching import build_matcher, get_matcher, learned
 from crm.readmodels.models import (
     MatchFeedback,
@@ -190,6 +191,13 @@ def measure(matcher: Matcher, firms: list[dict], found: list[Judgement]) -> dict
     evaluation: Evaluation = evaluate(matcher, firms, short_names())
     corrected, agreed = agreement(matcher, found)
     return {"eval": evaluation.as_json(), "corrected": corrected, "agreed": agreed}
+
+
+@cached
+def current_figures() -> dict:
+    """The 匹配学习 page's figures for the matcher in use: kept until the data changes (a judgement
+    or a decision writes the audit log), so the page does not match every judged firm per view."""
+    return measure(get_matcher(), evaluation_firms(), judgements())
 
 
 # ---------------------------------------------------------------- learning

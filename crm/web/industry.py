@@ -30,7 +30,7 @@ from crm.readmodels import learning
 from crm.readmodels.attachments import attachment_counts
 from crm.readmodels.forms import DecisionForm
 from crm.readmodels.gaps import gap_targets, gaps
-from crm.readmodels.matching import get_matcher, recommendations
+from crm.readmodels.matching import recommendations
 from crm.readmodels.models import MatchProposal
 from crm.web.exports import send_xlsx
 from crm.web.saving import flash_form_errors, save
@@ -190,7 +190,7 @@ def match_learning():
     counts = vocabulary.counts()
     now, problem = None, None
     try:
-        now = learning.measure(get_matcher(), learning.evaluation_firms(), learning.judgements())
+        now = learning.current_figures()
     except learning.LearningError as error:  # a malformed MATCH_EVAL_FILE: said, not a 500
         problem = str(error)
     titles = learning.entry_titles()
