@@ -24,7 +24,6 @@ Districts come from the best clusters: their core districts first, then the othe
 """
 
 import hashlib
-import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -229,6 +228,7 @@ class Matcher:
                 lengths.append(len(term))
         for lengths in self.by_prefix.values():
             lengths.sort(reverse=True)
+        self.starts = frozenset(term[0] for term in self.weights)
         self.metal_chars = frozenset(
             term
             for term, (entry_hits, _, cluster_hits) in self.weights.items()
@@ -250,17 +250,22 @@ class Matcher:
                     for cluster, share in self.entry_clusters[target]:
                         spread[cluster] += weight * share / math.sqrt(len(entry_hits))
                 self.term_clusters[term] = tuple(spread.items())
+        # Everything a hit of a term adds, in one tuple: match() reads one dict per term found.
+        self.plan = {
+            term: (*hits, self.display.get(term, term), self.term_clusters.get(term, ()))
+            for term, hits in self.weights.items()
+        }
         # Chains: their entries, and each cluster's share of them.
         self.chain_entries: dict[str, list[int]] = defaultdict(list)
         for index, entry in enumerate(entries):
             self.chain_entries[entry.chain].append(index)
-        self.chain_clusters: dict[str, dict[str, float]] = {}
+        self.chain_clusters: dict[str, tuple[tuple[str, float], ...]] = {}
         for chain, members in self.chain_entries.items():
             counts: dict[str, float] = defaultdict(float)
             for index in members:
                 for cluster in entries[index].clusters:
                     counts[cluster] += 1
-            self.chain_clusters[chain] = {c: n / len(members) for c, n in counts.items()}
+            self.chain_clusters[chain] = tuple((c, n / len(members)) for c, n in counts.items())
         # Bigrams of entry names, IDF-weighted.
         postings: dict[str, list[int]] = defaultdict(list)  # bigram → entries whose name has it
         for index, entry in enumerate(entries):
@@ -278,24 +283,28 @@ class Matcher:
     def terms_in(self, text: str) -> list[str]:
         """Known terms in `text`, left to right, longest match at each position, no overlaps."""
         found = []
+        weights, by_prefix, starts = self.weights, self.by_prefix, self.starts
         i, size = 0, len(text)
         while i < size:
-            lengths = self.by_prefix.get(text[i : i + 2])
-            single = text[i] if text[i] in self.weights else None
+            if text[i] not in starts:  # most characters of a text start no term: one set lookup
+                i += 1
+                continue
             hit = None
-            for length in lengths or ():
+            for length in by_prefix.get(text[i : i + 2], ()):
                 if i + length > size:
                     continue
                 candidate = text[i : i + length]
                 if (
-                    candidate in self.weights
+                    candidate in weights
                     and self._bounded(text, i, i + length)
                     and (length > 1 or not self._in_compound(text, i))
                 ):
                     hit = candidate
                     break
-            if hit is None and single and self._bounded(text, i, i + 1) and not self._in_compound(text, i):
-                hit = single
+            if hit is None:
+                single = text[i]
+                if single in weights and self._bounded(text, i, i + 1) and not self._in_compound(text, i):
+                    hit = single
             if hit:
                 found.append(hit)
                 i += len(hit)
@@ -351,7 +360,7 @@ class Matcher:
         if not body and not licensed:
             # A name alone is no profile: 华峰 or 新材料 says nothing certain about products.
             return unmatched(NO_PROFILE)
-        weights, display = self.weights, self.display
+        plan = self.plan
         entry_score: dict[int, float] = {}
         entry_terms: dict[int, list[str]] = {}
         chain_score: dict[str, float] = {}
@@ -359,17 +368,16 @@ class Matcher:
         cluster_score: dict[str, float] = {}
         cluster_terms: dict[str, list[str]] = {}
         clusters: dict[str, float] = {}
-        term_clusters = self.term_clusters
         texts = ((body, 1.0), (licensed, SCOPE_WEIGHT), (title, NAME_WEIGHT))
         for text, factor in texts:
             # Each term once per text: repeating a word in a description is not more evidence.
             for term in dict.fromkeys(self.terms_in(text)) if text else ():
-                entry_hits, chain_hits, cluster_hits = weights[term]
-                shown = display.get(term, term)  # reasons quote the catalogue's own spelling
+                # `shown`: reasons quote the catalogue's own spelling.
+                entry_hits, chain_hits, cluster_hits, shown, spread = plan[term]
                 for target, weight in entry_hits:
                     entry_score[target] = entry_score.get(target, 0.0) + weight * factor
                     entry_terms.setdefault(target, []).append(shown)
-                for cluster, weight in term_clusters.get(term, ()):
+                for cluster, weight in spread:
                     clusters[cluster] = clusters.get(cluster, 0.0) + weight * factor
                 for target, weight in chain_hits:
                     chain_score[target] = chain_score.get(target, 0.0) + weight * factor
@@ -411,21 +419,29 @@ class Matcher:
         for index in entry_terms:
             sector = entry_list[index].sector
             sectors[sector] = sectors.get(sector, 0.0) + entry_score[index]
+        chain_clusters = self.chain_clusters
         for chain, score in chain_score.items():
             sector = entry_list[chain_entries[chain][0]].sector
             sectors[sector] = sectors.get(sector, 0.0) + score
-            for cluster, share in self.chain_clusters[chain].items():
+            for cluster, share in chain_clusters[chain]:
                 clusters[cluster] = clusters.get(cluster, 0.0) + score * share
         order = self.cluster_order
         cluster_list: list[Scored] = [
-            Scored(name, round(-negative, 2), self._spelled(cluster_terms, name))
+            Scored(
+                name,
+                round(-negative, 2),
+                list(dict.fromkeys(cluster_terms[name])) if name in cluster_terms else [],
+            )
             for negative, _, name in sorted((-s, order.get(c, 99), c) for c, s in clusters.items() if s > 0)
         ]
         entries = [
             EntryMatch(
-                entry_list[i].code, entry_list[i].title, round(score, 2), self._spelled(entry_terms, i)
+                entry_list[i].code,
+                entry_list[i].title,
+                round(score, 2),
+                list(dict.fromkeys(entry_terms[i])) if i in entry_terms else [],
             )
-            for i, score in heapq.nlargest(limit, ranked_entries.items(), key=itemgetter(1))
+            for i, score in sorted(ranked_entries.items(), key=itemgetter(1), reverse=True)[:limit]
         ]
         why = self._why(entry_terms, chain_terms, cluster_terms)
         if not cluster_list:
@@ -457,13 +473,8 @@ class Matcher:
                 score = cluster.score * factor
                 if score > found.get(district, 0.0):
                     found[district] = score
-        ranked = heapq.nlargest(limit, found.items(), key=itemgetter(1))
+        ranked = sorted(found.items(), key=itemgetter(1), reverse=True)[:limit]
         return [Scored(district, round(score, 2)) for district, score in ranked]
-
-    @staticmethod
-    def _spelled(found: dict, key) -> list[str]:
-        """The terms matched for `key`, once each (already in the catalogue's spelling)."""
-        return list(dict.fromkeys(found.get(key, ())))
 
     def _why(self, entry_terms, chain_terms, cluster_terms) -> list[str]:
         reasons = []
