@@ -1,7 +1,8 @@
 """The correction loop: officers' judgements of matches (adopted or corrected, with who and when),
 `flask match learn` turning the corrections into proposals (crm.matching.learning), and a manager
-accepting or rejecting each one. Nothing reaches the matcher unreviewed; an accepted proposal changes
-the matcher's signature, so every firm's stored matches are recomputed with it.
+accepting or rejecting them (one by one or ticked together) and revoking an accepted one. Nothing
+reaches the matcher unreviewed; an accepted or revoked proposal changes the matcher's signature, so
+every firm's stored matches are recomputed with it.
 
 Who: officers and managers judge matches (the people who log leads); managers decide proposals."""
 
