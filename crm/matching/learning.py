@@ -175,7 +175,7 @@ class Evaluation:
     def summary(self) -> str:
         return (
             f"{self.firms} 家：top-1 {self.share(self.top1):.1%}，top-3 {self.share(self.top3):.1%}，"
-            f"未匹配 {self.unmatched} 家"
+            f"未匹配 {self.unmatched} 家（{self.share(self.unmatched):.1%}）"
         )
 
     def as_json(self) -> dict:

@@ -236,7 +236,8 @@ def _figure_line(label: str, figures: dict) -> str:
     if evaluation["firms"]:
         text += (
             f"；评测集 {evaluation['firms']} 家 top-1 {evaluation['top1'] / total:.1%}，"
-            f"top-3 {evaluation['top3'] / total:.1%}，未匹配 {evaluation['unmatched']} 家"
+            f"top-3 {evaluation['top3'] / total:.1%}，"
+            f"未匹配 {evaluation['unmatched']} 家（{evaluation['unmatched'] / total:.1%}）"
         )
     return text
 
