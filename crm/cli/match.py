@@ -110,11 +110,8 @@ def match_file_command(file: str, top: str):
 def learn_command():
     """Propose new terms and weights from officers' corrections, for a manager to accept on the
     匹配学习 page; the figures before and after the proposals are printed. Changes no match."""
-    try:
-        with committing("命令行：match learn"):
-            report = learn()
-    except LearningError as error:
-        raise CliError(str(error)) from error
+    with committing("命令行：match learn"):  # a LearningError (a Refusal) becomes the Chinese error
+        report = learn()
     for line in report.lines():
         click.echo(line)
 

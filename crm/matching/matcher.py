@@ -17,9 +17,11 @@ word segmenter (which would need a model and splits chemical names badly: 聚偏
 2. Character bigrams of entry names (IDF-weighted, small) rank the entries within a chain when
    only a chain word matched (铝型材 → 大型复杂断面型材 rather than 再生铝).
 
-Scores flow upward: an entry's score counts for each of its clusters (the first in the plan's
-order fully, others at 80 % — a tie-break for entries the plan shares between clusters); a chain
-hit counts for each cluster in proportion to how many of the chain's entries belong to it.
+Scores flow upward: a term naming entries counts for their clusters as much as a term naming one
+entry, spread over them (an entry's home cluster — the first listed — fully, its others at 80 %, a
+tie-break for entries the plan shares between clusters); a chain hit counts for each cluster in
+proportion to how many of the chain's entries belong to it; a cluster's own word counts for it as
+an entry's does.
 Districts come from the best clusters: their core districts first, then the other listed ones.
 """
 
@@ -332,8 +334,7 @@ class Matcher:
         correction's text said to the matcher (crm.matching.learning reads it)."""
         found = []
         for term in dict.fromkeys(self.terms_in(normalise(text))):
-            entry_hits, chain_hits, cluster_hits = self.weights[term]
-            shown = self.display.get(term, term)
+            entry_hits, chain_hits, cluster_hits, shown, _ = self.plan[term]
             found += [(shown, "entry", self.entries[target].code) for target, _ in entry_hits]
             found += [(shown, "chain", target) for target, _ in chain_hits]
             found += [(shown, "cluster", target) for target, _ in cluster_hits]

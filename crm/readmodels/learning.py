@@ -23,7 +23,7 @@ from crm.industry.catalogue import get_entry
 from crm.industry.models import CatalogueEntry
 from crm.industry.service import all_clusters
 from crm.leads.models import Lead
-from crm.matching.learning import Evaluation, Judgement, agreement, evaluate, propose
+from crm.matching.learning import Judgement, accuracy_text, agreement, evaluate, propose
 from crm.matching.matcher import Matcher
 from crm.matching.terms import normalise
 from crm.readmodels.cache import cached
@@ -189,9 +189,12 @@ def short_names() -> dict[str, str]:
 
 def measure(matcher: Matcher, firms: list[dict], found: list[Judgement]) -> dict:
     """The figures a learning run and the review page show for one matcher."""
-    evaluation: Evaluation = evaluate(matcher, firms, short_names())
     corrected, agreed = agreement(matcher, found)
-    return {"eval": evaluation.as_json(), "corrected": corrected, "agreed": agreed}
+    return {
+        "eval": evaluate(matcher, firms, short_names()).as_json(),
+        "corrected": corrected,
+        "agreed": agreed,
+    }
 
 
 @cached
@@ -216,8 +219,8 @@ class LearnReport:
         lines = [
             f"读取判断 {self.run.judgements} 条；新建议 {len(self.new)} 条，"
             f"更新待审建议 {len(self.updated)} 条，删去已不成立的待审建议 {self.stale} 条。",
-            _figure_line("现状", before),
-            _figure_line("全部采纳后", after),
+            f"现状：{figure_line(before)}",
+            f"全部采纳后：{figure_line(after)}",
         ]
         for proposal in self.new:
             lines.append(
@@ -227,18 +230,11 @@ class LearnReport:
         return lines
 
 
-def _figure_line(label: str, figures: dict) -> str:
-    evaluation = figures["eval"]
-    total = evaluation["firms"] or 1
-    text = (
-        f"{label}：人工判断过的企业 {figures['corrected']} 家中首选条目与人工所选一致 {figures['agreed']} 家"
-    )
-    if evaluation["firms"]:
-        text += (
-            f"；评测集 {evaluation['firms']} 家 top-1 {evaluation['top1'] / total:.1%}，"
-            f"top-3 {evaluation['top3'] / total:.1%}，"
-            f"未匹配 {evaluation['unmatched']} 家（{evaluation['unmatched'] / total:.1%}）"
-        )
+def figure_line(figures: dict) -> str:
+    """One matcher's figures (measure()) in words: `match learn` prints them, the page shows them."""
+    text = f"人工判断过的企业 {figures['corrected']} 家中首选条目与人工所选一致 {figures['agreed']} 家"
+    if figures["eval"]["firms"]:
+        text += f"；评测集 {accuracy_text(figures['eval'])}"
     return text
 
 
@@ -303,12 +299,11 @@ def learn() -> LearnReport:
     firms = evaluation_firms()
     pending_terms, pending_factors = learned(ProposalStatus.PENDING)
     run.proposed = len(new)
-    report_stale = len(stale)
     run.figures = {
         "before": measure(matcher, firms, found),
         "after": measure(build_matcher(pending_terms, pending_factors), firms, found),
     }
-    return LearnReport(run, new, updated, report_stale)
+    return LearnReport(run, new, updated, len(stale))
 
 
 def pending_count() -> int:

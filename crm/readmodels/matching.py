@@ -30,21 +30,17 @@ _results: dict[tuple, object] = {}  # (id(matcher), enterprise id, version, text
 
 
 def _fingerprint() -> tuple:
-    # Any manager edit bumps an entry's version; a map load adds, retires or changes rows; a
-    # proposal accepted (or taken back) changes what the matcher learnt.
-    accepted = select(MatchProposal.id).where(MatchProposal.status == ProposalStatus.ACCEPTED).subquery()
+    # Any manager edit bumps an entry's version; a map load adds, retires or changes rows; every
+    # decision on a proposal bumps its version (accepting, revoking), so the sum moves with what
+    # the matcher learnt (a sum of accepted ids would not: {1, 4} and {2, 3} add up alike).
     return tuple(
         db.session.execute(
             select(
                 func.count(),
                 func.coalesce(func.sum(CatalogueEntry.version), 0),
                 func.max(CatalogueEntry.id),
-                select(
-                    func.count(),
-                )
-                .select_from(accepted)
-                .scalar_subquery(),
-                select(func.coalesce(func.sum(accepted.c.id), 0)).scalar_subquery(),
+                select(func.count()).select_from(MatchProposal).scalar_subquery(),
+                select(func.coalesce(func.sum(MatchProposal.version), 0)).scalar_subquery(),
             )
         ).one()
     ) + (db.engine.url.render_as_string(hide_password=True),)

@@ -6,9 +6,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm.auth.models import ADMIN, MANAGER, OFFICER
+from crm.auth.models import ADMIN, MANAGER
 from crm.auth.permissions import roles_required
 from crm.auth.service import display_names
+from crm.core.converters import record_id
 from crm.core.excel import XLSX
 from crm.core.forms import choices
 from crm.core.pagination import paginate
@@ -25,6 +26,7 @@ from crm.industry.targets import (
     report_target,
     reported_targets,
 )
+from crm.leads.service import LEAD_WORKERS
 from crm.matching.vocabulary import load_vocabulary
 from crm.readmodels import learning
 from crm.readmodels.attachments import attachment_counts
@@ -72,12 +74,16 @@ def cluster_matrix():
     return render_template("industry/matrix.html", clusters=clusters, rows=rows, cells=cells)
 
 
+def _cluster_or_404(code: str) -> Cluster:
+    return db.session.scalar(
+        select(Cluster).where(Cluster.code == code.strip().upper()[:8], Cluster.retired.is_(False))
+    ) or abort(404)
+
+
 @bp.route("/clusters/<code>")
 def cluster_detail(code: str):
     """One cluster: its districts, sectors and catalogue entries (空白环节 are flagged)."""
-    cluster = db.session.scalar(
-        select(Cluster).where(Cluster.code == code.upper()[:8], Cluster.retired.is_(False))
-    ) or abort(404)
+    cluster = _cluster_or_404(code)
     entries = db.session.scalars(cat.CatalogueFilter(cluster=cluster.code).statement()).unique().all()
     sectors = list(dict.fromkeys(e.sector for e in entries))
     return render_template(
@@ -163,7 +169,7 @@ TARGET_COLUMNS = [
 @bp.route("/catalogue/gaps/<code>/targets.xlsx")
 def gap_targets_export(code: str):
     """A cluster's 招商目标清单: every 空白环节 with the unworked firms that fit it, ranked, and why."""
-    cluster = next((c for c in all_clusters() if c.code == code.strip().upper()[:8]), None) or abort(404)
+    cluster = _cluster_or_404(code)
     rows = gap_targets(cluster.code)
     stamp = today_local().strftime("%Y%m%d")
     return send_xlsx(
@@ -177,11 +183,9 @@ def gap_targets_export(code: str):
 
 # ---------------------------------------------------------------- 匹配学习
 
-LEARNERS = (OFFICER, MANAGER)  # those who judge matches; managers also decide the proposals
-
 
 @bp.route("/catalogue/learning")
-@roles_required(*LEARNERS)
+@roles_required(*LEAD_WORKERS)  # who judge matches; managers also decide the proposals
 def match_learning():
     """匹配学习: the proposals learnt from officers' corrections (managers accept or reject each),
     the figures before and after, the judgements, and the word lists' count by source."""
@@ -204,6 +208,7 @@ def match_learning():
         decided=learning.decided_proposals(),
         evidence=learning.evidence_of(pending),
         describe=lambda proposal: learning.describe(proposal, titles),
+        figure_line=learning.figure_line,
         feedback=learning.recent_feedback(),
         sources=vocabulary.sources,
         counts=counts,
@@ -225,13 +230,11 @@ def decide_proposals():
         abort(400)
     form = DecisionForm()
     if form.validate_on_submit():
-        choices = {}
-        for value in request.form.getlist("ids")[:BULK_LIMIT]:
-            if value.isascii() and value.isdigit() and len(value) <= 9:
-                version = request.form.get(f"version-{value}", "")
-                choices[int(value)] = (
-                    int(version) if version.isascii() and version.isdigit() and len(version) <= 9 else None
-                )
+        choices = {
+            number: record_id(request.form.get(f"version-{number}"))
+            for number in map(record_id, request.form.getlist("ids")[:BULK_LIMIT])
+            if number is not None
+        }
         save(
             lambda: learning.decide_many(choices, current_user._get_current_object(), action),
             lambda done: f"已{learning.ACTION_WORDS[action]} {len(done)} 条建议。",
